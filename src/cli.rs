@@ -1,0 +1,3 @@
+//! The command line: a thin shell over the library.
+
+pub fn main() {}
