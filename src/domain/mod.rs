@@ -4,6 +4,24 @@
 //! or refuses the event. The service layer (`crate::locker`) loads state from the store, calls in
 //! here, and writes the result back in one transaction together with the events it publishes.
 
+mod assign;
+mod compartment;
+mod ids;
+mod parcel;
 mod size;
+mod throttle;
 
+#[cfg(test)]
+mod tests;
+
+pub use assign::choose;
+pub use compartment::{Compartment, CompartmentEvent, CompartmentState, Door};
+pub use ids::{CompartmentId, CourierId, ParcelId, PickupCode, Timestamp};
+pub use parcel::{Parcel, ParcelEvent, ParcelState, Removal, RemovalKind};
 pub use size::Size;
+
+/// Refusals of the state machines.
+pub mod refused {
+    pub use super::compartment::Refused as CompartmentRefused;
+    pub use super::parcel::Refused as ParcelRefused;
+}
