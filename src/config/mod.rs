@@ -1,1 +1,147 @@
-//! placeholder
+//! The configuration file: one TOML file, read once at start-up and checked completely before
+//! any hardware is touched. CONFIG.md is the contract for its keys; `config/lockerd.toml`
+//! documents every one of them.
+//!
+//! [`Config::load`] reads, parses and cross-checks. Every failure is a [`ConfigError`] naming the
+//! file, the key path as the file spells it (`compartment[3].latch.coil`) and what was expected,
+//! so an installer can fix the file without reading code. The loader never writes any file and
+//! depends on nothing in the crate but `domain::Size`.
+//!
+//! Layout: `raw` is the file's shape as serde reads it; `validate` turns it into a [`Config`],
+//! with `buses`, `compartments` and `wiring` (a compartment's latch and door against its bus's
+//! driver) for the hardware tables; `sections` and `hardware` hold the public types.
+
+mod buses;
+mod compartments;
+mod duration;
+mod hardware;
+mod raw;
+mod sections;
+mod validate;
+mod wiring;
+
+#[cfg(test)]
+mod tests;
+
+pub use hardware::{
+    BusConfig, CompartmentConfig, DoorRef, Driver, LatchRef, Level, Parity, Profile, Pull,
+};
+pub use sections::{ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
+
+use std::path::{Path, PathBuf};
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub source: PathBuf,
+    pub locker: LockerConfig,
+    pub api: ApiConfig,
+    pub policy: PolicyConfig,
+    pub latch: LatchConfig,
+    pub photo: PhotoConfig,
+    pub sync: SyncConfig,
+    /// From `[[bus]]`, in file order; names are unique.
+    pub buses: Vec<BusConfig>,
+    /// From `[[compartment]]`, in file order; ids are unique and every latch and door names a
+    /// bus in `buses` whose driver matches.
+    pub compartments: Vec<CompartmentConfig>,
+}
+
+/// Why a file was refused: `file: key: message`. `key` is empty where no key is to blame (the
+/// file cannot be read, or is not TOML; the message then starts with the line and column).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {}{}", .file.display(), key_prefix(.key), .message)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(file: &Path, key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_path_buf(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}: ")
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates the file at `path`.
+    ///
+    /// A relative `locker.state_dir` is resolved against the file's directory and made absolute
+    /// here, so the daemon's state does not move if its working directory does.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(path, "", format!("cannot read the file: {e}")))?;
+        let mut config = Config::parse(&text, path)?;
+        if config.locker.state_dir.is_relative() {
+            config.locker.state_dir =
+                std::path::absolute(&config.locker.state_dir).map_err(|e| {
+                    ConfigError::new(
+                        path,
+                        "locker.state_dir",
+                        format!("cannot make the path absolute: {e}"),
+                    )
+                })?;
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates `text`; `source` names the file in errors and anchors a relative
+    /// `locker.state_dir` (joined to `source`'s directory; nothing is read from disk).
+    pub fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
+        let raw = raw::parse(text, source)?;
+        validate::validate(raw, source)
+    }
+
+    /// The bus called `name`.
+    pub fn bus(&self, name: &str) -> Option<&BusConfig> {
+        self.buses.iter().find(|bus| bus.name == name)
+    }
+
+    /// The table `lockerd check-config` prints: a header, then one line per compartment with
+    /// its id, size, accessibility, latch and door.
+    pub fn describe_compartments(&self) -> String {
+        let header = ["id", "size", "accessible", "latch", "door"].map(str::to_owned);
+        let rows: Vec<[String; 5]> = self
+            .compartments
+            .iter()
+            .map(|c| {
+                [
+                    c.id.clone(),
+                    c.size.to_string(),
+                    if c.accessible { "yes" } else { "no" }.to_owned(),
+                    c.latch.to_string(),
+                    c.door.to_string(),
+                ]
+            })
+            .collect();
+        let mut widths = [0; 5];
+        for row in std::iter::once(&header).chain(&rows) {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        for row in std::iter::once(&header).chain(&rows) {
+            let mut line = String::new();
+            for (cell, width) in row.iter().zip(widths) {
+                line.push_str(&format!("{cell:<width$}  "));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -33,7 +33,8 @@ pub enum Door {
 pub enum CompartmentEvent {
     /// Chosen for a deposit.
     Reserved(ParcelId),
-    /// A reservation given up before its door opened (the parcel moved elsewhere or was dropped).
+    /// The parcel no longer belongs here: a reservation given up before the door opened, or a
+    /// parcel moved to a bigger compartment through the open door.
     Released,
     /// The door was seen open.
     DoorOpened,
@@ -119,7 +120,10 @@ impl Compartment {
                 next.parcel = Some(parcel);
                 next.uses += 1;
             }
-            CompartmentEvent::Released if matches!(self.state, S::Reserved | S::Fault) => {
+            // From `Open`: a resized parcel left through the open door; free once it closes.
+            CompartmentEvent::Released
+                if matches!(self.state, S::Reserved | S::Open | S::Fault) =>
+            {
                 next.parcel = None;
                 if self.state == S::Reserved {
                     next.state = next.resting_state();

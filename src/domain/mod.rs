@@ -10,6 +10,7 @@ mod ids;
 mod parcel;
 mod size;
 mod throttle;
+pub use throttle::{Throttle, ThrottlePolicy};
 
 #[cfg(test)]
 mod tests;

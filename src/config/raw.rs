@@ -1,0 +1,228 @@
+//! The file's shape as serde reads it, before any cross-checks.
+//!
+//! Every table denies unknown keys, so a typo is an error rather than a silent default. Bus and
+//! latch/door tables carry every key any driver uses, all optional: which of them are required or
+//! forbidden depends on the driver of the named bus, which only `validate` knows. Reading goes
+//! through `serde_path_to_error` so an error names its key the way the file spells it
+//! (`compartment[3].latch.coil`).
+
+use super::ConfigError;
+use super::duration;
+use super::hardware::{Parity, Profile, Pull};
+use super::sections::{
+    ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
+};
+use crate::domain::Size;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    #[serde(default)]
+    pub locker: LockerConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub latch: LatchConfig,
+    #[serde(default)]
+    pub photo: PhotoConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
+    // Defaulted so that a missing array gets validate's "at least one" message, not serde's.
+    #[serde(default, rename = "bus")]
+    pub buses: Vec<RawBus>,
+    #[serde(default, rename = "compartment")]
+    pub compartments: Vec<RawCompartment>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum DriverKind {
+    Sim,
+    Gpio,
+    ModbusRtu,
+    ModbusTcp,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBus {
+    pub name: String,
+    pub driver: DriverKind,
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub poll: Option<Duration>,
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub debounce: Option<Duration>,
+    pub device: Option<PathBuf>,
+    pub baud: Option<u32>,
+    pub parity: Option<Parity>,
+    pub stop_bits: Option<u8>,
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub timeout: Option<Duration>,
+    pub profile: Option<Profile>,
+    pub address: Option<String>,
+}
+
+impl RawBus {
+    /// The driver-specific keys and whether the file gave them.
+    pub fn given(&self) -> [(&'static str, bool); 9] {
+        [
+            ("poll", self.poll.is_some()),
+            ("debounce", self.debounce.is_some()),
+            ("device", self.device.is_some()),
+            ("baud", self.baud.is_some()),
+            ("parity", self.parity.is_some()),
+            ("stop_bits", self.stop_bits.is_some()),
+            ("timeout", self.timeout.is_some()),
+            ("profile", self.profile.is_some()),
+            ("address", self.address.is_some()),
+        ]
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCompartment {
+    pub id: String,
+    pub size: Size,
+    #[serde(default)]
+    pub accessible: bool,
+    pub latch: RawLatch,
+    pub door: RawDoor,
+}
+
+/// Integers are read wide so that an out-of-range unit, coil or pin gets a message with the
+/// allowed range rather than serde's "expected u8".
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLatch {
+    pub bus: String,
+    pub unit: Option<i64>,
+    pub coil: Option<i64>,
+    pub pin: Option<i64>,
+    pub active_low: Option<bool>,
+}
+
+impl RawLatch {
+    pub fn given(&self) -> [(&'static str, bool); 4] {
+        [
+            ("unit", self.unit.is_some()),
+            ("coil", self.coil.is_some()),
+            ("pin", self.pin.is_some()),
+            ("active_low", self.active_low.is_some()),
+        ]
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDoor {
+    pub bus: String,
+    pub unit: Option<i64>,
+    pub input: Option<i64>,
+    pub pin: Option<i64>,
+    /// A boolean on a Modbus bus, "high"/"low" on GPIO: which one is only known from the bus.
+    pub open_when: Option<toml::Value>,
+    pub pull: Option<Pull>,
+}
+
+impl RawDoor {
+    pub fn given(&self) -> [(&'static str, bool); 5] {
+        [
+            ("unit", self.unit.is_some()),
+            ("input", self.input.is_some()),
+            ("pin", self.pin.is_some()),
+            ("open_when", self.open_when.is_some()),
+            ("pull", self.pull.is_some()),
+        ]
+    }
+}
+
+/// Reads `text` into the file's shape; `source` only names the file in errors.
+pub(super) fn parse(text: &str, source: &Path) -> Result<RawFile, ConfigError> {
+    let deserializer =
+        toml::Deserializer::parse(text).map_err(|e| syntax_error(source, text, &e))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| shape_error(source, text, e))
+}
+
+/// A file that is not TOML at all: there is no key path yet, so point at the line instead.
+fn syntax_error(source: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
+    let message = error.message().trim_end();
+    let message = match error.span() {
+        Some(span) => format!("{}: {message}", position(text, span.start)),
+        None => message.to_owned(),
+    };
+    ConfigError::new(source, "", message)
+}
+
+/// Valid TOML of the wrong shape: unknown or missing keys, wrong types, bad values.
+fn shape_error(
+    source: &Path,
+    text: &str,
+    error: serde_path_to_error::Error<toml::de::Error>,
+) -> ConfigError {
+    let path = match error.path().to_string() {
+        root if root == "." => String::new(),
+        path => path,
+    };
+    let message = error.inner().message().trim_end();
+    // serde_path_to_error already ends the path with an unknown key, but a missing key is
+    // reported at the table that should hold it: name the key itself either way.
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (name, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = expected.trim_start_matches(", ").replace('`', "");
+        let message = match expected.as_str() {
+            "" | "there are no fields" => "unknown key".to_owned(),
+            expected => format!("unknown key ({expected})"),
+        };
+        return ConfigError::new(source, join(&path, name), message);
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or(rest);
+        return ConfigError::new(source, join(&path, name), "required key is missing");
+    }
+    if (path == "bus" || path == "compartment") && message.starts_with("invalid type: map") {
+        return ConfigError::new(
+            source,
+            &path,
+            format!("write [[{path}]] (one per {path}), not [{path}]"),
+        );
+    }
+    if path.is_empty() {
+        // Errors toml finds while building tables (a key defined twice) have no path but a span.
+        if let Some(span) = error.inner().span() {
+            return ConfigError::new(
+                source,
+                "",
+                format!("{}: {message}", position(text, span.start)),
+            );
+        }
+    }
+    ConfigError::new(source, path, message)
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() || path == key {
+        key.to_owned()
+    } else if path.ends_with(&format!(".{key}")) {
+        path.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// "line L, column C" (both 1-based) of a byte offset.
+fn position(text: &str, offset: usize) -> String {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    format!("line {line}, column {column}")
+}

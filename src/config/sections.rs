@@ -1,0 +1,157 @@
+//! The scalar tables of the file — `[locker]`, `[api]`, `[policy]`, `[latch]`, `[photo]`,
+//! `[sync]` — and their defaults. Every table is optional and every key in it has a default; the
+//! `Default` impls are the values CONFIG.md and `config/lockerd.toml` document, so keep the three
+//! in step.
+
+use super::duration;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `[locker]`: who this locker is and where it keeps its state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LockerConfig {
+    /// Shown in events and metrics.
+    pub name: String,
+    /// SQLite database, secrets and photos. After loading it is never relative to the working
+    /// directory: a relative value in the file is resolved against the file's own directory.
+    pub state_dir: PathBuf,
+}
+
+impl Default for LockerConfig {
+    fn default() -> Self {
+        LockerConfig {
+            name: "lockerd".to_owned(),
+            state_dir: PathBuf::from("/var/lib/lockerd"),
+        }
+    }
+}
+
+/// `[api]`: the local HTTP API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Loopback by default: exposing the API on the LAN is an explicit choice.
+    #[serde(deserialize_with = "socket_addr")]
+    pub listen: SocketAddr,
+    pub metrics_public: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_public: false,
+        }
+    }
+}
+
+/// `[policy]`: pickup codes, parcel lifetimes and keypad lockout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub code_length: u8,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub dwell: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub deposit_grace: Duration,
+    pub keypad_max_failures: u32,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub keypad_lockout: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub keypad_lockout_max: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub courier_session: Duration,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            code_length: 6,
+            dwell: Duration::from_secs(72 * 3600),
+            deposit_grace: Duration::from_secs(120),
+            keypad_max_failures: 5,
+            keypad_lockout: Duration::from_secs(60),
+            keypad_lockout_max: Duration::from_secs(24 * 3600),
+            courier_session: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// `[latch]`: how latch outputs are driven, for every bus alike.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LatchConfig {
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub pulse: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub max_pulse: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub cooldown: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub open_timeout: Duration,
+    pub retries: u32,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub door_left_open: Duration,
+}
+
+impl Default for LatchConfig {
+    fn default() -> Self {
+        LatchConfig {
+            pulse: Duration::from_millis(400),
+            max_pulse: Duration::from_millis(1500),
+            cooldown: Duration::from_secs(1),
+            open_timeout: Duration::from_secs(3),
+            retries: 1,
+            door_left_open: Duration::from_secs(60),
+        }
+    }
+}
+
+/// `[photo]`: the proof-of-delivery photo; an empty command means no photos.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhotoConfig {
+    pub command: String,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub timeout: Duration,
+}
+
+impl Default for PhotoConfig {
+    fn default() -> Self {
+        PhotoConfig {
+            command: String::new(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// `[sync]`: how long acknowledged events are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub retention: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// serde's own message for a bad address ("invalid socket address syntax") does not show the
+/// expected form; this one does.
+fn socket_addr<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(|_| {
+        de::Error::custom(format!(
+            "invalid address {text:?}; expected ip:port such as \"127.0.0.1:8080\" or \"0.0.0.0:8080\""
+        ))
+    })
+}

@@ -1,0 +1,139 @@
+//! Turns the file's shape into a [`Config`]: the single-key rules of the scalar tables here, the
+//! buses and compartments in their own modules, and the cross-checks between them. The first
+//! broken rule is reported; nothing here touches the filesystem or hardware.
+
+use super::duration::show;
+use super::raw::RawFile;
+use super::sections::{LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
+use super::{Config, ConfigError, buses, compartments};
+use std::path::Path;
+use std::time::Duration;
+
+/// Solenoids are rated for intermittent duty: no request or profile may hold one on longer.
+const PULSE_CEILING: Duration = Duration::from_secs(5);
+
+/// Builds errors for one file.
+pub(super) struct Check<'a> {
+    pub source: &'a Path,
+}
+
+impl Check<'_> {
+    pub fn error(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::new(self.source, key, message)
+    }
+
+    /// Fails with `message` at `key` unless `ok`.
+    pub fn ensure(
+        &self,
+        ok: bool,
+        key: &str,
+        message: impl FnOnce() -> String,
+    ) -> Result<(), ConfigError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.error(key, message()))
+        }
+    }
+
+    pub fn positive(&self, key: &str, value: Duration) -> Result<(), ConfigError> {
+        self.ensure(!value.is_zero(), key, || {
+            "must be longer than 0s".to_owned()
+        })
+    }
+}
+
+pub(super) fn validate(raw: RawFile, source: &Path) -> Result<Config, ConfigError> {
+    let check = Check { source };
+    let locker = locker(&check, raw.locker)?;
+    policy(&check, &raw.policy)?;
+    latch(&check, &raw.latch)?;
+    photo_and_sync(&check, &raw.photo, &raw.sync)?;
+    let buses = buses::validate(&check, raw.buses)?;
+    let compartments = compartments::validate(&check, raw.compartments, &buses)?;
+    Ok(Config {
+        source: source.to_path_buf(),
+        locker,
+        api: raw.api,
+        policy: raw.policy,
+        latch: raw.latch,
+        photo: raw.photo,
+        sync: raw.sync,
+        buses,
+        compartments,
+    })
+}
+
+fn locker(check: &Check, mut locker: LockerConfig) -> Result<LockerConfig, ConfigError> {
+    check.ensure(!locker.name.trim().is_empty(), "locker.name", || {
+        "must not be empty".to_owned()
+    })?;
+    check.ensure(
+        !locker.state_dir.as_os_str().is_empty(),
+        "locker.state_dir",
+        || "must not be empty".to_owned(),
+    )?;
+    // Relative to the file, not the working directory, so `lockerd run` behaves the same from
+    // any directory and a checkout's default config finds its own state directory.
+    if locker.state_dir.is_relative() {
+        let dir = check.source.parent().unwrap_or(Path::new(""));
+        locker.state_dir = dir.join(&locker.state_dir);
+    }
+    Ok(locker)
+}
+
+fn policy(check: &Check, policy: &PolicyConfig) -> Result<(), ConfigError> {
+    let length = policy.code_length;
+    check.ensure((6..=10).contains(&length), "policy.code_length", || {
+        format!("must be 6..=10 digits, got {length}; shorter codes are guessable at the keypad")
+    })?;
+    check.ensure(
+        policy.keypad_max_failures >= 1,
+        "policy.keypad_max_failures",
+        || "must be at least 1".to_owned(),
+    )?;
+    check.positive("policy.dwell", policy.dwell)?;
+    check.positive("policy.deposit_grace", policy.deposit_grace)?;
+    check.positive("policy.keypad_lockout", policy.keypad_lockout)?;
+    check.ensure(
+        policy.keypad_lockout <= policy.keypad_lockout_max,
+        "policy.keypad_lockout_max",
+        || {
+            format!(
+                "{} is shorter than policy.keypad_lockout ({}); the lockout only grows",
+                show(policy.keypad_lockout_max),
+                show(policy.keypad_lockout)
+            )
+        },
+    )?;
+    check.positive("policy.courier_session", policy.courier_session)
+}
+
+fn latch(check: &Check, latch: &LatchConfig) -> Result<(), ConfigError> {
+    check.positive("latch.pulse", latch.pulse)?;
+    check.ensure(latch.pulse <= latch.max_pulse, "latch.pulse", || {
+        format!(
+            "{} is longer than latch.max_pulse ({})",
+            show(latch.pulse),
+            show(latch.max_pulse)
+        )
+    })?;
+    check.ensure(latch.max_pulse <= PULSE_CEILING, "latch.max_pulse", || {
+        format!(
+            "{} is longer than {}; solenoid latches overheat if held on",
+            show(latch.max_pulse),
+            show(PULSE_CEILING)
+        )
+    })?;
+    check.positive("latch.open_timeout", latch.open_timeout)?;
+    check.positive("latch.door_left_open", latch.door_left_open)
+}
+
+fn photo_and_sync(
+    check: &Check,
+    photo: &PhotoConfig,
+    sync: &SyncConfig,
+) -> Result<(), ConfigError> {
+    check.positive("photo.timeout", photo.timeout)?;
+    check.positive("sync.retention", sync.retention)
+}
