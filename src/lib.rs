@@ -7,4 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod controller;
 pub mod domain;
+pub mod locker;
+pub mod store;

@@ -1,0 +1,353 @@
+//! The controller's loop: one pulse at a time, door polling, confirmations and alarms.
+
+use super::build::{Channel, Hardware};
+use super::{Command, HwEvent, Timing};
+use crate::domain::CompartmentId;
+use crate::locker::BusHealth;
+use lockerd_hal::DoorState;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+/// An opening not yet confirmed.
+struct Job<T> {
+    compartment: CompartmentId,
+    ticket: T,
+    /// Pulses already spent on it.
+    pulses: u32,
+}
+
+/// A job whose latch was pulsed; the door must be seen open by `deadline`.
+struct Waiting<T> {
+    job: Job<T>,
+    deadline: Instant,
+}
+
+#[derive(Default)]
+struct DoorView {
+    state: Option<DoorState>,
+    open_since: Option<Instant>,
+    left_open_reported: bool,
+}
+
+pub(super) struct Task<T> {
+    hw: Hardware,
+    timing: Timing,
+    commands: mpsc::UnboundedReceiver<Command<T>>,
+    events: mpsc::UnboundedSender<HwEvent<T>>,
+    health: Arc<Mutex<Vec<BusHealth>>>,
+    doors: HashMap<CompartmentId, DoorView>,
+    queue: VecDeque<Job<T>>,
+    waiting: HashMap<CompartmentId, Waiting<T>>,
+    rested_at: HashMap<CompartmentId, Instant>,
+    next_poll: Vec<Instant>,
+}
+
+impl<T: Send + 'static> Task<T> {
+    pub(super) fn new(
+        hw: Hardware,
+        timing: Timing,
+        commands: mpsc::UnboundedReceiver<Command<T>>,
+        events: mpsc::UnboundedSender<HwEvent<T>>,
+        health: Arc<Mutex<Vec<BusHealth>>>,
+    ) -> Self {
+        let next_poll = vec![Instant::now(); hw.buses.len()];
+        Self {
+            hw,
+            timing,
+            commands,
+            events,
+            health,
+            doors: HashMap::new(),
+            queue: VecDeque::new(),
+            waiting: HashMap::new(),
+            rested_at: HashMap::new(),
+            next_poll,
+        }
+    }
+
+    pub(super) async fn run(mut self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        // A coil left energized by a crash overheats: make every output safe before anything else.
+        self.all_off().await;
+        let initial = self.read_all_doors().await;
+        self.emit(HwEvent::Initial(initial));
+        tokio::pin!(shutdown);
+        loop {
+            if let Some(job) = self.next_ready_job() {
+                self.pulse(job).await;
+                continue;
+            }
+            let wake = self.next_wake();
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                command = self.commands.recv() => match command {
+                    Some(Command::Open { compartment, ticket }) => self.enqueue(compartment, ticket),
+                    Some(Command::PollNow) => self.poll_all().await,
+                    None => break,
+                },
+                _ = sleep_until(wake) => {
+                    self.poll_due().await;
+                    self.check_deadlines();
+                }
+            }
+        }
+        self.all_off().await;
+    }
+
+    fn emit(&self, event: HwEvent<T>) {
+        // The receiver is gone only while the daemon shuts down.
+        let _ = self.events.send(event);
+    }
+
+    async fn all_off(&mut self) {
+        for i in 0..self.hw.buses.len() {
+            let result = self.hw.buses[i].driver.all_off().await;
+            self.record_health(i, result.err().map(|e| e.message));
+        }
+    }
+
+    fn record_health(&self, bus: usize, error: Option<String>) {
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = health.get_mut(bus) {
+            h.ok = error.is_none();
+            if error.is_some() {
+                h.last_error = error;
+            }
+        }
+    }
+
+    fn enqueue(&mut self, compartment: CompartmentId, ticket: T) {
+        let job = Job {
+            compartment,
+            ticket,
+            pulses: 0,
+        };
+        if !self.hw.latches.contains_key(&job.compartment) {
+            return self.fail(job, "compartment has no latch".into());
+        }
+        // Already open (a door left open, or opened by hand): nothing to pulse.
+        if self.door_state(&job.compartment) == Some(DoorState::Open) {
+            let Job {
+                compartment,
+                ticket,
+                ..
+            } = job;
+            return self.emit(HwEvent::Opened {
+                compartment,
+                ticket,
+            });
+        }
+        self.queue.push_back(job);
+    }
+
+    fn door_state(&self, c: &CompartmentId) -> Option<DoorState> {
+        self.doors.get(c).and_then(|d| d.state)
+    }
+
+    fn fail(&self, job: Job<T>, reason: String) {
+        self.emit(HwEvent::OpenFailed {
+            compartment: job.compartment,
+            ticket: job.ticket,
+            reason,
+        });
+    }
+
+    /// The first queued job whose latch has rested; jobs behind a resting latch may go first.
+    fn next_ready_job(&mut self) -> Option<Job<T>> {
+        let now = Instant::now();
+        let ready = self
+            .queue
+            .iter()
+            .position(|j| self.rested_at.get(&j.compartment).is_none_or(|t| *t <= now))?;
+        self.queue.remove(ready)
+    }
+
+    async fn pulse(&mut self, mut job: Job<T>) {
+        let Channel { bus, channel } = self.hw.latches[&job.compartment];
+        let length = self.timing.pulse.min(self.timing.max_pulse);
+        job.pulses += 1;
+        tracing::debug!(compartment = %job.compartment, pulse = job.pulses, "pulsing latch");
+        let result = self.hw.buses[bus].driver.pulse(channel, length).await;
+        self.rested_at.insert(
+            job.compartment.clone(),
+            Instant::now() + self.timing.cooldown,
+        );
+        match result {
+            Err(e) => {
+                tracing::warn!(compartment = %job.compartment, error = %e, "latch pulse failed");
+                self.record_health(bus, Some(e.message.clone()));
+                self.retry_or_fail(job, format!("latch bus error: {e}"));
+            }
+            Ok(()) => {
+                self.record_health(bus, None);
+                let deadline = Instant::now() + self.timing.open_timeout;
+                let door = self.hw.doors.get(&job.compartment).copied();
+                self.waiting
+                    .insert(job.compartment.clone(), Waiting { job, deadline });
+                // The door often pops during the pulse: look now rather than at the next poll.
+                if let Some(door) = door {
+                    self.poll_bus(door.bus).await;
+                }
+            }
+        }
+    }
+
+    fn retry_or_fail(&mut self, job: Job<T>, reason: String) {
+        if job.pulses <= self.timing.retries {
+            self.queue.push_front(job);
+        } else {
+            tracing::warn!(compartment = %job.compartment, pulses = job.pulses, "latch gave up");
+            self.fail(job, reason);
+        }
+    }
+
+    fn next_wake(&self) -> Instant {
+        let far = Instant::now() + std::time::Duration::from_secs(3600);
+        let polls = self.next_poll.iter().copied();
+        let deadlines = self.waiting.values().map(|w| w.deadline);
+        let rests = self
+            .queue
+            .iter()
+            .filter_map(|j| self.rested_at.get(&j.compartment).copied());
+        let alarms = self.doors.values().filter_map(|d| {
+            (!d.left_open_reported)
+                .then_some(d.open_since?)
+                .map(|t| t + self.timing.door_left_open)
+        });
+        polls
+            .chain(deadlines)
+            .chain(rests)
+            .chain(alarms)
+            .min()
+            .unwrap_or(far)
+    }
+
+    async fn poll_due(&mut self) {
+        let now = Instant::now();
+        for bus in 0..self.hw.buses.len() {
+            if self.next_poll[bus] <= now {
+                self.poll_bus(bus).await;
+            }
+        }
+    }
+
+    async fn poll_all(&mut self) {
+        for bus in 0..self.hw.buses.len() {
+            self.poll_bus(bus).await;
+        }
+    }
+
+    async fn read_all_doors(&mut self) -> HashMap<CompartmentId, Option<DoorState>> {
+        let mut all = HashMap::new();
+        for bus in 0..self.hw.buses.len() {
+            let states = self.read_bus(bus).await;
+            for (i, c) in self.hw.buses[bus].doors.clone().into_iter().enumerate() {
+                let state = states.as_ref().map(|s| s[i]);
+                let view = self.doors.entry(c.clone()).or_default();
+                view.state = state;
+                view.open_since = (state == Some(DoorState::Open)).then(Instant::now);
+                all.insert(c, state);
+            }
+        }
+        all
+    }
+
+    async fn read_bus(&mut self, bus: usize) -> Option<Vec<DoorState>> {
+        let slot = &mut self.hw.buses[bus];
+        let mut states = vec![DoorState::Closed; slot.driver.door_count()];
+        let result = slot.driver.read_doors(&mut states).await;
+        self.next_poll[bus] = Instant::now() + self.hw.buses[bus].poll;
+        match result {
+            Ok(()) => {
+                self.record_health(bus, None);
+                Some(states)
+            }
+            Err(e) => {
+                tracing::warn!(bus = %self.hw.buses[bus].name, error = %e, "door read failed");
+                self.record_health(bus, Some(e.message));
+                None
+            }
+        }
+    }
+
+    async fn poll_bus(&mut self, bus: usize) {
+        let Some(states) = self.read_bus(bus).await else {
+            return;
+        };
+        let doors = self.hw.buses[bus].doors.clone();
+        for (c, state) in doors.into_iter().zip(states) {
+            let previous = self.door_state(&c);
+            if previous != Some(state) {
+                self.door_changed(c, state);
+            }
+        }
+    }
+
+    fn door_changed(&mut self, c: CompartmentId, state: DoorState) {
+        let view = self.doors.entry(c.clone()).or_default();
+        view.state = Some(state);
+        match state {
+            DoorState::Open => {
+                view.open_since = Some(Instant::now());
+                view.left_open_reported = false;
+                if let Some(w) = self.waiting.remove(&c) {
+                    let Job {
+                        compartment,
+                        ticket,
+                        ..
+                    } = w.job;
+                    self.emit(HwEvent::Opened {
+                        compartment,
+                        ticket,
+                    });
+                } else if let Some(i) = self.queue.iter().position(|j| j.compartment == c) {
+                    // Opened late, between retries: that is the opening the job asked for.
+                    let job = self.queue.remove(i).expect("index from position");
+                    self.emit(HwEvent::Opened {
+                        compartment: job.compartment,
+                        ticket: job.ticket,
+                    });
+                } else {
+                    self.emit(HwEvent::DoorForced(c));
+                }
+            }
+            DoorState::Closed => {
+                view.open_since = None;
+                self.emit(HwEvent::DoorClosed(c));
+            }
+        }
+    }
+
+    fn check_deadlines(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<CompartmentId> = self
+            .waiting
+            .iter()
+            .filter(|(_, w)| w.deadline <= now)
+            .map(|(c, _)| c.clone())
+            .collect();
+        for c in expired {
+            if let Some(w) = self.waiting.remove(&c) {
+                self.retry_or_fail(w.job, "door not seen open after the latch pulse".into());
+            }
+        }
+        let left_open: Vec<CompartmentId> = self
+            .doors
+            .iter_mut()
+            .filter(|(_, d)| {
+                !d.left_open_reported
+                    && d.open_since
+                        .is_some_and(|t| t + self.timing.door_left_open <= now)
+            })
+            .map(|(c, d)| {
+                d.left_open_reported = true;
+                c.clone()
+            })
+            .collect();
+        for c in left_open {
+            self.emit(HwEvent::DoorLeftOpen(c));
+        }
+    }
+}

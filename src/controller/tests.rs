@@ -1,0 +1,218 @@
+//! The controller against the simulated locker, on paused tokio time: safety rules first
+//! (all-off at start, one pulse at a time, capped pulses, cooldown), then confirmation,
+//! retries and door alarms.
+
+use super::build::{BusSlot, Channel, Hardware};
+use super::*;
+use lockerd_hal::sim::{LatchFault, SimHandle, SimLocker};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+const TIMING: Timing = Timing {
+    pulse: Duration::from_millis(400),
+    max_pulse: Duration::from_millis(1500),
+    cooldown: Duration::from_secs(1),
+    open_timeout: Duration::from_secs(3),
+    retries: 1,
+    door_left_open: Duration::from_secs(60),
+};
+
+fn id(n: usize) -> CompartmentId {
+    CompartmentId(format!("C{n}"))
+}
+
+fn hardware(channels: usize) -> (Hardware, SimHandle) {
+    let sim = SimLocker::new(channels);
+    let handle = sim.handle();
+    let ids: Vec<CompartmentId> = (0..channels).map(id).collect();
+    let map: HashMap<CompartmentId, Channel> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clone(), Channel { bus: 0, channel: i }))
+        .collect();
+    let hw = Hardware {
+        buses: vec![BusSlot {
+            name: "sim".into(),
+            driver: AnyBus::Sim(sim),
+            poll: Duration::from_millis(250),
+            doors: ids.clone(),
+        }],
+        latches: map.clone(),
+        doors: map,
+        sim: Some((
+            handle.clone(),
+            ids.into_iter().enumerate().map(|(i, c)| (c, i)).collect(),
+        )),
+    };
+    (hw, handle)
+}
+
+struct Rig {
+    handle: ControllerHandle<u32>,
+    events: mpsc::UnboundedReceiver<HwEvent<u32>>,
+    sim: SimHandle,
+    stop: Option<oneshot::Sender<()>>,
+    join: tokio::task::JoinHandle<()>,
+}
+
+async fn rig(channels: usize, timing: Timing) -> Rig {
+    let (hw, sim) = hardware(channels);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (handle, mut events, join) = spawn::<u32>(hw, timing, async {
+        let _ = stopped.await;
+    });
+    match events.recv().await {
+        Some(HwEvent::Initial(doors)) => assert_eq!(doors.len(), channels),
+        other => panic!("expected the initial door read first, got {other:?}"),
+    }
+    Rig {
+        handle,
+        events,
+        sim,
+        stop: Some(stop),
+        join,
+    }
+}
+
+impl Rig {
+    async fn next(&mut self) -> HwEvent<u32> {
+        self.events.recv().await.expect("controller running")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_output_is_driven_off_before_anything_else_and_at_shutdown() {
+    let mut rig = rig(2, TIMING).await;
+    assert_eq!(rig.sim.all_off_count(), 1);
+    assert!(rig.sim.pulses().is_empty());
+    rig.stop.take().unwrap().send(()).unwrap();
+    (&mut rig.join).await.unwrap();
+    assert_eq!(rig.sim.all_off_count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_latch_at_a_time_across_the_locker() {
+    let mut rig = rig(6, TIMING).await;
+    for n in 0..6 {
+        rig.handle.open(id(n), n as u32).unwrap();
+    }
+    let start = Instant::now();
+    let mut opened = vec![];
+    for _ in 0..6 {
+        match rig.next().await {
+            HwEvent::Opened { ticket, .. } => opened.push(ticket),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(opened, [0, 1, 2, 3, 4, 5], "in request order");
+    assert_eq!(rig.sim.overlapping_pulses(), 0);
+    assert!(
+        start.elapsed() >= TIMING.pulse * 6,
+        "pulses ran one after another"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pulse_never_exceeds_max_pulse() {
+    let timing = Timing {
+        pulse: Duration::from_secs(3),
+        max_pulse: Duration::from_millis(1500),
+        ..TIMING
+    };
+    let mut rig = rig(1, timing).await;
+    rig.handle.open(id(0), 1).unwrap();
+    assert!(matches!(rig.next().await, HwEvent::Opened { .. }));
+    assert_eq!(rig.sim.pulses()[0].duration, Duration::from_millis(1500));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_latch_rests_for_its_cooldown_between_pulses() {
+    let mut rig = rig(1, TIMING).await;
+    rig.handle.open(id(0), 1).unwrap();
+    assert!(matches!(rig.next().await, HwEvent::Opened { .. }));
+    let first_end = Instant::now();
+    rig.sim.set_door(0, false).unwrap();
+    rig.handle.poll_now();
+    assert!(matches!(rig.next().await, HwEvent::DoorClosed(_)));
+    rig.handle.open(id(0), 2).unwrap();
+    assert!(matches!(
+        rig.next().await,
+        HwEvent::Opened { ticket: 2, .. }
+    ));
+    // The second pulse could start only after the cooldown, and lasts a pulse.
+    assert!(
+        first_end.elapsed() >= TIMING.cooldown + TIMING.pulse,
+        "{:?}",
+        first_end.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_jammed_latch_is_retried_then_reported_failed() {
+    let mut rig = rig(1, TIMING).await;
+    rig.sim.set_latch_fault(0, LatchFault::Jammed).unwrap();
+    rig.handle.open(id(0), 7).unwrap();
+    match rig.next().await {
+        HwEvent::OpenFailed {
+            compartment,
+            ticket,
+            reason,
+        } => {
+            assert_eq!((compartment, ticket), (id(0), 7));
+            assert!(reason.contains("not seen open"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(rig.sim.pulses().len(), 1 + TIMING.retries as usize);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_door_already_open_needs_no_pulse() {
+    let mut rig = rig(1, TIMING).await;
+    rig.sim.set_door(0, true).unwrap();
+    rig.handle.poll_now();
+    assert!(matches!(rig.next().await, HwEvent::DoorForced(_)));
+    rig.handle.open(id(0), 3).unwrap();
+    assert!(matches!(
+        rig.next().await,
+        HwEvent::Opened { ticket: 3, .. }
+    ));
+    assert!(rig.sim.pulses().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_door_left_open_is_reported_once() {
+    let mut rig = rig(1, TIMING).await;
+    rig.handle.open(id(0), 1).unwrap();
+    assert!(matches!(rig.next().await, HwEvent::Opened { .. }));
+    let opened = Instant::now();
+    assert!(matches!(rig.next().await, HwEvent::DoorLeftOpen(_)));
+    assert!(opened.elapsed() >= TIMING.door_left_open);
+    // Nothing more until the door moves again.
+    tokio::time::sleep(TIMING.door_left_open * 3).await;
+    assert!(rig.events.try_recv().is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_bus_is_reported_in_health_and_fails_openings() {
+    let mut rig = rig(1, TIMING).await;
+    rig.sim
+        .set_bus_failure(Some(lockerd_hal::ErrorKind::Timeout));
+    rig.handle.open(id(0), 9).unwrap();
+    assert!(matches!(
+        rig.next().await,
+        HwEvent::OpenFailed { ticket: 9, .. }
+    ));
+    let health = rig.handle.health();
+    assert!(!health[0].ok);
+    assert!(health[0].last_error.is_some());
+    rig.sim.set_bus_failure(None);
+    rig.handle.poll_now();
+    rig.handle.open(id(0), 10).unwrap();
+    assert!(matches!(
+        rig.next().await,
+        HwEvent::Opened { ticket: 10, .. }
+    ));
+    assert!(rig.handle.health()[0].ok);
+}

@@ -1,0 +1,145 @@
+//! The operator's and the cloud's side: compartments, parcels, the event feed.
+
+use super::core::{Inner, parcel_data};
+use super::{EventRecord, LockerError, ParcelPage, Result};
+use crate::domain::{
+    Compartment, CompartmentEvent, CompartmentId, Parcel, ParcelEvent, ParcelState, Timestamp,
+};
+use crate::store::{self, Purpose};
+use serde_json::json;
+
+impl Inner {
+    pub fn compartments(&self) -> Result<Vec<Compartment>> {
+        self.read(|c| Ok(store::list_compartments(c, &self.order)?))
+    }
+
+    pub fn begin_maintenance(&self, id: &CompartmentId, actor: &str) -> Result<()> {
+        self.tx(|tx| {
+            self.compartment(tx, id)?;
+            self.intend(tx, id, Purpose::Maintenance, None, Some(actor))
+        })
+    }
+
+    pub fn set_enabled(
+        &self,
+        id: &CompartmentId,
+        enabled: bool,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Compartment> {
+        self.tx(|tx| {
+            if store::get_intent(tx, id.as_str())?.is_some() {
+                return Err(LockerError::CompartmentBusy);
+            }
+            let (event, kind) = match enabled {
+                true => (CompartmentEvent::Enabled, "compartment.enabled"),
+                false => (CompartmentEvent::Disabled, "compartment.disabled"),
+            };
+            let c = self.update_compartment(tx, id, event)?;
+            self.publish(
+                tx,
+                kind,
+                json!({"compartment": id, "reason": reason, "actor": actor}),
+            )?;
+            Ok(c)
+        })
+    }
+
+    pub fn parcels(
+        &self,
+        state: Option<ParcelState>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<ParcelPage> {
+        let after = match after {
+            None | Some("") => 0,
+            Some(cursor) => cursor
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    LockerError::InvalidRequest("after: not a cursor from a previous page".into())
+                })?,
+        };
+        let rows = self.read(|c| Ok(store::list_parcels(c, state, after, limit + 1)?))?;
+        let more = rows.len() > limit;
+        let rows: Vec<_> = rows.into_iter().take(limit).collect();
+        let next = more
+            .then(|| rows.last().map(|(seq, _)| seq.to_string()))
+            .flatten();
+        Ok(ParcelPage {
+            parcels: rows.into_iter().map(|(_, p)| p).collect(),
+            next,
+        })
+    }
+
+    pub fn extend(&self, id: &str, until: Timestamp) -> Result<Parcel> {
+        if until <= self.now() {
+            return Err(LockerError::InvalidRequest(
+                "until: must be in the future".into(),
+            ));
+        }
+        self.tx(|tx| {
+            let parcel = self.parcel(tx, id)?;
+            let extended = self.update_parcel(tx, &parcel, ParcelEvent::Extended { until })?;
+            if parcel.state == ParcelState::Expired {
+                // The old code died with the expiry: the parcel gets a new one.
+                self.publish_new_code(tx, &extended, "extended after expiry")?;
+            }
+            Ok(extended)
+        })
+    }
+
+    pub fn new_code(&self, id: &str) -> Result<()> {
+        self.tx(|tx| {
+            let parcel = self.parcel(tx, id)?;
+            if parcel.state != ParcelState::Stored || parcel.removal.is_some() {
+                return Err(LockerError::Conflict(format!(
+                    "only a stored parcel gets a new code; this one is {}",
+                    parcel.state.as_str()
+                )));
+            }
+            self.publish_new_code(tx, &parcel, "requested by operator")
+        })
+    }
+
+    fn publish_new_code(
+        &self,
+        tx: &rusqlite::Connection,
+        parcel: &Parcel,
+        reason: &str,
+    ) -> Result<()> {
+        let code = self.issue_code(tx, &parcel.id)?;
+        let mut data = parcel_data(parcel);
+        data["pickup_code"] = json!(code.expose());
+        data["reason"] = json!(reason);
+        self.publish(tx, "parcel.code_changed", data)?;
+        Ok(())
+    }
+
+    pub fn events(&self, after: i64, limit: usize) -> Result<(Vec<EventRecord>, i64)> {
+        self.read(|c| Ok((store::list_events(c, after, limit)?, store::last_seq(c)?)))
+    }
+
+    pub fn ack(&self, seq: i64) -> Result<()> {
+        if seq < 0 {
+            return Err(LockerError::InvalidRequest(
+                "seq: must not be negative".into(),
+            ));
+        }
+        self.tx(|tx| Ok(store::ack_events(tx, seq).map(|_| ())?))
+    }
+
+    pub fn sim_door(&self, compartment: &str, open: bool) -> Result<()> {
+        let not_found = || LockerError::NotFound(format!("simulated compartment {compartment}"));
+        let (handle, channels) = self.sim.as_ref().ok_or_else(not_found)?;
+        let channel = *channels
+            .get(&CompartmentId(compartment.to_owned()))
+            .ok_or_else(not_found)?;
+        handle
+            .set_door(channel, open)
+            .map_err(|e| LockerError::Internal(format!("sim: {e}")))?;
+        self.controller.poll_now();
+        Ok(())
+    }
+}

@@ -1,0 +1,209 @@
+//! Tokens, couriers and courier sessions.
+
+use super::core::Inner;
+use super::secrets::{constant_time_eq, new_token, random_bytes, token_hash};
+use super::{CourierInfo, LockerError, NewCourier, Principal, Result, Role, Session, TokenInfo};
+use crate::domain::{CourierId, ParcelState, Throttle};
+use crate::store::{self, CourierRow};
+use totp_rs::{Algorithm, TOTP};
+
+/// TOTP as RFC 6238 and authenticator apps use it: SHA-1, 6 digits, 30 s steps.
+const TOTP_STEP: u64 = 30;
+/// Steps either side of now that are accepted, for clock drift between phone and locker.
+const TOTP_SKEW: i64 = 1;
+/// The throttle every courier login failure counts against. One kiosk, one keypad: guessing is
+/// slowed down for the whole kiosk, as for pickup codes.
+const LOGIN_THROTTLE: &str = "courier_login";
+
+fn totp(secret: &[u8], account: &str) -> Result<TOTP> {
+    // otpauth labels may not contain ':'.
+    let account = account.replace(':', "-");
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        0,
+        TOTP_STEP,
+        secret.to_vec(),
+        Some("lockerd".into()),
+        account,
+    )
+    .map_err(|e| LockerError::Internal(format!("totp: {e}")))
+}
+
+fn check_name(field: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(LockerError::InvalidRequest(format!(
+            "{field}: must be 1 to 64 printable characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Inner {
+    pub fn authenticate(&self, token: &str) -> Option<Principal> {
+        let hash = token_hash(token);
+        let conn = self.db.lock();
+        if let Ok(Some((name, role))) = store::token_by_hash(&conn, &hash) {
+            return Some(Principal {
+                role,
+                name,
+                courier: None,
+            });
+        }
+        let courier = store::session_courier(&conn, &hash, self.now()).ok()??;
+        let name = store::courier_name(&conn, courier.as_str()).ok()??;
+        Some(Principal {
+            role: Role::Courier,
+            name,
+            courier: Some(courier),
+        })
+    }
+
+    pub fn create_token(&self, role: Role, name: &str) -> Result<String> {
+        create_token_in(&self.db, role, name, self.now())
+    }
+
+    pub fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.read(|c| Ok(store::list_tokens(c)?))
+    }
+
+    pub fn delete_token(&self, name: &str) -> Result<()> {
+        self.tx(|tx| match store::delete_token(tx, name)? {
+            true => Ok(()),
+            false => Err(LockerError::NotFound(format!("token {name}"))),
+        })
+    }
+
+    pub fn create_courier(&self, name: &str) -> Result<NewCourier> {
+        check_name("name", name)?;
+        // 160 bits, the size RFC 4226 recommends.
+        let secret = random_bytes::<20>().to_vec();
+        let id = CourierId(uuid::Uuid::new_v4().to_string());
+        let otp = totp(&secret, name)?;
+        let row = CourierRow {
+            id: id.clone(),
+            name: name.to_owned(),
+            totp_secret: secret,
+            last_step: -1,
+            active: true,
+        };
+        self.tx(|tx| {
+            if store::insert_courier(tx, &row, self.now())? {
+                Ok(())
+            } else {
+                Err(LockerError::Conflict(format!(
+                    "a courier named {name} already exists"
+                )))
+            }
+        })?;
+        Ok(NewCourier {
+            id,
+            name: name.to_owned(),
+            totp_secret: otp.get_secret_base32(),
+            otpauth_url: otp.get_url(),
+        })
+    }
+
+    pub fn list_couriers(&self) -> Result<Vec<CourierInfo>> {
+        self.read(|c| Ok(store::list_couriers(c)?))
+    }
+
+    pub fn delete_courier(&self, id: &str) -> Result<()> {
+        self.tx(|tx| match store::deactivate_courier(tx, id)? {
+            true => Ok(()),
+            false => Err(LockerError::NotFound(format!("courier {id}"))),
+        })
+    }
+
+    /// Checks a courier's TOTP; a step once accepted is never accepted again.
+    pub fn courier_login(&self, courier: &str, code: &str) -> Result<Session> {
+        let now = self.now();
+        self.tx(|tx| {
+            let mut throttle = store::get_throttle(tx, LOGIN_THROTTLE)?;
+            if let Err(retry_after) = throttle.check(now) {
+                return Ok(Err(LockerError::LockedOut { retry_after }));
+            }
+            let found = store::find_courier(tx, courier)?;
+            let step = match &found {
+                Some(row) => matching_step(row, code, now.0)?,
+                None => None,
+            };
+            let (Some(row), Some(step)) = (found, step) else {
+                return Ok(Err(self.login_failed(tx, &mut throttle, now)?));
+            };
+            throttle.succeed();
+            store::save_throttle(tx, LOGIN_THROTTLE, &throttle)?;
+            store::set_courier_step(tx, &row.id, step)?;
+            let token = new_token();
+            let expires_at = now.plus(self.config.policy.courier_session);
+            store::insert_session(tx, &token_hash(&token), &row.id, expires_at)?;
+            Ok(Ok(Session { token, expires_at }))
+        })?
+    }
+
+    fn login_failed(
+        &self,
+        tx: &rusqlite::Connection,
+        throttle: &mut Throttle,
+        now: crate::domain::Timestamp,
+    ) -> Result<LockerError> {
+        throttle.fail(now, &self.keypad_policy());
+        store::save_throttle(tx, LOGIN_THROTTLE, throttle)?;
+        Ok(LockerError::InvalidCredentials)
+    }
+
+    /// Ends the courier's sessions; their closed deposits are stored now.
+    pub fn courier_logout(&self, principal: &Principal) -> Result<()> {
+        let courier = principal.courier.as_ref().ok_or(LockerError::Forbidden)?;
+        self.tx(|tx| {
+            for parcel in store::parcels_of_courier(tx, courier.as_str(), ParcelState::Closed)? {
+                if parcel.removal.is_none() {
+                    self.store_parcel(tx, &parcel, "courier logout")?;
+                }
+            }
+            store::delete_sessions_of(tx, courier)?;
+            Ok(())
+        })
+    }
+}
+
+/// The step `code` matches for this courier, newer than the last accepted one.
+fn matching_step(row: &CourierRow, code: &str, now_ms: i64) -> Result<Option<i64>> {
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let otp = totp(&row.totp_secret, &row.name)?;
+    let current = now_ms.max(0) / 1000 / TOTP_STEP as i64;
+    Ok((current - TOTP_SKEW..=current + TOTP_SKEW)
+        .filter(|step| *step > row.last_step && *step >= 0)
+        .find(|step| {
+            constant_time_eq(
+                otp.generate(*step as u64 * TOTP_STEP).as_bytes(),
+                code.as_bytes(),
+            )
+        }))
+}
+
+/// Creates a token in `db`; shared by the API and `lockerd token create`.
+pub fn create_token_in(
+    db: &crate::store::Db,
+    role: Role,
+    name: &str,
+    now: crate::domain::Timestamp,
+) -> Result<String> {
+    check_name("name", name)?;
+    if role == Role::Courier {
+        return Err(LockerError::InvalidRequest(
+            "role: courier tokens come from courier login; use kiosk, sync or operator".into(),
+        ));
+    }
+    let token = new_token();
+    let conn = db.lock();
+    if store::insert_token(&conn, name, role, &token_hash(&token), now)? {
+        Ok(token)
+    } else {
+        Err(LockerError::Conflict(format!(
+            "a token named {name} already exists"
+        )))
+    }
+}

@@ -1,0 +1,192 @@
+//! The service's shared state and the helpers every use case goes through: one transaction per
+//! state change, with the events it publishes written inside it.
+
+use super::clock::Clock;
+use super::secrets::{InstallKey, new_pickup_code};
+use super::{LockerError, Result};
+use crate::config::Config;
+use crate::controller::ControllerHandle;
+use crate::domain::{
+    Compartment, CompartmentEvent, CompartmentId, Parcel, ParcelEvent, ParcelId, PickupCode, Size,
+    ThrottlePolicy, Timestamp,
+};
+use crate::store::{self, Db, Purpose};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// What an opening was for, carried through the controller and back.
+pub struct Ticket {
+    pub purpose: Purpose,
+    pub parcel: Option<ParcelId>,
+    /// Who waits for the outcome: the compartment that opened, or why none did.
+    pub reply: Option<oneshot::Sender<Result<CompartmentId>>>,
+}
+
+pub struct Inner {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub key: InstallKey,
+    pub controller: ControllerHandle<Ticket>,
+    /// Configured compartments in config order (the order lists show).
+    pub order: Vec<CompartmentId>,
+    pub sim: Option<(
+        lockerd_hal::sim::SimHandle,
+        std::collections::HashMap<CompartmentId, usize>,
+    )>,
+}
+
+impl Inner {
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Runs `f` in one immediate transaction and commits it if `f` succeeds.
+    pub fn tx<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on the connection without a transaction (reads).
+    pub fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        f(&self.db.lock())
+    }
+
+    pub fn keypad_policy(&self) -> ThrottlePolicy {
+        let p = &self.config.policy;
+        ThrottlePolicy {
+            max_failures: p.keypad_max_failures,
+            first_lockout: p.keypad_lockout,
+            max_lockout: p.keypad_lockout_max,
+        }
+    }
+
+    pub fn publish(&self, conn: &Connection, kind: &str, data: Value) -> Result<i64> {
+        Ok(store::append_event(conn, kind, self.now(), &data)?)
+    }
+
+    pub fn compartment(&self, conn: &Connection, id: &CompartmentId) -> Result<Compartment> {
+        store::get_compartment(conn, id.as_str())?
+            .filter(|_| self.order.contains(id))
+            .ok_or_else(|| LockerError::NotFound(format!("compartment {id}")))
+    }
+
+    pub fn parcel(&self, conn: &Connection, id: &str) -> Result<Parcel> {
+        store::get_parcel(conn, id)?.ok_or_else(|| LockerError::NotFound(format!("parcel {id}")))
+    }
+
+    /// Applies `event` to a compartment and saves it.
+    pub fn update_compartment(
+        &self,
+        conn: &Connection,
+        id: &CompartmentId,
+        event: CompartmentEvent,
+    ) -> Result<Compartment> {
+        let next = self
+            .compartment(conn, id)?
+            .apply(event)
+            .map_err(|e| LockerError::Conflict(format!("compartment {id}: {e}")))?;
+        store::save_compartment(conn, &next)?;
+        Ok(next)
+    }
+
+    /// Applies `event` to a parcel and saves it.
+    pub fn update_parcel(
+        &self,
+        conn: &Connection,
+        parcel: &Parcel,
+        event: ParcelEvent,
+    ) -> Result<Parcel> {
+        let next = parcel
+            .apply(event, self.now())
+            .map_err(|e| LockerError::Conflict(e.to_string()))?;
+        store::save_parcel(conn, &next)?;
+        Ok(next)
+    }
+
+    /// Records the intent to open `compartment`; `CompartmentBusy` if another opening is underway.
+    pub fn intend(
+        &self,
+        conn: &Connection,
+        compartment: &CompartmentId,
+        purpose: Purpose,
+        parcel: Option<&ParcelId>,
+        actor: Option<&str>,
+    ) -> Result<()> {
+        let intent = store::Intent {
+            compartment: compartment.clone(),
+            purpose,
+            parcel: parcel.cloned(),
+            actor: actor.map(str::to_owned),
+            created_at: self.now(),
+        };
+        if store::insert_intent(conn, &intent)? {
+            Ok(())
+        } else {
+            Err(LockerError::CompartmentBusy)
+        }
+    }
+
+    /// Picks and reserves a compartment for `parcel`, or says why there is none: `HardwareUnavailable`
+    /// when fitting compartments exist but are all faulty, `NoCompartmentAvailable` otherwise.
+    pub fn choose(&self, conn: &Connection, size: Size) -> Result<Compartment> {
+        let all = store::list_compartments(conn, &self.order)?;
+        if let Some(c) = crate::domain::choose(&all, size, false, &[]) {
+            return Ok(c.clone());
+        }
+        let fitting_faulty = all.iter().any(|c| {
+            c.size.fits(size)
+                && c.state == crate::domain::CompartmentState::Fault
+                && c.parcel.is_none()
+        });
+        Err(if fitting_faulty {
+            LockerError::HardwareUnavailable
+        } else {
+            LockerError::NoCompartmentAvailable
+        })
+    }
+
+    /// Gives a parcel a new live code, unique among live codes, and returns it (to publish once).
+    pub fn issue_code(&self, conn: &Connection, parcel: &ParcelId) -> Result<PickupCode> {
+        loop {
+            let code = new_pickup_code(self.config.policy.code_length);
+            let hash = self.key.code_hash(code.expose());
+            if !store::code_hash_in_use(conn, &hash)? {
+                store::set_code_hash(conn, parcel, Some(&hash))?;
+                return Ok(code);
+            }
+        }
+    }
+
+    /// Moves a closed deposit to `stored`: code issued, `parcel.stored` published with the code.
+    pub fn store_parcel(&self, conn: &Connection, parcel: &Parcel, cause: &str) -> Result<Parcel> {
+        let expires_at = self.now().plus(self.config.policy.dwell);
+        let stored = self.update_parcel(conn, parcel, ParcelEvent::Stored { expires_at })?;
+        let code = self.issue_code(conn, &stored.id)?;
+        let mut data = parcel_data(&stored);
+        data["pickup_code"] = json!(code.expose());
+        data["cause"] = json!(cause);
+        self.publish(conn, "parcel.stored", data)?;
+        Ok(stored)
+    }
+}
+
+/// What every parcel event carries.
+pub fn parcel_data(p: &Parcel) -> Value {
+    json!({
+        "parcel_id": p.id,
+        "tracking_id": p.tracking_id,
+        "state": p.state.as_str(),
+        "size": p.size,
+        "compartment": p.compartment,
+        "courier": p.courier,
+        "deposited_at": p.deposited_at.to_rfc3339(),
+        "stored_at": p.stored_at.map(Timestamp::to_rfc3339),
+        "expires_at": p.expires_at.map(Timestamp::to_rfc3339),
+    })
+}

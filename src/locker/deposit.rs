@@ -1,0 +1,184 @@
+//! A courier's side: deposit, confirm, reopen, resize, cancel, and returns of expired parcels.
+
+use super::core::{Inner, parcel_data};
+use super::{LockerError, Result};
+use crate::domain::{
+    CompartmentEvent, CompartmentId, CourierId, Parcel, ParcelEvent, ParcelId, ParcelState,
+    RemovalKind, Size,
+};
+use crate::store::{self, Purpose};
+use rusqlite::Connection;
+
+pub fn check_tracking_id(tracking_id: &str) -> Result<()> {
+    let ok = !tracking_id.is_empty()
+        && tracking_id.len() <= 64
+        && tracking_id.chars().all(|c| c.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(LockerError::InvalidRequest(
+            "tracking_id: must be 1 to 64 printable ASCII characters without spaces".into(),
+        ))
+    }
+}
+
+impl Inner {
+    /// A parcel of this courier's; others' parcels are not found, not forbidden, so a courier
+    /// cannot probe which parcel ids exist.
+    fn own_parcel(&self, conn: &Connection, courier: &CourierId, id: &str) -> Result<Parcel> {
+        store::get_parcel(conn, id)?
+            .filter(|p| p.courier.as_ref() == Some(courier))
+            .ok_or_else(|| LockerError::NotFound(format!("parcel {id}")))
+    }
+
+    /// Creates the parcel and reserves the smallest fitting compartment, intent recorded.
+    pub fn begin_deposit(
+        &self,
+        courier: &CourierId,
+        tracking_id: &str,
+        size: Size,
+    ) -> Result<(ParcelId, CompartmentId)> {
+        self.tx(|tx| {
+            if store::live_parcel_by_tracking(tx, tracking_id)?.is_some() {
+                return Err(LockerError::DuplicateTrackingId);
+            }
+            let compartment = self.choose(tx, size)?;
+            let id = ParcelId(uuid::Uuid::new_v4().to_string());
+            let parcel = Parcel::deposit(
+                id.clone(),
+                tracking_id.to_owned(),
+                size,
+                compartment.id.clone(),
+                courier.clone(),
+                self.now(),
+            );
+            store::insert_parcel(tx, &parcel)?;
+            self.update_compartment(tx, &compartment.id, CompartmentEvent::Reserved(id.clone()))?;
+            self.intend(tx, &compartment.id, Purpose::Deposit, Some(&id), None)?;
+            self.publish(tx, "parcel.opening", parcel_data(&parcel))?;
+            Ok((id, compartment.id))
+        })
+    }
+
+    pub fn confirm(&self, courier: &CourierId, id: &str) -> Result<Parcel> {
+        self.tx(|tx| {
+            let parcel = self.own_parcel(tx, courier, id)?;
+            match (parcel.state, parcel.removal) {
+                (ParcelState::Closed, None) => self.store_parcel(tx, &parcel, "confirmed"),
+                (ParcelState::Stored, _) => Ok(parcel),
+                (ParcelState::Opening | ParcelState::Open, _) => Err(LockerError::Conflict(
+                    "the door is still open: close it first".into(),
+                )),
+                (state, _) => Err(LockerError::Conflict(format!(
+                    "parcel is {}",
+                    state.as_str()
+                ))),
+            }
+        })
+    }
+
+    /// Marks a closed deposit for reopening; returns its compartment to pulse.
+    pub fn begin_reopen(&self, courier: &CourierId, id: &str) -> Result<(ParcelId, CompartmentId)> {
+        self.tx(|tx| {
+            let parcel = self.own_parcel(tx, courier, id)?;
+            let compartment = parcel
+                .compartment
+                .clone()
+                .ok_or_else(|| LockerError::Conflict("parcel has no compartment".into()))?;
+            self.update_parcel(tx, &parcel, ParcelEvent::Reopened)?;
+            self.intend(tx, &compartment, Purpose::Reopen, Some(&parcel.id), None)?;
+            Ok((parcel.id, compartment))
+        })
+    }
+
+    /// Moves an open deposit to a bigger compartment; the old one is free once its door closes.
+    pub fn begin_resize(
+        &self,
+        courier: &CourierId,
+        id: &str,
+        size: Size,
+    ) -> Result<(ParcelId, CompartmentId)> {
+        self.tx(|tx| {
+            let parcel = self.own_parcel(tx, courier, id)?;
+            if parcel.state != ParcelState::Open || parcel.removal.is_some() {
+                return Err(LockerError::Conflict(format!(
+                    "only a deposit whose door is open can be resized; this one is {}",
+                    parcel.state.as_str()
+                )));
+            }
+            let old = parcel
+                .compartment
+                .clone()
+                .ok_or_else(|| LockerError::Conflict("parcel has no compartment".into()))?;
+            let old_size = self.compartment(tx, &old)?.size;
+            if size <= old_size {
+                return Err(LockerError::InvalidRequest(format!(
+                    "size: must be larger than the current compartment ({old_size})"
+                )));
+            }
+            let next = self.choose(tx, size)?;
+            self.update_compartment(tx, &old, CompartmentEvent::Released)?;
+            let mut moved = self.update_parcel(tx, &parcel, ParcelEvent::Moved(next.id.clone()))?;
+            moved.size = size;
+            store::save_parcel_size(tx, &moved)?;
+            self.update_compartment(tx, &next.id, CompartmentEvent::Reserved(parcel.id.clone()))?;
+            self.intend(tx, &next.id, Purpose::Deposit, Some(&parcel.id), None)?;
+            let mut data = parcel_data(&moved);
+            data["previous_compartment"] = serde_json::json!(old);
+            self.publish(tx, "parcel.opening", data)?;
+            Ok((parcel.id, next.id))
+        })
+    }
+
+    /// Starts a cancel; returns the compartment to pulse when its door is closed.
+    pub fn begin_cancel(
+        &self,
+        courier: &CourierId,
+        id: &str,
+    ) -> Result<Option<(ParcelId, CompartmentId)>> {
+        self.tx(|tx| {
+            let parcel = self.own_parcel(tx, courier, id)?;
+            let next = self.update_parcel(
+                tx,
+                &parcel,
+                ParcelEvent::RemovalStarted(RemovalKind::Cancel),
+            )?;
+            let compartment = parcel
+                .compartment
+                .clone()
+                .ok_or_else(|| LockerError::Conflict("parcel has no compartment".into()))?;
+            if next.removal.is_some_and(|r| r.door_seen_open) {
+                return Ok(None);
+            }
+            self.intend(tx, &compartment, Purpose::Cancel, Some(&parcel.id), None)?;
+            Ok(Some((parcel.id, compartment)))
+        })
+    }
+
+    pub fn courier_returns(&self, courier: &CourierId) -> Result<Vec<Parcel>> {
+        self.read(|c| {
+            Ok(store::parcels_of_courier(
+                c,
+                courier.as_str(),
+                ParcelState::Expired,
+            )?)
+        })
+    }
+
+    pub fn begin_return(&self, courier: &CourierId, id: &str) -> Result<(ParcelId, CompartmentId)> {
+        self.tx(|tx| {
+            let parcel = self.own_parcel(tx, courier, id)?;
+            self.update_parcel(
+                tx,
+                &parcel,
+                ParcelEvent::RemovalStarted(RemovalKind::Return),
+            )?;
+            let compartment = parcel
+                .compartment
+                .clone()
+                .ok_or_else(|| LockerError::Conflict("parcel has no compartment".into()))?;
+            self.intend(tx, &compartment, Purpose::Return, Some(&parcel.id), None)?;
+            Ok((parcel.id, compartment))
+        })
+    }
+}

@@ -1,0 +1,302 @@
+//! Applying what the hardware did: openings confirmed or failed, doors forced, closed or left
+//! open, and on start the reconciliation of unfinished intents against the doors.
+//!
+//! Hardware events arrive in order on one channel and are applied one at a time, each in its
+//! own transaction, so the database follows the doors in the order they moved.
+
+use super::core::{Inner, Ticket, parcel_data};
+use super::{LockerError, Result};
+use crate::controller::HwEvent;
+use crate::domain::{CompartmentEvent, CompartmentId, Door, ParcelEvent, ParcelState, RemovalKind};
+use crate::store::{self, Intent, Purpose};
+use lockerd_hal::DoorState;
+use rusqlite::Connection;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Follow-up work decided inside a transaction and done after it committed.
+enum After {
+    Nothing,
+    Reply(Ticket, Result<CompartmentId>),
+    Open(CompartmentId, Ticket),
+}
+
+impl Inner {
+    pub fn apply_hw_event(&self, event: HwEvent<Ticket>) {
+        let outcome = match event {
+            HwEvent::Initial(doors) => self.reconcile(doors).map(|()| After::Nothing),
+            HwEvent::Opened {
+                compartment,
+                ticket,
+            } => self.tx(|tx| {
+                self.opened(tx, &compartment, &ticket)?;
+                Ok(After::Reply(ticket, Ok(compartment.clone())))
+            }),
+            HwEvent::OpenFailed {
+                compartment,
+                ticket,
+                reason,
+            } => self.tx(|tx| self.open_failed(tx, &compartment, ticket, &reason)),
+            HwEvent::DoorForced(c) => self
+                .tx(|tx| self.door_forced(tx, &c, "no opening requested"))
+                .map(|()| After::Nothing),
+            HwEvent::DoorClosed(c) => self
+                .tx(|tx| self.door_closed(tx, &c))
+                .map(|()| After::Nothing),
+            HwEvent::DoorLeftOpen(c) => self
+                .tx(|tx| {
+                    let compartment = self.compartment(tx, &c)?;
+                    self.publish(
+                        tx,
+                        "door.left_open",
+                        json!({"compartment": c, "parcel_id": compartment.parcel}),
+                    )
+                })
+                .map(|_| After::Nothing),
+        };
+        match outcome {
+            Ok(After::Nothing) => {}
+            Ok(After::Reply(ticket, result)) => reply(ticket, result),
+            Ok(After::Open(compartment, ticket)) => {
+                if let Err(stopped) = self.controller.open(compartment, ticket) {
+                    tracing::warn!("{stopped}");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "applying a hardware event failed"),
+        }
+    }
+
+    /// The door of an opening was seen open.
+    fn opened(&self, tx: &Connection, c: &CompartmentId, ticket: &Ticket) -> Result<()> {
+        store::take_intent(tx, c.as_str())?;
+        self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
+        if let Some(parcel_id) = &ticket.parcel {
+            let parcel = self.parcel(tx, parcel_id.as_str())?;
+            self.update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
+            if ticket.purpose == Purpose::Pickup {
+                // The code has done its one job.
+                store::drop_held_code(tx, parcel_id)?;
+            }
+        }
+        if ticket.purpose == Purpose::Maintenance {
+            self.publish(tx, "maintenance.opened", json!({"compartment": c}))?;
+        }
+        Ok(())
+    }
+
+    /// The latch gave up: the compartment is faulty, and what the opening was for moves on.
+    fn open_failed(
+        &self,
+        tx: &Connection,
+        c: &CompartmentId,
+        ticket: Ticket,
+        reason: &str,
+    ) -> Result<After> {
+        store::take_intent(tx, c.as_str())?;
+        self.update_compartment(tx, c, CompartmentEvent::Faulted)?;
+        self.publish(
+            tx,
+            "compartment.fault",
+            json!({"compartment": c, "reason": reason, "purpose": ticket.purpose.as_str()}),
+        )?;
+        let Some(parcel_id) = ticket.parcel.clone() else {
+            return Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)));
+        };
+        let parcel = self.parcel(tx, parcel_id.as_str())?;
+        match ticket.purpose {
+            Purpose::Deposit => {
+                self.update_compartment(tx, c, CompartmentEvent::Released)?;
+                self.move_deposit(tx, &parcel, ticket)
+            }
+            // A reopened deposit is still inside its compartment: it stays closed there.
+            Purpose::Reopen => {
+                self.update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?;
+                Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
+            }
+            _ => {
+                self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
+                if ticket.purpose == Purpose::Pickup {
+                    // The latch did not open: the recipient's code stays valid.
+                    store::restore_held_code(tx, &parcel_id)?;
+                }
+                Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
+            }
+        }
+    }
+
+    /// A deposit whose compartment failed goes to the next fitting one, or is given up.
+    fn move_deposit(
+        &self,
+        tx: &Connection,
+        parcel: &crate::domain::Parcel,
+        ticket: Ticket,
+    ) -> Result<After> {
+        match self.choose(tx, parcel.size) {
+            Ok(next) => {
+                let moved = self.update_parcel(tx, parcel, ParcelEvent::Moved(next.id.clone()))?;
+                self.update_compartment(
+                    tx,
+                    &next.id,
+                    CompartmentEvent::Reserved(parcel.id.clone()),
+                )?;
+                self.intend(tx, &next.id, Purpose::Deposit, Some(&parcel.id), None)?;
+                self.publish(tx, "parcel.opening", parcel_data(&moved))?;
+                Ok(After::Open(next.id, ticket))
+            }
+            Err(_) => {
+                let dropped = self.update_parcel(tx, parcel, ParcelEvent::DepositFailed)?;
+                let mut data = parcel_data(&dropped);
+                data["reason"] = json!("hardware_unavailable");
+                self.publish(tx, "parcel.cancelled", data)?;
+                Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
+            }
+        }
+    }
+
+    fn door_forced(&self, tx: &Connection, c: &CompartmentId, cause: &str) -> Result<()> {
+        let compartment = self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
+        if let Some(parcel_id) = &compartment.parcel {
+            let parcel = self.parcel(tx, parcel_id.as_str())?;
+            self.update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
+        }
+        self.publish(
+            tx,
+            "door.forced",
+            json!({"compartment": c, "parcel_id": compartment.parcel, "cause": cause}),
+        )?;
+        Ok(())
+    }
+
+    /// A door closed: the parcel in it moves on (closed, collected, cancelled, returned).
+    fn door_closed(&self, tx: &Connection, c: &CompartmentId) -> Result<()> {
+        let compartment = self.compartment(tx, c)?;
+        let mut parcel_inside = false;
+        if let Some(parcel_id) = &compartment.parcel {
+            let parcel = self.parcel(tx, parcel_id.as_str())?;
+            let next = self.update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?;
+            parcel_inside = !next.state.is_final();
+            if next.state != parcel.state && next.state.is_final() {
+                self.publish(
+                    tx,
+                    &format!("parcel.{}", next.state.as_str()),
+                    parcel_data(&next),
+                )?;
+            }
+        }
+        self.update_compartment(tx, c, CompartmentEvent::DoorClosed { parcel_inside })?;
+        Ok(())
+    }
+
+    /// On start: make the database agree with the doors as they are now, and settle every
+    /// opening that was in progress when the daemon stopped.
+    fn reconcile(&self, doors: HashMap<CompartmentId, Option<DoorState>>) -> Result<()> {
+        let intents: HashMap<CompartmentId, Intent> = self
+            .read(|c| Ok(store::list_intents(c)?))?
+            .into_iter()
+            .map(|i| (i.compartment.clone(), i))
+            .collect();
+        for c in &self.order {
+            let Some(Some(door)) = doors.get(c) else {
+                continue;
+            };
+            let result = self.tx(|tx| match (door, intents.get(c)) {
+                (DoorState::Open, Some(intent)) => {
+                    let ticket = Ticket {
+                        purpose: intent.purpose,
+                        parcel: intent.parcel.clone(),
+                        reply: None,
+                    };
+                    self.opened(tx, c, &ticket)
+                }
+                (DoorState::Open, None) => {
+                    if self.compartment(tx, c)?.door != Door::Open {
+                        self.door_forced(tx, c, "found open at start")?;
+                    }
+                    Ok(())
+                }
+                (DoorState::Closed, intent) => {
+                    if let Some(intent) = intent {
+                        self.unfinished_opening(tx, intent)?;
+                    }
+                    if self.compartment(tx, c)?.door != Door::Closed {
+                        self.door_closed(tx, c)?;
+                    }
+                    Ok(())
+                }
+            });
+            if let Err(e) = result {
+                tracing::error!(compartment = %c, error = %e, "reconciling at start failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// An opening in progress when the daemon stopped, whose door is closed now: it may or may
+    /// not have opened and closed meanwhile. Choose what loses nothing and opens nothing twice.
+    fn unfinished_opening(&self, tx: &Connection, intent: &Intent) -> Result<()> {
+        store::take_intent(tx, intent.compartment.as_str())?;
+        let Some(parcel_id) = &intent.parcel else {
+            return Ok(());
+        };
+        let parcel = self.parcel(tx, parcel_id.as_str())?;
+        match (intent.purpose, parcel.removal) {
+            // The courier may have put the parcel in: keep it, closed, for them to decide.
+            (Purpose::Deposit | Purpose::Reopen, _) if parcel.state == ParcelState::Opening => {
+                self.update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?;
+                self.update_compartment(
+                    tx,
+                    &intent.compartment,
+                    CompartmentEvent::DoorClosed {
+                        parcel_inside: true,
+                    },
+                )?;
+            }
+            (Purpose::Pickup, Some(r)) if r.kind == RemovalKind::Pickup && !r.door_seen_open => {
+                // The held code may already have opened the door: it dies, and the recipient
+                // gets a new one through the cloud.
+                self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
+                store::drop_held_code(tx, parcel_id)?;
+                let code = self.issue_code(tx, parcel_id)?;
+                let mut data = parcel_data(&parcel);
+                data["pickup_code"] = json!(code.expose());
+                data["reason"] = json!("restart during pickup");
+                self.publish(tx, "parcel.code_changed", data)?;
+            }
+            (_, Some(r)) if !r.door_seen_open => {
+                self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Time-driven changes: closed deposits past their grace period become stored, stored
+    /// parcels past `expires_at` expire, and ended courier sessions are removed.
+    pub fn tick(&self) -> Result<()> {
+        let now = self.now();
+        let grace = self.config.policy.deposit_grace;
+        self.tx(|tx| {
+            for parcel in store::parcels_in_state(tx, ParcelState::Closed)? {
+                if parcel.removal.is_none()
+                    && parcel.closed_at.is_some_and(|t| t.plus(grace) <= now)
+                {
+                    self.store_parcel(tx, &parcel, "grace period")?;
+                }
+            }
+            for parcel in store::parcels_expiring(tx, now)? {
+                let expired = self.update_parcel(tx, &parcel, ParcelEvent::Expired)?;
+                store::set_code_hash(tx, &parcel.id, None)?;
+                self.publish(tx, "parcel.expired", parcel_data(&expired))?;
+            }
+            store::expire_sessions(tx, now)?;
+            Ok(())
+        })
+    }
+}
+
+fn reply(ticket: Ticket, result: Result<CompartmentId>) {
+    if let Some(reply) = ticket.reply {
+        // The requester may have gone (client disconnected): the state is recorded regardless.
+        let _ = reply.send(result);
+    }
+}

@@ -1,0 +1,84 @@
+//! The recipient's side: a pickup code at the keypad, with lockout against guessing.
+
+use super::core::Inner;
+use super::secrets::constant_time_eq;
+use super::{KeypadStatus, LockerError, Result};
+use crate::domain::{CompartmentId, ParcelEvent, ParcelId, ParcelState, RemovalKind};
+use crate::store::{self, Purpose};
+use serde_json::json;
+
+const KEYPAD: &str = "keypad";
+
+impl Inner {
+    /// Checks a code; on success the code is held (it opens nothing else meanwhile) and the
+    /// intent recorded. Every failure looks the same to the caller.
+    pub fn begin_pickup(&self, code: &str) -> Result<(ParcelId, CompartmentId)> {
+        let now = self.now();
+        self.tx(|tx| {
+            let mut throttle = store::get_throttle(tx, KEYPAD)?;
+            if let Err(retry_after) = throttle.check(now) {
+                return Ok(Err(LockerError::LockedOut { retry_after }));
+            }
+            let well_formed = code.len() == usize::from(self.config.policy.code_length)
+                && code.bytes().all(|b| b.is_ascii_digit());
+            let hash = self.key.code_hash(code);
+            let found = match well_formed {
+                true => store::parcel_by_code_hash(tx, &hash)?,
+                false => None,
+            };
+            let usable = found.filter(|(parcel, stored_hash)| {
+                constant_time_eq(stored_hash, &hash)
+                    && parcel.state == ParcelState::Stored
+                    && parcel.removal.is_none()
+                    && parcel.expires_at.is_some_and(|t| now < t)
+                    && parcel.compartment.is_some()
+            });
+            let Some((parcel, _)) = usable else {
+                if let Some(length) = throttle.fail(now, &self.keypad_policy()) {
+                    let until = now.plus(length);
+                    self.publish(
+                        tx,
+                        "keypad.locked_out",
+                        json!({"until": until.to_rfc3339(), "lockout_s": length.as_secs()}),
+                    )?;
+                    tracing::warn!(
+                        lockout_s = length.as_secs(),
+                        "keypad locked out after repeated wrong codes"
+                    );
+                }
+                store::save_throttle(tx, KEYPAD, &throttle)?;
+                return Ok(Err(LockerError::InvalidCode));
+            };
+            throttle.succeed();
+            store::save_throttle(tx, KEYPAD, &throttle)?;
+            let compartment = parcel.compartment.clone().expect("filtered above");
+            self.intend(tx, &compartment, Purpose::Pickup, Some(&parcel.id), None)?;
+            self.update_parcel(
+                tx,
+                &parcel,
+                ParcelEvent::RemovalStarted(RemovalKind::Pickup),
+            )?;
+            store::hold_code(tx, &parcel.id)?;
+            Ok(Ok((parcel.id, compartment)))
+        })?
+    }
+
+    pub fn keypad(&self) -> Result<KeypadStatus> {
+        let now = self.now();
+        self.read(|c| {
+            let t = store::get_throttle(c, KEYPAD)?;
+            Ok(KeypadStatus {
+                locked_until: t.locked_until.filter(|until| *until > now),
+                failures: t.failures,
+            })
+        })
+    }
+
+    pub fn keypad_unlock(&self) -> Result<()> {
+        self.tx(|tx| {
+            let mut t = store::get_throttle(tx, KEYPAD)?;
+            t.unlock();
+            Ok(store::save_throttle(tx, KEYPAD, &t)?)
+        })
+    }
+}

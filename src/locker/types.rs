@@ -1,0 +1,158 @@
+//! What the service hands to the HTTP layer and the CLI: roles, principals, errors and results.
+
+use crate::domain::{CompartmentId, CourierId, ParcelId, Size, Timestamp};
+use std::time::Duration;
+
+/// Who may call what (see API.md's role table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Kiosk,
+    Courier,
+    Operator,
+    Sync,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Kiosk => "kiosk",
+            Role::Courier => "courier",
+            Role::Operator => "operator",
+            Role::Sync => "sync",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Kiosk, Role::Courier, Role::Operator, Role::Sync]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// The holder of a token: a named API token, or a courier's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    /// The token's name, or the courier's name for a session.
+    pub name: String,
+    /// Set for courier sessions.
+    pub courier: Option<CourierId>,
+}
+
+/// Every way a request can fail, one variant per API error code.
+#[derive(Debug, thiserror::Error)]
+pub enum LockerError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("another opening of this compartment is in progress")]
+    CompartmentBusy,
+    #[error("no free compartment fits a parcel of this size")]
+    NoCompartmentAvailable,
+    #[error("a parcel with this tracking id is already in the locker")]
+    DuplicateTrackingId,
+    #[error("the compartment could not be opened")]
+    HardwareUnavailable,
+    #[error("invalid code")]
+    InvalidCode,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("too many failed attempts")]
+    LockedOut { retry_after: Duration },
+    #[error("this token may not do that")]
+    Forbidden,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for LockerError {
+    fn from(e: rusqlite::Error) -> Self {
+        LockerError::Internal(format!("database: {e}"))
+    }
+}
+
+pub type Result<T, E = LockerError> = std::result::Result<T, E>;
+
+/// A deposit (or resize) whose compartment door has been seen open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositOpened {
+    pub parcel_id: ParcelId,
+    pub compartment: CompartmentId,
+    pub size: Size,
+}
+
+/// A pickup whose compartment door has been opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickupOpened {
+    pub parcel_id: ParcelId,
+    pub compartment: CompartmentId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// A courier as just created: the only time its TOTP secret is shown.
+#[derive(Debug, Clone)]
+pub struct NewCourier {
+    pub id: CourierId,
+    pub name: String,
+    /// Base32, as authenticator apps take it.
+    pub totp_secret: String,
+    pub otpauth_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourierInfo {
+    pub id: CourierId,
+    pub name: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeypadStatus {
+    pub locked_until: Option<Timestamp>,
+    pub failures: u32,
+}
+
+/// One event of the sync feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub at: Timestamp,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusHealth {
+    pub name: String,
+    pub ok: bool,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub db_ok: bool,
+    pub buses: Vec<BusHealth>,
+}
+
+/// A page of parcels; `next` is the cursor for the following page.
+#[derive(Debug, Clone)]
+pub struct ParcelPage {
+    pub parcels: Vec<crate::domain::Parcel>,
+    pub next: Option<String>,
+}

@@ -1,0 +1,211 @@
+//! Compartment rows and the intents of openings in progress.
+
+use crate::domain::{
+    Compartment, CompartmentId, CompartmentState, Door, ParcelId, Size, Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+fn state_str(s: CompartmentState) -> &'static str {
+    match s {
+        CompartmentState::Free => "free",
+        CompartmentState::Reserved => "reserved",
+        CompartmentState::Open => "open",
+        CompartmentState::Occupied => "occupied",
+        CompartmentState::Disabled => "disabled",
+        CompartmentState::Fault => "fault",
+    }
+}
+
+pub fn compartment_state_str(s: CompartmentState) -> &'static str {
+    state_str(s)
+}
+
+fn parse_state(s: &str) -> CompartmentState {
+    match s {
+        "reserved" => CompartmentState::Reserved,
+        "open" => CompartmentState::Open,
+        "occupied" => CompartmentState::Occupied,
+        "disabled" => CompartmentState::Disabled,
+        "fault" => CompartmentState::Fault,
+        _ => CompartmentState::Free,
+    }
+}
+
+pub fn door_str(d: Door) -> &'static str {
+    match d {
+        Door::Open => "open",
+        Door::Closed => "closed",
+        Door::Unknown => "unknown",
+    }
+}
+
+fn parse_door(s: &str) -> Door {
+    match s {
+        "open" => Door::Open,
+        "closed" => Door::Closed,
+        _ => Door::Unknown,
+    }
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Compartment> {
+    let size: String = r.get("size")?;
+    Ok(Compartment {
+        id: CompartmentId(r.get("id")?),
+        size: Size::parse(&size).unwrap_or(Size::S),
+        accessible: r.get("accessible")?,
+        state: parse_state(&r.get::<_, String>("state")?),
+        door: parse_door(&r.get::<_, String>("door")?),
+        parcel: r.get::<_, Option<String>>("parcel_id")?.map(ParcelId),
+        uses: r.get::<_, i64>("uses")? as u64,
+    })
+}
+
+/// Makes the table match the configured compartments: new ones are added free with their door
+/// unknown; existing ones keep their state but take the configured size and accessibility.
+/// Rows of compartments no longer configured are kept (a parcel may still be inside) but are
+/// no longer listed or assigned.
+pub fn sync_compartments(
+    conn: &Connection,
+    configured: &[(CompartmentId, Size, bool)],
+) -> rusqlite::Result<()> {
+    for (id, size, accessible) in configured {
+        conn.execute(
+            "INSERT INTO compartments (id, size, accessible, state, door) VALUES (?1, ?2, ?3, 'free', 'unknown')
+             ON CONFLICT(id) DO UPDATE SET size = excluded.size, accessible = excluded.accessible",
+            params![id.as_str(), size.as_str(), accessible],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn get_compartment(conn: &Connection, id: &str) -> rusqlite::Result<Option<Compartment>> {
+    conn.query_row("SELECT * FROM compartments WHERE id = ?1", [id], from_row)
+        .optional()
+}
+
+/// Every compartment in `ids`' order (the configured order), skipping unknown ids.
+pub fn list_compartments(
+    conn: &Connection,
+    ids: &[CompartmentId],
+) -> rusqlite::Result<Vec<Compartment>> {
+    let mut stmt = conn.prepare_cached("SELECT * FROM compartments WHERE id = ?1")?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(c) = stmt.query_row([id.as_str()], from_row).optional()? {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+pub fn save_compartment(conn: &Connection, c: &Compartment) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE compartments SET state = ?2, door = ?3, parcel_id = ?4, uses = ?5 WHERE id = ?1",
+        params![
+            c.id.as_str(),
+            state_str(c.state),
+            door_str(c.door),
+            c.parcel.as_ref().map(|p| p.as_str()),
+            c.uses as i64
+        ],
+    )?;
+    Ok(())
+}
+
+/// Why a door is being opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    Deposit,
+    /// The courier reopens a closed deposit: the parcel is inside.
+    Reopen,
+    Pickup,
+    Cancel,
+    Return,
+    Maintenance,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Deposit => "deposit",
+            Purpose::Reopen => "reopen",
+            Purpose::Pickup => "pickup",
+            Purpose::Cancel => "cancel",
+            Purpose::Return => "return",
+            Purpose::Maintenance => "maintenance",
+        }
+    }
+
+    fn parse(s: &str) -> Purpose {
+        match s {
+            "reopen" => Purpose::Reopen,
+            "pickup" => Purpose::Pickup,
+            "cancel" => Purpose::Cancel,
+            "return" => Purpose::Return,
+            "maintenance" => Purpose::Maintenance,
+            _ => Purpose::Deposit,
+        }
+    }
+}
+
+/// An opening in progress, written before the latch is energized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub compartment: CompartmentId,
+    pub purpose: Purpose,
+    pub parcel: Option<ParcelId>,
+    pub actor: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Records an intent; false if the compartment already has one (another opening is underway).
+pub fn insert_intent(conn: &Connection, i: &Intent) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "INSERT INTO intents (compartment, purpose, parcel_id, actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(compartment) DO NOTHING",
+        params![
+            i.compartment.as_str(),
+            i.purpose.as_str(),
+            i.parcel.as_ref().map(|p| p.as_str()),
+            i.actor,
+            i.created_at.0
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn take_intent(conn: &Connection, compartment: &str) -> rusqlite::Result<Option<Intent>> {
+    let intent = conn
+        .query_row(
+            "SELECT * FROM intents WHERE compartment = ?1",
+            [compartment],
+            intent_from_row,
+        )
+        .optional()?;
+    conn.execute("DELETE FROM intents WHERE compartment = ?1", [compartment])?;
+    Ok(intent)
+}
+
+pub fn get_intent(conn: &Connection, compartment: &str) -> rusqlite::Result<Option<Intent>> {
+    conn.query_row(
+        "SELECT * FROM intents WHERE compartment = ?1",
+        [compartment],
+        intent_from_row,
+    )
+    .optional()
+}
+
+pub fn list_intents(conn: &Connection) -> rusqlite::Result<Vec<Intent>> {
+    let mut stmt = conn.prepare("SELECT * FROM intents ORDER BY created_at")?;
+    stmt.query_map([], intent_from_row)?.collect()
+}
+
+fn intent_from_row(r: &Row<'_>) -> rusqlite::Result<Intent> {
+    Ok(Intent {
+        compartment: CompartmentId(r.get("compartment")?),
+        purpose: Purpose::parse(&r.get::<_, String>("purpose")?),
+        parcel: r.get::<_, Option<String>>("parcel_id")?.map(ParcelId),
+        actor: r.get("actor")?,
+        created_at: Timestamp(r.get("created_at")?),
+    })
+}

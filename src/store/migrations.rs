@@ -1,0 +1,132 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! Migrations only run forward. A database written by a newer lockerd is refused rather than
+//! guessed at: an older binary could silently drop what it does not understand.
+
+use rusqlite::Connection;
+
+/// Each entry takes the schema from version `index` to `index + 1`. Never edit a released entry:
+/// append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE compartments (
+    id          TEXT PRIMARY KEY,
+    size        TEXT NOT NULL,
+    accessible  INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    door        TEXT NOT NULL,
+    parcel_id   TEXT,
+    uses        INTEGER NOT NULL DEFAULT 0,
+    note        TEXT
+);
+
+-- seq orders parcels for cursors; id is what the API shows.
+CREATE TABLE parcels (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            TEXT NOT NULL UNIQUE,
+    tracking_id   TEXT NOT NULL,
+    size          TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    removal       TEXT,
+    removal_seen  INTEGER NOT NULL DEFAULT 0,
+    compartment   TEXT,
+    courier       TEXT,
+    deposited_at  INTEGER NOT NULL,
+    closed_at     INTEGER,
+    stored_at     INTEGER,
+    expires_at    INTEGER,
+    ended_at      INTEGER,
+    photo         INTEGER NOT NULL DEFAULT 0,
+    -- HMAC of the live pickup code; NULL once the code is dead.
+    code_hash     BLOB,
+    -- The code set aside while a pickup opens the door, restored if the latch fails.
+    held_code_hash BLOB
+);
+CREATE UNIQUE INDEX parcels_live_code ON parcels(code_hash) WHERE code_hash IS NOT NULL;
+CREATE UNIQUE INDEX parcels_held_code ON parcels(held_code_hash) WHERE held_code_hash IS NOT NULL;
+CREATE UNIQUE INDEX parcels_live_tracking ON parcels(tracking_id)
+    WHERE state NOT IN ('collected', 'returned', 'cancelled');
+CREATE INDEX parcels_by_state ON parcels(state, seq);
+CREATE INDEX parcels_by_courier ON parcels(courier, state);
+
+-- An opening in progress, written before the latch is energized and removed once the door is
+-- seen open or the latch gave up; what is left at start is reconciled against the doors.
+CREATE TABLE intents (
+    compartment TEXT PRIMARY KEY,
+    purpose     TEXT NOT NULL,
+    parcel_id   TEXT,
+    actor       TEXT,
+    created_at  INTEGER NOT NULL
+);
+
+-- AUTOINCREMENT: a seq is never reused, even after pruning.
+CREATE TABLE events (
+    seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+    id    TEXT NOT NULL UNIQUE,
+    type  TEXT NOT NULL,
+    at    INTEGER NOT NULL,
+    data  TEXT NOT NULL
+);
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+
+CREATE TABLE tokens (
+    name        TEXT PRIMARY KEY,
+    role        TEXT NOT NULL,
+    hash        BLOB NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE couriers (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    totp_secret  BLOB NOT NULL,
+    last_step    INTEGER NOT NULL DEFAULT -1,
+    active       INTEGER NOT NULL DEFAULT 1,
+    created_at   INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    hash        BLOB PRIMARY KEY,
+    courier     TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+
+CREATE TABLE throttles (
+    key           TEXT PRIMARY KEY,
+    failures      INTEGER NOT NULL,
+    lockouts      INTEGER NOT NULL,
+    locked_until  INTEGER
+);
+"#];
+
+/// The schema version this binary writes.
+pub const CURRENT: u32 = MIGRATIONS.len() as u32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "the database is at schema version {found}, newer than this lockerd understands \
+         ({CURRENT}); run the newer lockerd or restore a backup"
+    )]
+    TooNew { found: u32 },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Brings the schema up to [`CURRENT`], each step in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > CURRENT {
+        return Err(MigrationError::TooNew { found });
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as u32 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

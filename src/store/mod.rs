@@ -1,0 +1,89 @@
+//! Storage: one SQLite database in the state directory.
+//!
+//! WAL with `synchronous = FULL`, so a committed transaction survives a power cut. Every state
+//! change and the events it publishes are written in one transaction (see `crate::locker`).
+//! Functions here take a `&Connection` (a `Transaction` derefs to one) and know nothing of the
+//! rules; they turn rows into domain values and back.
+//!
+//! The connection sits behind a `std::sync::Mutex`: every statement is short, writes are
+//! serialized by SQLite anyway, and callers on the async runtime go through
+//! `tokio::task::spawn_blocking` so an fsync never stalls a runtime thread.
+
+mod auth;
+mod compartments;
+mod events;
+mod migrations;
+mod parcels;
+
+pub use auth::*;
+pub use compartments::*;
+pub use events::*;
+pub use migrations::{CURRENT as SCHEMA_VERSION, MigrationError};
+pub use parcels::*;
+
+use rusqlite::{Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The database handle shared by every part of the daemon.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Db, MigrationError> {
+        let conn = Connection::open(path)?;
+        Self::setup(conn)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Db, MigrationError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Db, MigrationError> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // journal_mode answers with a row, so it is queried rather than updated.
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        migrations::migrate(&mut conn)?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Locks the connection. A panic while it was held cannot have left a transaction open
+    /// (rusqlite rolls back on drop), so a poisoned lock is still safe to use.
+    pub fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the database answers.
+    pub fn healthy(&self) -> bool {
+        self.lock()
+            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .is_ok()
+    }
+}
+
+/// A small integer setting in the `meta` table.
+pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+pub fn meta_set(conn: &Connection, key: &str, value: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        rusqlite::params![key, value],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
