@@ -9,5 +9,6 @@ pub mod cli;
 pub mod config;
 pub mod controller;
 pub mod domain;
+pub mod http;
 pub mod locker;
 pub mod store;

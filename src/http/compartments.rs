@@ -1,0 +1,151 @@
+//! Compartments (operator; sync may read): list, one, maintenance opening, disable, enable.
+
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::extract::{Caller, Json, OPERATOR, Path, SYNC};
+use super::views::{Accepted, CompartmentList, CompartmentView};
+use super::{AppState, to_completion};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_compartments))
+        .routes(routes!(get_compartment))
+        .routes(routes!(open_compartment))
+        .routes(routes!(disable_compartment))
+        .routes(routes!(enable_compartment))
+}
+
+/// Why an operator acts on a compartment; kept in the audit log.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Reason {
+    #[schema(example = "cleaning")]
+    pub reason: String,
+}
+
+/// List every compartment.
+///
+/// Roles: operator, sync.
+#[utoipa::path(
+    get,
+    path = "/api/v1/compartments",
+    tag = "compartments",
+    security(("bearer" = ["operator", "sync"])),
+    responses((status = 200, description = "every compartment", body = CompartmentList), AuthErrors)
+)]
+async fn list_compartments(
+    _: Caller<{ OPERATOR | SYNC }>,
+    State(state): State<AppState>,
+) -> Result<Json<CompartmentList>, ApiError> {
+    let compartments = state.locker.compartments().await?;
+    let compartments = compartments
+        .into_iter()
+        .map(CompartmentView::from)
+        .collect();
+    Ok(Json(CompartmentList { compartments }))
+}
+
+/// One compartment.
+///
+/// Roles: operator, sync.
+#[utoipa::path(
+    get,
+    path = "/api/v1/compartments/{id}",
+    tag = "compartments",
+    params(("id" = String, Path, description = "the compartment's id, e.g. `A1`")),
+    security(("bearer" = ["operator", "sync"])),
+    responses(
+        (status = 200, description = "the compartment", body = CompartmentView),
+        (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn get_compartment(
+    _: Caller<{ OPERATOR | SYNC }>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CompartmentView>, ApiError> {
+    Ok(Json(state.locker.compartment(&id).await?.into()))
+}
+
+/// Open a compartment for maintenance.
+///
+/// Roles: operator. Audited with the token's name and the reason. Answers once the latch has
+/// been pulsed; the body is `{}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/compartments/{id}/open",
+    tag = "compartments",
+    params(("id" = String, Path, description = "the compartment's id")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 202, description = "the door is being opened", body = Accepted),
+        (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
+        (status = 409, description = "`compartment_busy`: another opening of it is in progress", body = ErrorBody),
+        (status = 503, description = "`hardware_unavailable`: the latch could not be opened", body = ErrorBody),
+        BodyErrors,
+        AuthErrors,
+    )
+)]
+async fn open_compartment(
+    Caller(actor): Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<Reason>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let locker = state.locker;
+    to_completion(async move { locker.maintenance_open(&id, &body.reason, &actor).await }).await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted {})))
+}
+
+/// Take a compartment out of service: it is never assigned while disabled.
+///
+/// Roles: operator. A parcel inside stays and can still be picked up.
+#[utoipa::path(
+    post,
+    path = "/api/v1/compartments/{id}/disable",
+    tag = "compartments",
+    params(("id" = String, Path, description = "the compartment's id")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "the compartment, now disabled", body = CompartmentView),
+        (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
+        BodyErrors,
+        AuthErrors,
+    )
+)]
+async fn disable_compartment(
+    Caller(actor): Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<Reason>,
+) -> Result<Json<CompartmentView>, ApiError> {
+    let compartment = state.locker.disable(&id, &body.reason, &actor).await?;
+    Ok(Json(compartment.into()))
+}
+
+/// Put a disabled or faulted compartment back in service; enabling clears a fault.
+///
+/// Roles: operator. No body.
+#[utoipa::path(
+    post,
+    path = "/api/v1/compartments/{id}/enable",
+    tag = "compartments",
+    params(("id" = String, Path, description = "the compartment's id")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "the compartment, now enabled", body = CompartmentView),
+        (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn enable_compartment(
+    Caller(actor): Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CompartmentView>, ApiError> {
+    Ok(Json(state.locker.enable(&id, &actor).await?.into()))
+}

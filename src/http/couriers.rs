@@ -1,0 +1,149 @@
+//! Couriers: accounts (operator) and sessions (login at the kiosk, logout by the courier).
+
+use super::AppState;
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::extract::{COURIER, Caller, Json, KIOSK, OPERATOR, Path, Secret};
+use super::views::{CourierCreated, CourierList, CourierView, SessionView};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_courier, list_couriers))
+        .routes(routes!(delete_courier))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateCourier {
+    #[schema(example = "dana")]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Login {
+    /// The courier's id or name.
+    pub courier: String,
+    /// The courier's current TOTP (RFC 6238, 6 digits, 30 s).
+    #[schema(value_type = String, example = "123456")]
+    pub code: Secret,
+}
+
+/// Create a courier.
+///
+/// Roles: operator. The answer carries the courier's TOTP secret, the only time it is shown.
+#[utoipa::path(
+    post,
+    path = "/api/v1/couriers",
+    tag = "couriers",
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 201, description = "created", body = CourierCreated),
+        (status = 409, description = "`conflict`: a courier of this name exists", body = ErrorBody),
+        BodyErrors,
+        AuthErrors,
+    )
+)]
+async fn create_courier(
+    Caller(actor): Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Json(body): Json<CreateCourier>,
+) -> Result<(StatusCode, Json<CourierCreated>), ApiError> {
+    let courier = state.locker.create_courier(&body.name, &actor).await?;
+    Ok((StatusCode::CREATED, Json(courier.into())))
+}
+
+/// List couriers.
+///
+/// Roles: operator.
+#[utoipa::path(
+    get,
+    path = "/api/v1/couriers",
+    tag = "couriers",
+    security(("bearer" = ["operator"])),
+    responses((status = 200, description = "every courier", body = CourierList), AuthErrors)
+)]
+async fn list_couriers(
+    _: Caller<OPERATOR>,
+    State(state): State<AppState>,
+) -> Result<Json<CourierList>, ApiError> {
+    let couriers = state.locker.list_couriers().await?;
+    let couriers = couriers.into_iter().map(CourierView::from).collect();
+    Ok(Json(CourierList { couriers }))
+}
+
+/// Delete a courier; its live sessions end.
+///
+/// Roles: operator.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/couriers/{id}",
+    tag = "couriers",
+    params(("id" = String, Path, description = "the courier's id")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 404, description = "`not_found`: no such courier", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn delete_courier(
+    Caller(actor): Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.locker.delete_courier(&id, &actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Log a courier in at the kiosk: a `courier` session token.
+///
+/// Roles: kiosk, operator. The code is accepted at most once. The session lasts 15 minutes by
+/// default and ends early on logout.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courier/login",
+    tag = "couriers",
+    security(("bearer" = ["kiosk", "operator"])),
+    responses(
+        (status = 200, description = "a session", body = SessionView),
+        AuthErrors,
+        (status = 401, description = "`invalid_credentials`: unknown courier or wrong code; \
+            `unauthorized`: no valid token", body = ErrorBody),
+        (status = 429, description = "`locked_out`: too many failures; see `Retry-After`", body = ErrorBody),
+        BodyErrors,
+    )
+)]
+async fn login(
+    _: Caller<{ KIOSK | OPERATOR }>,
+    State(state): State<AppState>,
+    Json(body): Json<Login>,
+) -> Result<Json<SessionView>, ApiError> {
+    let session = state
+        .locker
+        .courier_login(&body.courier, body.code.expose())
+        .await?;
+    Ok(Json(session.into()))
+}
+
+/// End the caller's courier session.
+///
+/// Roles: courier, operator. Closed deposits of the courier become stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courier/logout",
+    tag = "couriers",
+    security(("bearer" = ["courier", "operator"])),
+    responses((status = 204, description = "logged out"), AuthErrors)
+)]
+async fn logout(
+    Caller(courier): Caller<{ COURIER | OPERATOR }>,
+    State(state): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    state.locker.courier_logout(&courier).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,223 @@
+//! What a handler takes from a request: the caller, checked against the route's roles, and a
+//! body, query or path whose rejections are the API's own JSON errors (`400 invalid_request`
+//! naming the bad field, `413 payload_too_large`) instead of axum's plain text.
+//!
+//! Authentication is an extractor that reads only the headers, and a handler lists it first, so
+//! a request without a valid token is refused before its body is read or judged.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::Timestamp;
+use crate::locker::{LockerError, Principal, Role};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::error::Error;
+use std::fmt;
+
+/// The holder of the request's bearer token, whatever its role.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        let principal = state.locker.authenticate(token).await;
+        principal.map(Auth).ok_or(ApiError::Unauthorized)
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// `403 forbidden` unless the principal's role is one of `allowed`.
+pub fn require(principal: &Principal, allowed: &[Role]) -> Result<(), ApiError> {
+    if allowed.contains(&principal.role) {
+        Ok(())
+    } else {
+        Err(LockerError::Forbidden.into())
+    }
+}
+
+/// Role bits for [`Caller`]: a route's roles are part of its handler's signature, e.g.
+/// `Caller<{ OPERATOR | SYNC }>`, and are checked before the body is read.
+pub const KIOSK: u8 = 1 << 0;
+pub const COURIER: u8 = 1 << 1;
+pub const OPERATOR: u8 = 1 << 2;
+pub const SYNC: u8 = 1 << 3;
+
+const ROLE_BITS: [(Role, u8); 4] = [
+    (Role::Kiosk, KIOSK),
+    (Role::Courier, COURIER),
+    (Role::Operator, OPERATOR),
+    (Role::Sync, SYNC),
+];
+
+/// The holder of the request's bearer token, whose role is one of the bits in `ROLES`.
+pub struct Caller<const ROLES: u8>(pub Principal);
+
+impl<const ROLES: u8> FromRequestParts<AppState> for Caller<ROLES> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Auth(principal) = Auth::from_request_parts(parts, state).await?;
+        let allowed: Vec<Role> = ROLE_BITS
+            .into_iter()
+            .filter(|(_, bit)| ROLES & bit != 0)
+            .map(|(role, _)| role)
+            .collect();
+        require(&principal, &allowed)?;
+        Ok(Caller(principal))
+    }
+}
+
+/// A JSON body (or answer). Its rejections are `ApiError`s.
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge;
+    }
+    let message = match &rejection {
+        // serde_path_to_error's text: `field.path: what is wrong`.
+        JsonRejection::JsonDataError(e) => format!("invalid body: {}", cause(e)),
+        JsonRejection::JsonSyntaxError(e) => format!("body is not valid JSON: {}", cause(e)),
+        JsonRejection::MissingJsonContentType(_) => {
+            "expected a JSON body with `Content-Type: application/json`".to_owned()
+        }
+        other => format!("could not read the body: {}", cause(other)),
+    };
+    ApiError::InvalidRequest(message)
+}
+
+/// A query string. Its rejections are `ApiError`s.
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(
+                ApiError::InvalidRequest(format!("invalid query: {}", cause(&e))),
+            ),
+            Err(e) => Err(ApiError::InvalidRequest(e.body_text())),
+        }
+    }
+}
+
+/// Path parameters. Their rejections are `ApiError`s.
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(e @ PathRejection::FailedToDeserializePathParams(_)) => Err(
+                ApiError::InvalidRequest(format!("invalid path: {}", cause(&e))),
+            ),
+            Err(e) => Err(ApiError::Locker(LockerError::Internal(e.body_text()))),
+        }
+    }
+}
+
+/// The innermost error's text, without axum's generic prefix.
+fn cause(e: &dyn Error) -> String {
+    let mut inner = e;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    inner.to_string()
+}
+
+/// A pickup code or TOTP as a body carries it. `Debug` hides it, and anything but a string is
+/// refused with a message that does not repeat the value, as serde's own message would.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Ok(Secret(s)),
+            _ => Err(D::Error::custom("expected a string of digits")),
+        }
+    }
+}
+
+/// A time in a body, RFC 3339.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rfc3339(pub Timestamp);
+
+impl<'de> Deserialize<'de> for Rfc3339 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse_rfc3339(&s).map(Rfc3339).ok_or_else(|| {
+            D::Error::custom("expected an RFC 3339 time such as 2030-01-31T18:00:00Z")
+        })
+    }
+}
+
+/// A page size from a query: `default` when absent, at most `max` (larger asks get `max`, so a
+/// client need not know the cap), and never 0, which could only be a client's bug.
+pub fn page_limit(limit: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(0) => Err(ApiError::InvalidRequest(
+            "invalid query: limit: must be at least 1".to_owned(),
+        )),
+        Some(n) => Ok(n.min(max)),
+    }
+}

@@ -1,0 +1,51 @@
+//! Liveness and discovery: the two routes that need no token.
+
+use super::AppState;
+use super::extract::Json;
+use super::views::HealthView;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+}
+
+/// The daemon's health.
+///
+/// No token. `status` is `degraded` when any bus (or the database) is not ok. Answers `503`
+/// with the same body when the database is unusable, so a supervisor can restart the daemon.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "the database is usable", body = HealthView),
+        (status = 503, description = "the database is unusable", body = HealthView),
+    )
+)]
+async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthView>) {
+    let health = state.locker.health().await;
+    let status = if health.db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health.into()))
+}
+
+/// This OpenAPI document.
+///
+/// No token. Generated from the handlers themselves: every route the daemon serves is here.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "health",
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object))
+)]
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    Json(state.openapi.as_ref()).into_response()
+}

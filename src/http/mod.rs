@@ -1,0 +1,178 @@
+//! The local HTTP API (API.md): an axum router over the `Locker` handle, and `serve`.
+//!
+//! Every route is registered through its `#[utoipa::path]`, so the OpenAPI document served at
+//! `/api/v1/openapi.json` is generated from the same handlers that answer and cannot drift from
+//! them. Handlers are thin: take the caller and the input, call the service once, map the result
+//! onto a view. What a request may do is decided by the caller's role here and by the service;
+//! nothing here touches the store or the hardware.
+//!
+//! Layout: `error` (the error JSON), `extract` (caller, body, query), `views` (answer shapes),
+//! and one file of handlers per area of API.md.
+
+mod compartments;
+mod couriers;
+mod deposits;
+mod error;
+mod extract;
+mod health;
+mod parcels;
+mod pickup;
+mod sim;
+mod sync;
+mod tokens;
+mod views;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{ApiError, ErrorBody};
+
+use crate::locker::{Locker, LockerError};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use std::future::Future;
+use std::sync::Arc;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+/// Request bodies larger than this are refused with `413 payload_too_large`.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+struct AppState {
+    locker: Locker,
+    /// The document of the routes this router serves, for `/api/v1/openapi.json`.
+    openapi: Arc<OpenApiDoc>,
+}
+
+/// The whole API, with its state: hand it to `axum::serve`, or to `oneshot` in tests.
+pub fn router(locker: Locker) -> Router {
+    let (routes, openapi) = api(locker.has_sim()).split_for_parts();
+    let state = AppState {
+        locker,
+        openapi: Arc::new(openapi),
+    };
+    finish(routes).with_state(state)
+}
+
+/// What applies to every route: JSON answers for unknown paths and wrong methods, and the body
+/// limit. Takes the finished set of routes, because the method fallback is attached to the
+/// routes present when it is set.
+fn finish<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// Serves the API on `listener` until `shutdown` completes; requests in flight then finish
+/// before this returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    locker: Locker,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(locker))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The routes and their document. The simulated-hardware routes exist only with a `sim` bus,
+/// so without one they answer `404` like any unknown route and are absent from the document.
+fn api(with_sim: bool) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::routes())
+        .merge(tokens::routes())
+        .merge(compartments::routes())
+        .merge(couriers::routes())
+        .merge(deposits::routes())
+        .merge(pickup::routes())
+        .merge(parcels::routes())
+        .merge(sync::routes());
+    if with_sim {
+        api.merge(sim::routes())
+    } else {
+        api
+    }
+}
+
+/// The OpenAPI document of every route, with the simulated-hardware ones when `with_sim`.
+pub fn openapi(with_sim: bool) -> OpenApiDoc {
+    api(with_sim).into_openapi()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "lockerd local HTTP API",
+        version = "1",
+        description = "The API of a parcel locker's controller. Every route below `/api/v1` \
+            except this document needs `Authorization: Bearer <token>`; each route's description \
+            names the roles that may call it (also given as the bearer requirement's role names). \
+            Every error is `{\"error\": {\"code\", \"message\"}}`; times are RFC 3339 UTC."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "health", description = "Liveness and this document; no token."),
+        (name = "tokens", description = "API tokens (operator)."),
+        (name = "compartments", description = "Compartments (operator; sync may read)."),
+        (name = "couriers", description = "Couriers and their sessions."),
+        (name = "deposits", description = "Deposits and returns (courier)."),
+        (name = "pickup", description = "Pickup by code (kiosk) and the keypad lockout."),
+        (name = "parcels", description = "Parcels (operator; sync may read)."),
+        (name = "sync", description = "The event feed for the cloud-sync agent."),
+        (name = "sim", description = "Simulated hardware; only with a `sim` bus."),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the `bearer` security scheme the routes refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut OpenApiDoc) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "A token from `lockerd token create` or `POST /api/v1/tokens`, or a courier \
+                 session from `POST /api/v1/courier/login`.",
+            ))
+            .build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Runs a service call that drives hardware to its end even if the client hangs up. hyper
+/// drops a handler's future when its connection closes; a deposit or pickup cut off between
+/// pulsing a latch and recording the outcome would leave the store behind the doors.
+async fn to_completion<T, F>(call: F) -> Result<T, ApiError>
+where
+    F: Future<Output = Result<T, LockerError>> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::spawn(call).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(e) => {
+            let why = if e.is_panic() {
+                "panicked"
+            } else {
+                "was cancelled"
+            };
+            Err(LockerError::Internal(format!("the request's task {why}")).into())
+        }
+    }
+}

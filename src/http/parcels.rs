@@ -1,0 +1,148 @@
+//! Parcels (operator; sync may read): list, one, extend, new code.
+
+use super::AppState;
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, page_limit};
+use super::views::{ParcelPageView, ParcelStateView, ParcelView};
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_parcels))
+        .routes(routes!(get_parcel))
+        .routes(routes!(extend))
+        .routes(routes!(new_code))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ParcelFilter {
+    /// Only parcels in this state.
+    #[param(inline)]
+    pub state: Option<ParcelStateView>,
+    /// Page size, default 50; values over 500 are taken as 500.
+    #[param(minimum = 1)]
+    pub limit: Option<usize>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewExpiry {
+    /// The new expiry, RFC 3339.
+    #[schema(value_type = String, format = DateTime, example = "2030-01-31T18:00:00Z")]
+    pub until: Rfc3339,
+}
+
+/// List parcels, a page at a time.
+///
+/// Roles: operator, sync.
+#[utoipa::path(
+    get,
+    path = "/api/v1/parcels",
+    params(ParcelFilter),
+    tag = "parcels",
+    security(("bearer" = ["operator", "sync"])),
+    responses(
+        (status = 200, description = "a page of parcels", body = ParcelPageView),
+        (status = 400, description = "`invalid_request`: a bad `state`, `limit` or `after`", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn list_parcels(
+    _: Caller<{ OPERATOR | SYNC }>,
+    State(state): State<AppState>,
+    Query(filter): Query<ParcelFilter>,
+) -> Result<Json<ParcelPageView>, ApiError> {
+    let limit = page_limit(filter.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let page = state
+        .locker
+        .parcels(filter.state.map(Into::into), limit, filter.after.as_deref())
+        .await?;
+    Ok(Json(ParcelPageView {
+        parcels: page.parcels.into_iter().map(ParcelView::from).collect(),
+        next: page.next,
+    }))
+}
+
+/// One parcel.
+///
+/// Roles: operator, sync.
+#[utoipa::path(
+    get,
+    path = "/api/v1/parcels/{id}",
+    tag = "parcels",
+    params(("id" = String, Path, description = "the parcel's id")),
+    security(("bearer" = ["operator", "sync"])),
+    responses(
+        (status = 200, description = "the parcel", body = ParcelView),
+        (status = 404, description = "`not_found`: no such parcel", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn get_parcel(
+    _: Caller<{ OPERATOR | SYNC }>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ParcelView>, ApiError> {
+    Ok(Json(state.locker.parcel(&id).await?.into()))
+}
+
+/// Give a parcel more time before it expires.
+///
+/// Roles: operator.
+#[utoipa::path(
+    post,
+    path = "/api/v1/parcels/{id}/extend",
+    tag = "parcels",
+    params(("id" = String, Path, description = "the parcel's id")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "the parcel with its new `expires_at`", body = ParcelView),
+        (status = 404, description = "`not_found`: no such parcel", body = ErrorBody),
+        (status = 409, description = "`conflict`: the parcel is not in a state to extend", body = ErrorBody),
+        BodyErrors,
+        AuthErrors,
+    )
+)]
+async fn extend(
+    Caller(actor): Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<NewExpiry>,
+) -> Result<Json<ParcelView>, ApiError> {
+    let parcel = state.locker.extend(&id, body.until.0, &actor).await?;
+    Ok(Json(parcel.into()))
+}
+
+/// Issue a new pickup code for a parcel.
+///
+/// Roles: operator. The old code stops working; the new one is published in a
+/// `parcel.code_changed` event only, never in this answer, which is the parcel.
+#[utoipa::path(
+    post,
+    path = "/api/v1/parcels/{id}/new-code",
+    tag = "parcels",
+    params(("id" = String, Path, description = "the parcel's id")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "the parcel", body = ParcelView),
+        (status = 404, description = "`not_found`: no such parcel", body = ErrorBody),
+        (status = 409, description = "`conflict`: the parcel has no live code to replace", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn new_code(
+    Caller(actor): Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ParcelView>, ApiError> {
+    state.locker.new_code(&id, &actor).await?;
+    Ok(Json(state.locker.parcel(&id).await?.into()))
+}

@@ -1,0 +1,94 @@
+//! Pickup by code (kiosk) and the keypad lockout (operator).
+
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::extract::{Caller, Json, KIOSK, OPERATOR, Secret};
+use super::views::{KeypadView, PickupView};
+use super::{AppState, to_completion};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(pickup))
+        .routes(routes!(keypad))
+        .routes(routes!(keypad_unlock))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PickupCode {
+    /// The pickup code as typed on the keypad.
+    #[schema(value_type = String, example = "123456")]
+    pub code: Secret,
+}
+
+/// Open the compartment of the parcel this code belongs to.
+///
+/// Roles: kiosk, operator. The parcel is `collected` once its door has been seen open and then
+/// closed; the same code never opens anything again. A wrong, used, expired or unknown code is
+/// `invalid_code`, all alike; after too many the keypad locks, and every pickup is `locked_out`
+/// until the lockout ends, a correct code included.
+#[utoipa::path(
+    post,
+    path = "/api/v1/pickup",
+    tag = "pickup",
+    security(("bearer" = ["kiosk", "operator"])),
+    responses(
+        (status = 200, description = "the compartment is open", body = PickupView),
+        AuthErrors,
+        (status = 401, description = "`invalid_code`: the code opens nothing; \
+            `unauthorized`: no valid token", body = ErrorBody),
+        (status = 429, description = "`locked_out`: the keypad is locked; `Retry-After` and \
+            `error.retry_after_s` give the seconds left", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the lockout ends"))),
+        (status = 503, description = "`hardware_unavailable`: the latch could not be opened; \
+            the code stays valid", body = ErrorBody),
+        BodyErrors,
+    )
+)]
+async fn pickup(
+    _: Caller<{ KIOSK | OPERATOR }>,
+    State(state): State<AppState>,
+    Json(body): Json<PickupCode>,
+) -> Result<Json<PickupView>, ApiError> {
+    let locker = state.locker;
+    let opened = to_completion(async move { locker.pickup(body.code.expose()).await }).await?;
+    Ok(Json(opened.into()))
+}
+
+/// The keypad's lockout state.
+///
+/// Roles: operator.
+#[utoipa::path(
+    get,
+    path = "/api/v1/keypad",
+    tag = "pickup",
+    security(("bearer" = ["operator"])),
+    responses((status = 200, description = "the lockout state", body = KeypadView), AuthErrors)
+)]
+async fn keypad(
+    _: Caller<OPERATOR>,
+    State(state): State<AppState>,
+) -> Result<Json<KeypadView>, ApiError> {
+    Ok(Json(state.locker.keypad().await?.into()))
+}
+
+/// End a keypad lockout early.
+///
+/// Roles: operator. Audited.
+#[utoipa::path(
+    post,
+    path = "/api/v1/keypad/unlock",
+    tag = "pickup",
+    security(("bearer" = ["operator"])),
+    responses((status = 204, description = "unlocked"), AuthErrors)
+)]
+async fn keypad_unlock(
+    Caller(actor): Caller<OPERATOR>,
+    State(state): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    state.locker.keypad_unlock(&actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

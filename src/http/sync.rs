@@ -1,0 +1,95 @@
+//! The event feed for the cloud-sync agent: read (sync, operator) and acknowledge (sync only).
+
+use super::AppState;
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::extract::{Caller, Json, OPERATOR, Query, SYNC, page_limit};
+use super::views::{EventPage, EventView};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(events))
+        .routes(routes!(ack))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsAfter {
+    /// Only events with a higher `seq`; default 0, i.e. from the start.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// Page size, default 100; values over 1000 are taken as 1000.
+    #[param(minimum = 1)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Ack {
+    /// The highest `seq` the agent has safely stored.
+    pub seq: i64,
+}
+
+/// Events after a sequence number, oldest first.
+///
+/// Roles: sync, operator. `parcel.stored` and `parcel.code_changed` carry `data.pickup_code`
+/// until acknowledged; afterwards the code is scrubbed from the stored event.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/events",
+    params(EventsAfter),
+    tag = "sync",
+    security(("bearer" = ["sync", "operator"])),
+    responses(
+        (status = 200, description = "a page of events", body = EventPage),
+        (status = 400, description = "`invalid_request`: a bad `after` or `limit`", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn events(
+    _: Caller<{ SYNC | OPERATOR }>,
+    State(state): State<AppState>,
+    Query(query): Query<EventsAfter>,
+) -> Result<Json<EventPage>, ApiError> {
+    let after = query.after.unwrap_or(0);
+    if after < 0 {
+        let msg = "invalid query: after: must be at least 0";
+        return Err(ApiError::InvalidRequest(msg.to_owned()));
+    }
+    let limit = page_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let (events, last_seq) = state.locker.events(after, limit).await?;
+    Ok(Json(EventPage {
+        events: events.into_iter().map(EventView::from).collect(),
+        last_seq,
+    }))
+}
+
+/// Acknowledge events up to `seq`: their pickup codes are scrubbed, and they may be pruned
+/// after the retention period.
+///
+/// Roles: sync. Operators may read the feed but not acknowledge it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/ack",
+    tag = "sync",
+    security(("bearer" = ["sync"])),
+    responses(
+        (status = 204, description = "acknowledged"),
+        BodyErrors,
+        AuthErrors,
+    )
+)]
+async fn ack(
+    _: Caller<SYNC>,
+    State(state): State<AppState>,
+    Json(body): Json<Ack>,
+) -> Result<StatusCode, ApiError> {
+    state.locker.ack(body.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

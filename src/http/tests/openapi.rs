@@ -1,0 +1,162 @@
+//! The generated OpenAPI document against API.md: every route, its roles, its schemas.
+
+use crate::http::openapi;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Every route of API.md that the locker's service offers, as `METHOD path`.
+const API_ROUTES: &[&str] = &[
+    "GET /healthz",
+    "GET /api/v1/openapi.json",
+    "POST /api/v1/tokens",
+    "GET /api/v1/tokens",
+    "DELETE /api/v1/tokens/{name}",
+    "GET /api/v1/compartments",
+    "GET /api/v1/compartments/{id}",
+    "POST /api/v1/compartments/{id}/open",
+    "POST /api/v1/compartments/{id}/disable",
+    "POST /api/v1/compartments/{id}/enable",
+    "POST /api/v1/couriers",
+    "GET /api/v1/couriers",
+    "DELETE /api/v1/couriers/{id}",
+    "POST /api/v1/courier/login",
+    "POST /api/v1/courier/logout",
+    "POST /api/v1/deposits",
+    "POST /api/v1/deposits/{parcel_id}/confirm",
+    "POST /api/v1/deposits/{parcel_id}/reopen",
+    "POST /api/v1/deposits/{parcel_id}/resize",
+    "POST /api/v1/deposits/{parcel_id}/cancel",
+    "GET /api/v1/courier/returns",
+    "POST /api/v1/courier/returns/{parcel_id}/open",
+    "POST /api/v1/pickup",
+    "GET /api/v1/keypad",
+    "POST /api/v1/keypad/unlock",
+    "GET /api/v1/parcels",
+    "GET /api/v1/parcels/{id}",
+    "POST /api/v1/parcels/{id}/extend",
+    "POST /api/v1/parcels/{id}/new-code",
+    "GET /api/v1/sync/events",
+    "POST /api/v1/sync/ack",
+];
+
+const SIM_ROUTE: &str = "POST /api/v1/sim/doors/{compartment}";
+
+fn document(with_sim: bool) -> Value {
+    serde_json::to_value(openapi(with_sim)).unwrap()
+}
+
+/// Every operation of the document: (`METHOD path`, operation).
+fn operations(doc: &Value) -> Vec<(String, Value)> {
+    let mut all = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            all.push((
+                format!("{} {path}", method.to_uppercase()),
+                operation.clone(),
+            ));
+        }
+    }
+    all
+}
+
+#[test]
+fn the_document_lists_every_route_and_no_other() {
+    let listed = |with_sim| -> BTreeSet<String> {
+        operations(&document(with_sim))
+            .into_iter()
+            .map(|(route, _)| route)
+            .collect()
+    };
+    let mut expected: BTreeSet<String> = API_ROUTES.iter().map(|r| r.to_string()).collect();
+    assert_eq!(listed(false), expected);
+    expected.insert(SIM_ROUTE.to_owned());
+    assert_eq!(listed(true), expected);
+}
+
+#[test]
+fn every_route_below_api_v1_names_its_roles_and_needs_the_bearer_token() {
+    let doc = document(true);
+    let scheme = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    for (route, operation) in operations(&doc) {
+        if route.ends_with("/healthz") || route.ends_with("/openapi.json") {
+            assert!(operation.get("security").is_none(), "{route}");
+            continue;
+        }
+        let roles: Vec<&str> = operation["security"][0]["bearer"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{route} has no bearer requirement"))
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        let description = operation["description"].as_str().unwrap_or_default();
+        let written = format!("Roles: {}.", roles.join(", "));
+        assert!(
+            description.starts_with(&written),
+            "{route}: {description:?} vs {written:?}"
+        );
+        for status in ["401", "403"] {
+            assert!(
+                operation["responses"].get(status).is_some(),
+                "{route} lacks {status}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_sync_may_acknowledge_and_operators_may_read_everything_else() {
+    for (route, operation) in operations(&document(true)) {
+        let Some(roles) = operation["security"][0]["bearer"].as_array() else {
+            continue;
+        };
+        let operator = roles.iter().any(|r| r == "operator");
+        assert_eq!(operator, route != "POST /api/v1/sync/ack", "{route}");
+    }
+}
+
+#[test]
+fn the_document_defines_every_schema_it_refers_to() {
+    let doc = document(true);
+    let text = doc.to_string();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for piece in text.split("\"#/components/schemas/").skip(1) {
+        let name = piece.split('"').next().unwrap();
+        assert!(
+            schemas.contains_key(name),
+            "{name} is referred to but not defined"
+        );
+    }
+    assert!(schemas.contains_key("ErrorBody") && schemas.contains_key("ParcelView"));
+}
+
+#[test]
+fn every_path_and_query_parameter_is_declared() {
+    let doc = document(true);
+    for (route, operation) in operations(&doc) {
+        let declared = |place: &str| -> BTreeSet<String> {
+            let params = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            params
+                .iter()
+                .filter(|p| p["in"] == place)
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let in_path: BTreeSet<String> = route
+            .split('{')
+            .skip(1)
+            .map(|piece| piece.split('}').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(declared("path"), in_path, "{route}");
+        let in_query: BTreeSet<String> = match route.as_str() {
+            "GET /api/v1/parcels" => ["state", "limit", "after"].map(String::from).into(),
+            "GET /api/v1/sync/events" => ["after", "limit"].map(String::from).into(),
+            _ => BTreeSet::new(),
+        };
+        assert_eq!(declared("query"), in_query, "{route}");
+    }
+}

@@ -1,0 +1,174 @@
+//! The answer shapes: API.md's field names, RFC 3339 times, `null` for absent values.
+
+use crate::domain::{
+    Compartment, CompartmentId, CompartmentState, CourierId, Door, Parcel, ParcelId, ParcelState,
+    Removal, RemovalKind, Size, Timestamp,
+};
+use crate::http::views::{
+    CompartmentView, DepositView, EventView, HealthView, KeypadView, ParcelView,
+};
+use crate::locker::{BusHealth, DepositOpened, EventRecord, Health, KeypadStatus};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+const T0: Timestamp = Timestamp(1_790_000_000_000);
+
+fn parcel(state: ParcelState) -> Parcel {
+    Parcel {
+        id: ParcelId::from("p1"),
+        tracking_id: "TRK1".into(),
+        size: Size::M,
+        state,
+        removal: None,
+        compartment: Some(CompartmentId::from("A1")),
+        courier: Some(CourierId::from("c1")),
+        deposited_at: T0,
+        closed_at: None,
+        stored_at: None,
+        expires_at: None,
+        ended_at: None,
+        photo: false,
+    }
+}
+
+fn view(p: Parcel) -> Value {
+    serde_json::to_value(ParcelView::from(p)).unwrap()
+}
+
+#[test]
+fn a_parcel_shows_rfc3339_times_and_nulls_and_never_a_code() {
+    let mut p = parcel(ParcelState::Stored);
+    p.stored_at = Some(Timestamp(T0.0 + 60_000));
+    p.expires_at = Some(Timestamp(T0.0 + 3_600_000));
+    p.removal = Some(Removal {
+        kind: RemovalKind::Pickup,
+        door_seen_open: false,
+    });
+    let v = view(p);
+    assert_eq!(v["state"], "stored");
+    assert_eq!(v["size"], "M");
+    assert_eq!(v["compartment"], "A1");
+    assert_eq!(v["courier"], "c1");
+    assert_eq!(v["removal"], "pickup");
+    assert_eq!(v["photo"], false);
+    let deposited = v["deposited_at"].as_str().unwrap();
+    assert_eq!(Timestamp::parse_rfc3339(deposited), Some(T0));
+    assert!(deposited.ends_with('Z'), "{deposited}");
+    assert_eq!(v["stored_at"], Timestamp(T0.0 + 60_000).to_rfc3339());
+    for absent in ["closed_at", "collected_at", "ended_at"] {
+        assert!(v.get(absent).is_some_and(Value::is_null), "{absent}: {v}");
+    }
+    let keys: BTreeSet<_> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    for field in [
+        "id",
+        "tracking_id",
+        "state",
+        "compartment",
+        "courier",
+        "deposited_at",
+        "stored_at",
+        "expires_at",
+        "collected_at",
+        "photo",
+    ] {
+        assert!(keys.contains(field), "{field} missing");
+    }
+    assert!(!keys.iter().any(|k| k.contains("code")), "{keys:?}");
+}
+
+#[test]
+fn collected_at_is_the_end_only_of_a_collected_parcel() {
+    let end = Some(Timestamp(T0.0 + 5_000));
+    let mut collected = parcel(ParcelState::Collected);
+    collected.ended_at = end;
+    collected.compartment = None;
+    let v = view(collected);
+    assert_eq!(v["collected_at"], Timestamp(T0.0 + 5_000).to_rfc3339());
+    assert_eq!(v["ended_at"], v["collected_at"]);
+    assert!(v["compartment"].is_null());
+
+    let mut cancelled = parcel(ParcelState::Cancelled);
+    cancelled.ended_at = end;
+    let v = view(cancelled);
+    assert!(v["collected_at"].is_null());
+    assert_eq!(v["ended_at"], Timestamp(T0.0 + 5_000).to_rfc3339());
+}
+
+#[test]
+fn a_compartment_shows_the_api_shape() {
+    let mut c = Compartment::new(CompartmentId::from("B2"), Size::XL, true);
+    c.state = CompartmentState::Occupied;
+    c.door = Door::Closed;
+    c.parcel = Some(ParcelId::from("p9"));
+    let v = serde_json::to_value(CompartmentView::from(c)).unwrap();
+    let expected = json!({"id": "B2", "size": "XL", "accessible": true, "state": "occupied",
+        "door": "closed", "parcel_id": "p9"});
+    assert_eq!(v, expected);
+}
+
+#[test]
+fn a_deposit_answer_says_opening() {
+    let d = DepositOpened {
+        parcel_id: ParcelId::from("p1"),
+        compartment: CompartmentId::from("A1"),
+        size: Size::L,
+    };
+    let v = serde_json::to_value(DepositView::from(d)).unwrap();
+    let expected = json!({"parcel_id": "p1", "compartment": {"id": "A1", "size": "L"},
+        "state": "opening"});
+    assert_eq!(v, expected);
+}
+
+#[test]
+fn an_event_has_type_and_an_rfc3339_time() {
+    let e = EventRecord {
+        seq: 7,
+        id: "e7".into(),
+        kind: "parcel.stored".into(),
+        at: T0,
+        data: json!({"parcel_id": "p1"}),
+    };
+    let v = serde_json::to_value(EventView::from(e)).unwrap();
+    let expected = json!({"seq": 7, "id": "e7", "type": "parcel.stored",
+        "at": T0.to_rfc3339(), "data": {"parcel_id": "p1"}});
+    assert_eq!(v, expected);
+}
+
+#[test]
+fn health_is_degraded_when_a_bus_or_the_database_fails() {
+    let bus = |ok: bool| BusHealth {
+        name: "rs485".into(),
+        ok,
+        last_error: (!ok).then(|| "timeout".to_owned()),
+    };
+    let health =
+        |db_ok, buses| serde_json::to_value(HealthView::from(Health { db_ok, buses })).unwrap();
+
+    let ok = health(true, vec![bus(true)]);
+    assert_eq!(
+        ok,
+        json!({"status": "ok", "db": "ok",
+        "buses": [{"name": "rs485", "ok": true, "last_error": null}]})
+    );
+    let v = health(true, vec![bus(true), bus(false)]);
+    assert_eq!(
+        (v["status"].clone(), v["db"].clone()),
+        (json!("degraded"), json!("ok"))
+    );
+    assert_eq!(v["buses"][1]["last_error"], "timeout");
+    let v = health(false, vec![]);
+    assert_eq!(
+        (v["status"].clone(), v["db"].clone()),
+        (json!("degraded"), json!("error"))
+    );
+}
+
+#[test]
+fn an_unlocked_keypad_shows_null() {
+    let k = KeypadStatus {
+        locked_until: None,
+        failures: 2,
+    };
+    let v = serde_json::to_value(KeypadView::from(k)).unwrap();
+    assert_eq!(v, json!({"locked_until": null, "failures": 2}));
+}

@@ -1,0 +1,191 @@
+//! Compartments, parcels, and the answers of deposit, pickup and the keypad.
+
+use super::states::{CompartmentStateView, DoorView, ParcelStateView, RemovalView};
+use super::{opt_time, time};
+use crate::domain::{Compartment, Parcel, ParcelState, Size};
+use crate::locker::{DepositOpened, KeypadStatus, PickupOpened};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A compartment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompartmentView {
+    #[schema(example = "A1")]
+    pub id: String,
+    pub size: Size,
+    /// Reachable from a wheelchair.
+    pub accessible: bool,
+    pub state: CompartmentStateView,
+    pub door: DoorView,
+    /// The parcel inside (or being deposited), if any.
+    pub parcel_id: Option<String>,
+}
+
+impl From<Compartment> for CompartmentView {
+    fn from(c: Compartment) -> Self {
+        Self {
+            id: c.id.0,
+            size: c.size,
+            accessible: c.accessible,
+            state: c.state.into(),
+            door: c.door.into(),
+            parcel_id: c.parcel.map(|p| p.0),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompartmentList {
+    pub compartments: Vec<CompartmentView>,
+}
+
+/// A parcel. Never its pickup code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParcelView {
+    pub id: String,
+    pub tracking_id: String,
+    /// The size the courier declared (added to API.md's shape).
+    pub size: Size,
+    pub state: ParcelStateView,
+    /// A removal in progress (added): the parcel keeps its state until the door has been seen
+    /// open and then closed.
+    pub removal: Option<RemovalView>,
+    pub compartment: Option<String>,
+    /// The depositing courier's id.
+    pub courier: Option<String>,
+    #[schema(format = DateTime)]
+    pub deposited_at: String,
+    /// When the deposit's door last closed (added).
+    #[schema(format = DateTime)]
+    pub closed_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub stored_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    /// Set only when the state is `collected`.
+    #[schema(format = DateTime)]
+    pub collected_at: Option<String>,
+    /// When it was collected, cancelled or returned (added).
+    #[schema(format = DateTime)]
+    pub ended_at: Option<String>,
+    /// Whether a proof-of-delivery photo exists.
+    pub photo: bool,
+}
+
+impl From<Parcel> for ParcelView {
+    fn from(p: Parcel) -> Self {
+        let collected_at = match p.state {
+            ParcelState::Collected => opt_time(p.ended_at),
+            _ => None,
+        };
+        Self {
+            id: p.id.0,
+            tracking_id: p.tracking_id,
+            size: p.size,
+            state: p.state.into(),
+            removal: p.removal.map(|r| r.kind.into()),
+            compartment: p.compartment.map(|c| c.0),
+            courier: p.courier.map(|c| c.0),
+            deposited_at: time(p.deposited_at),
+            closed_at: opt_time(p.closed_at),
+            stored_at: opt_time(p.stored_at),
+            expires_at: opt_time(p.expires_at),
+            collected_at,
+            ended_at: opt_time(p.ended_at),
+            photo: p.photo,
+        }
+    }
+}
+
+/// One page of parcels.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParcelPageView {
+    pub parcels: Vec<ParcelView>,
+    /// Pass as `after` to get the next page; `null` on the last page.
+    pub next: Option<String>,
+}
+
+/// A list of parcels (a courier's returns).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParcelList {
+    pub parcels: Vec<ParcelView>,
+}
+
+/// A compartment as a deposit answer names it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SizedCompartmentRef {
+    #[schema(example = "A1")]
+    pub id: String,
+    pub size: Size,
+}
+
+/// The deposit state as the answer names it: the door has been seen open by the time it is
+/// sent, but API.md fixes the literal `"opening"`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DepositState {
+    Opening,
+}
+
+/// A deposit (or resize) whose compartment door has been seen open.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepositView {
+    pub parcel_id: String,
+    pub compartment: SizedCompartmentRef,
+    pub state: DepositState,
+}
+
+impl From<DepositOpened> for DepositView {
+    fn from(d: DepositOpened) -> Self {
+        Self {
+            parcel_id: d.parcel_id.0,
+            compartment: SizedCompartmentRef {
+                id: d.compartment.0,
+                size: d.size,
+            },
+            state: DepositState::Opening,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompartmentRef {
+    #[schema(example = "A1")]
+    pub id: String,
+}
+
+/// A pickup whose compartment has been opened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickupView {
+    pub parcel_id: String,
+    pub compartment: CompartmentRef,
+}
+
+impl From<PickupOpened> for PickupView {
+    fn from(p: PickupOpened) -> Self {
+        Self {
+            parcel_id: p.parcel_id.0,
+            compartment: CompartmentRef {
+                id: p.compartment.0,
+            },
+        }
+    }
+}
+
+/// The keypad's lockout state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeypadView {
+    #[schema(format = DateTime)]
+    pub locked_until: Option<String>,
+    /// Failed codes since the last success or unlock.
+    pub failures: u32,
+}
+
+impl From<KeypadStatus> for KeypadView {
+    fn from(k: KeypadStatus) -> Self {
+        Self {
+            locked_until: opt_time(k.locked_until),
+            failures: k.failures,
+        }
+    }
+}
