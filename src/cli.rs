@@ -1,3 +1,140 @@
 //! The command line: a thin shell over the library.
 
-pub fn main() {}
+use crate::config::Config;
+use crate::locker::Role;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const DEFAULT_CONFIG: &str = "/etc/lockerd/lockerd.toml";
+
+#[derive(Parser)]
+#[command(
+    name = "lockerd",
+    version,
+    about = "Parcel-locker controller: latches, doors, pickup codes and a local HTTP API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Run {
+        /// The config file.
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Validate a config file and print the compartments it describes.
+    CheckConfig {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it once (only its hash is stored).
+    Create {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// kiosk, sync or operator.
+        #[arg(long)]
+        role: String,
+        /// A name to tell the token apart (and to delete it by).
+        #[arg(long)]
+        name: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Run { config } => exit(run(&config)),
+        Command::Token {
+            command: TokenCommand::Create { config, role, name },
+        } => exit(token_create(&config, &role, &name)),
+    }
+}
+
+fn exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Exit code 2 for a bad config, as for bad usage.
+fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    match load(path) {
+        Ok(config) => {
+            println!(
+                "{}: ok, {} compartments",
+                path.display(),
+                config.compartments.len()
+            );
+            print!("{}", config.describe_compartments());
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn run(path: &std::path::Path) -> anyhow::Result<()> {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(_) => std::process::exit(2),
+    };
+    init_logging();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let running = crate::daemon::start(config, crate::daemon::Options::default()).await?;
+        running.run_until_signal().await
+    })
+}
+
+fn token_create(path: &std::path::Path, role: &str, name: &str) -> anyhow::Result<()> {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(_) => std::process::exit(2),
+    };
+    let role = Role::parse(role)
+        .filter(|r| *r != Role::Courier)
+        .with_context(|| format!("--role {role}: expected kiosk, sync or operator"))?;
+    let (db, _) = crate::daemon::open_state(&config.locker.state_dir)?;
+    let token = crate::locker::create_token_offline(db, role, name)?;
+    println!("{token}");
+    eprintln!(
+        "token {name} ({}) created; it is shown only this once",
+        role.as_str()
+    );
+    Ok(())
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod controller;
+pub mod daemon;
 pub mod domain;
 pub mod http;
 pub mod locker;

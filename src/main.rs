@@ -1,1 +1,3 @@
-fn main() { lockerd::cli::main() }
+fn main() -> std::process::ExitCode {
+    lockerd::cli::main()
+}
