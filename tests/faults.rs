@@ -1,0 +1,143 @@
+//! Latches that do not open: retries, fault, and the deposit moving on.
+
+mod common;
+
+use common::Harness;
+use lockerd_hal::sim::LatchFault;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jammed_latch_is_retried_marked_fault_and_the_deposit_moves_on() {
+    let h = Harness::start().await;
+    let courier = h.courier_session("alice").await;
+    h.sim()
+        .set_latch_fault(Harness::channel("B2"), LatchFault::Jammed)
+        .unwrap();
+
+    let (status, deposit) = h
+        .post(
+            "/api/v1/deposits",
+            &courier,
+            json!({"tracking_id": "J-1", "size": "M"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{deposit}");
+    assert_eq!(
+        deposit["compartment"]["id"], "B3",
+        "the next fitting compartment"
+    );
+    let channels: Vec<usize> = h.sim().pulses().iter().map(|p| p.channel).collect();
+    let b2 = Harness::channel("B2");
+    assert_eq!(
+        channels,
+        [b2, b2, Harness::channel("B3")],
+        "one pulse plus retries = 1, then B3"
+    );
+    assert_eq!(h.compartment("B2").await["state"], "fault");
+    let parcel = h.parcel(deposit["parcel_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (parcel["state"].as_str(), parcel["compartment"].as_str()),
+        (Some("open"), Some("B3"))
+    );
+    assert!(
+        h.event_types()
+            .await
+            .contains(&"compartment.fault".to_owned())
+    );
+    assert_eq!(h.sim().overlapping_pulses(), 0);
+
+    // A faulty compartment is never assigned until an operator enables it.
+    let (status, enabled) = h
+        .post("/api/v1/compartments/B2/enable", &h.operator, json!({}))
+        .await;
+    assert_eq!((status, enabled["state"].as_str()), (200, Some("free")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fitting_compartment_faulty_is_hardware_unavailable() {
+    let h = Harness::start().await;
+    let courier = h.courier_session("bob").await;
+    for id in ["D1", "D2"] {
+        h.sim()
+            .set_latch_fault(Harness::channel(id), LatchFault::Jammed)
+            .unwrap();
+    }
+    let (status, body) = h
+        .post(
+            "/api/v1/deposits",
+            &courier,
+            json!({"tracking_id": "XL-1", "size": "XL"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("hardware_unavailable")),
+        "{body}"
+    );
+    assert_eq!(h.compartment("D1").await["state"], "fault");
+    assert_eq!(h.compartment("D2").await["state"], "fault");
+    // The abandoned parcel is not left in the locker, so its tracking id may be used again.
+    let (_, cancelled) = h.get("/api/v1/parcels?state=cancelled", &h.operator).await;
+    assert_eq!(cancelled["parcels"][0]["tracking_id"], "XL-1");
+    // Both XL compartments now faulty: still 503, and nothing is pulsed.
+    let before = h.sim().pulses().len();
+    let (status, _) = h
+        .post(
+            "/api/v1/deposits",
+            &courier,
+            json!({"tracking_id": "XL-1", "size": "XL"}),
+        )
+        .await;
+    assert_eq!(status, 503);
+    assert_eq!(h.sim().pulses().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pickup_whose_latch_fails_keeps_the_code_valid() {
+    let h = Harness::start().await;
+    let courier = h.courier_session("carol").await;
+    let (parcel, compartment, code) = h.deposit_stored(&courier, "P-1", "S").await;
+    let channel = Harness::channel(&compartment);
+    h.sim()
+        .set_latch_fault(channel, LatchFault::Jammed)
+        .unwrap();
+    let (status, body) = h
+        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("hardware_unavailable"))
+    );
+    assert_eq!(h.parcel(&parcel).await["state"], "stored");
+
+    h.sim().set_latch_fault(channel, LatchFault::None).unwrap();
+    let (status, body) = h
+        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
+        .await;
+    assert_eq!(status, 200, "the code stayed valid: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_door_opened_without_a_pulse_is_forced() {
+    let h = Harness::start().await;
+    let courier = h.courier_session("dan").await;
+    let (parcel, compartment, _) = h.deposit_stored(&courier, "F-1", "S").await;
+    h.sim()
+        .set_door(Harness::channel(&compartment), true)
+        .unwrap();
+    h.wait_for(
+        &format!("/api/v1/compartments/{compartment}"),
+        "door",
+        "open",
+    )
+    .await;
+    let (_, feed) = h.get("/api/v1/sync/events?after=0", &h.sync).await;
+    let forced = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "door.forced")
+        .expect("door.forced");
+    assert_eq!(forced["data"]["compartment"], compartment.as_str());
+    assert_eq!(forced["data"]["parcel_id"], parcel.as_str());
+}
