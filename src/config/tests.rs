@@ -1,10 +1,11 @@
 //! Unit tests of the loader: each rule of CONFIG.md, asserted on the key path and message a user
-//! would see. The scalar tables and the file's shape are here; buses, compartments and the
-//! shipped files have their own modules.
+//! would see. The scalar tables and the file's shape are here; `[latch]` (the solenoid's safety
+//! limits), buses, compartments and the shipped files have their own modules.
 
 mod buses;
 mod compartments;
 mod files;
+mod latch;
 mod sharing;
 
 use super::*;
@@ -310,40 +311,6 @@ fn policy_periods_must_be_positive() {
             "longer than 0s",
         );
     }
-}
-
-#[test]
-fn latch_pulse_is_bounded() {
-    refused(
-        &with("[latch]\npulse = \"0ms\""),
-        "latch.pulse",
-        "longer than 0s",
-    );
-    refused(
-        &with("[latch]\npulse = \"2s\"\nmax_pulse = \"1s\""),
-        "latch.pulse",
-        "longer than latch.max_pulse",
-    );
-    refused(
-        &with("[latch]\nmax_pulse = \"5001ms\""),
-        "latch.max_pulse",
-        "longer than 5s",
-    );
-    ok(&with("[latch]\npulse = \"5s\"\nmax_pulse = \"5s\""));
-}
-
-#[test]
-fn latch_timers_must_be_positive() {
-    refused(
-        &with("[latch]\nopen_timeout = \"0s\""),
-        "latch.open_timeout",
-        "longer than 0s",
-    );
-    refused(
-        &with("[latch]\ndoor_left_open = \"0s\""),
-        "latch.door_left_open",
-        "longer than 0s",
-    );
 }
 
 #[test]

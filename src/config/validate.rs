@@ -12,6 +12,10 @@ use std::time::Duration;
 /// Solenoids are rated for intermittent duty: no request or profile may hold one on longer.
 const PULSE_CEILING: Duration = Duration::from_secs(5);
 
+/// Each retry is another pulse on a latch that already failed to open its door: more than a few
+/// only heats a stuck solenoid.
+const MAX_RETRIES: u32 = 5;
+
 /// Builds errors for one file.
 pub(super) struct Check<'a> {
     pub source: &'a Path,
@@ -125,7 +129,18 @@ fn latch(check: &Check, latch: &LatchConfig) -> Result<(), ConfigError> {
             show(PULSE_CEILING)
         )
     })?;
+    // Back-to-back pulses overheat a solenoid as surely as one long pulse.
+    check.ensure(!latch.cooldown.is_zero(), "latch.cooldown", || {
+        "must be more than 0s: a solenoid needs rest between pulses".to_owned()
+    })?;
     check.positive("latch.open_timeout", latch.open_timeout)?;
+    let retries = latch.retries;
+    check.ensure(retries <= MAX_RETRIES, "latch.retries", || {
+        format!(
+            "must be at most {MAX_RETRIES}, got {retries}: each retry is another pulse on a latch \
+             that already failed"
+        )
+    })?;
     check.positive("latch.door_left_open", latch.door_left_open)
 }
 
