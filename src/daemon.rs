@@ -11,7 +11,7 @@ use crate::locker::{Clock, InstallKey, Locker, Parts, SystemClock};
 use crate::store::Db;
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,62 +43,92 @@ pub struct Running {
     pub locker: Locker,
     /// The simulated locker, when a `sim` bus is configured.
     pub sim: Option<lockerd_hal::sim::SimHandle>,
-    shutdown: watch::Sender<bool>,
+    stop_server: watch::Sender<bool>,
+    stop_hardware: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     controller: JoinHandle<()>,
-    tasks: Vec<JoinHandle<()>>,
+    engine: JoinHandle<()>,
+    ticker: JoinHandle<()>,
 }
 
-fn shutdown_signal(
-    rx: &watch::Receiver<bool>,
-) -> impl std::future::Future<Output = ()> + Send + 'static {
+fn signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
     let mut rx = rx.clone();
     async move {
         let _ = rx.wait_for(|stop| *stop).await;
     }
 }
 
-/// The database file and install key live here.
+/// The database file and install key live here. Both hold secrets (code hashes, TOTP seeds,
+/// the HMAC key), so the directory is private and files are created private.
 pub fn open_state(state_dir: &Path) -> anyhow::Result<(Db, InstallKey)> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(state_dir)
         .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
+    restrict(state_dir, 0o700)?;
     let db_path = state_dir.join("lockerd.db");
+    // Create the file private before SQLite opens it: its WAL and SHM files copy its mode.
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&db_path)
+        .with_context(|| format!("cannot create database {}", db_path.display()))?;
+    restrict(&db_path, 0o600)?;
     let db = Db::open(&db_path)
         .with_context(|| format!("cannot open database {}", db_path.display()))?;
     let key_path = state_dir.join("install.key");
     let key = InstallKey::load_or_create(&key_path)
         .with_context(|| format!("cannot read install key {}", key_path.display()))?;
+    restrict(&key_path, 0o600)?;
     Ok((db, key))
 }
 
-pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> {
-    let config = Arc::new(config);
-    let (db, key) = open_state(&config.locker.state_dir)?;
-    let hardware = controller::build(&config)?;
-    let sim = hardware.sim.clone();
-    let (shutdown, shutdown_rx) = watch::channel(false);
+/// Takes group and other permissions away from `path` if it has any.
+fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if current & !mode != 0 {
+        tracing::warn!(path = %path.display(), mode = format!("{current:o}"), "tightening permissions");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot restrict permissions of {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn timing(config: &Config) -> Timing {
     let l = &config.latch;
-    let timing = Timing {
+    Timing {
         pulse: l.pulse,
         max_pulse: l.max_pulse,
         cooldown: l.cooldown,
         open_timeout: l.open_timeout,
         retries: l.retries,
         door_left_open: l.door_left_open,
-    };
+    }
+}
+
+pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> {
+    let config = Arc::new(config);
+    // Hardware first: the controller drives every latch output off before anything else, even
+    // before the database is opened, so a daemon crash-looping on a bad database cannot leave
+    // a coil energized.
+    let hardware = controller::build(&config)?;
+    let sim = hardware.sim.clone();
+    let (stop_hardware, hardware_rx) = watch::channel(false);
     let (handle, events, controller) =
-        controller::spawn(hardware, timing, shutdown_signal(&shutdown_rx));
-    let locker = Locker::new(Parts {
+        controller::spawn(hardware, timing(&config), signal(&hardware_rx));
+    let (db, key) = open_state(&config.locker.state_dir)?;
+    let parts = Parts {
         db,
         config: config.clone(),
         clock: options.clock,
         key,
         controller: handle,
         sim: sim.clone(),
-    })?;
+    };
+    let locker = Locker::new(parts)?;
 
     let (reconciled, ready) = oneshot::channel();
     let engine = tokio::spawn({
@@ -108,27 +138,30 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     ready
         .await
         .context("the hardware controller stopped during start-up")?;
-    let ticker = tokio::spawn(run_ticks(locker.clone(), shutdown_signal(&shutdown_rx)));
+    let ticker = tokio::spawn(run_ticks(locker.clone(), signal(&hardware_rx)));
 
     let addr = options.listen.unwrap_or(config.api.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
+    let (stop_server, server_rx) = watch::channel(false);
     let server = tokio::spawn(crate::http::serve(
         listener,
         locker.clone(),
-        shutdown_signal(&shutdown_rx),
+        signal(&server_rx),
     ));
     tracing::info!(%addr, locker = %config.locker.name, compartments = config.compartments.len(), "lockerd ready");
     Ok(Running {
         addr,
         locker,
         sim: sim.map(|(handle, _)| handle),
-        shutdown,
+        stop_server,
+        stop_hardware,
         server,
         controller,
-        tasks: vec![engine, ticker],
+        engine,
+        ticker,
     })
 }
 
@@ -149,28 +182,53 @@ async fn run_ticks(locker: Locker, shutdown: impl std::future::Future<Output = (
 }
 
 impl Running {
-    /// Graceful shutdown: stop accepting, finish in-flight requests, every latch output off.
+    /// Graceful shutdown: stop accepting and let in-flight requests finish (their doors still
+    /// open), then let the controller finish the openings it was asked for, then every latch
+    /// output off.
     pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.shutdown.send(true);
+        let _ = self.stop_server.send(true);
         let served = self.server.await.context("the API server panicked")?;
+        let _ = self.stop_hardware.send(true);
         self.controller
             .await
             .context("the hardware controller panicked")?;
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.engine.await.context("the event engine panicked")?;
+        self.ticker.await.context("the periodic task panicked")?;
         served.context("the API server failed")
     }
 
-    /// Runs until SIGTERM or SIGINT, then stops gracefully.
-    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+    /// Stops every task at once, as a crash or power cut would: no draining, no all-off.
+    /// For tests of what a restart finds.
+    pub fn crash(self) {
+        for task in [&self.controller, &self.engine, &self.ticker] {
+            task.abort();
+        }
+        self.server.abort();
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops gracefully. If the controller or the engine
+    /// stops on its own (a panic), the daemon exits with an error so systemd restarts it: a
+    /// daemon that answers the API but cannot move doors must not look alive.
+    pub async fn run_until_signal(mut self) -> anyhow::Result<()> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        let died = tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); None }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); None }
+            r = &mut self.controller => Some(("hardware controller", r)),
+            r = &mut self.engine => Some(("event engine", r)),
+        };
+        match died {
+            None => self.stop().await,
+            Some((task, result)) => {
+                self.server.abort();
+                let why = result
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "it returned".into());
+                anyhow::bail!("the {task} stopped unexpectedly ({why})")
+            }
         }
-        self.stop().await
     }
 }

@@ -1,9 +1,9 @@
 //! Building the buses and the channel maps from the config.
 
+use super::BusHealth;
 use super::bus::AnyBus;
 use crate::config::{Config, DoorRef, Driver, LatchRef};
 use crate::domain::CompartmentId;
-use crate::locker::BusHealth;
 use lockerd_hal::sim::{SimHandle, SimLocker};
 use std::collections::HashMap;
 use std::time::Duration;

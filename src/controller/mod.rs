@@ -17,12 +17,19 @@ pub use build::{Hardware, build};
 pub use bus::{AnyBus, BusError};
 
 use crate::domain::CompartmentId;
-use crate::locker::BusHealth;
 use lockerd_hal::DoorState;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// A bus as `/healthz` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusHealth {
+    pub name: String,
+    pub ok: bool,
+    pub last_error: Option<String>,
+}
 
 /// Pulse timing, from `[latch]` of the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,9 @@
 //! The controller's loop: one pulse at a time, door polling, confirmations and alarms.
 
+use super::BusHealth;
 use super::build::{Channel, Hardware};
 use super::{Command, HwEvent, Timing};
 use crate::domain::CompartmentId;
-use crate::locker::BusHealth;
 use lockerd_hal::DoorState;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -42,6 +42,8 @@ pub(super) struct Task<T> {
     waiting: HashMap<CompartmentId, Waiting<T>>,
     rested_at: HashMap<CompartmentId, Instant>,
     next_poll: Vec<Instant>,
+    /// Per bus: every output is known to be off (see `make_safe`).
+    safe: Vec<bool>,
 }
 
 impl<T: Send + 'static> Task<T> {
@@ -53,6 +55,7 @@ impl<T: Send + 'static> Task<T> {
         health: Arc<Mutex<Vec<BusHealth>>>,
     ) -> Self {
         let next_poll = vec![Instant::now(); hw.buses.len()];
+        let safe = vec![false; hw.buses.len()];
         Self {
             hw,
             timing,
@@ -64,6 +67,7 @@ impl<T: Send + 'static> Task<T> {
             waiting: HashMap::new(),
             rested_at: HashMap::new(),
             next_poll,
+            safe,
         }
     }
 
@@ -73,7 +77,21 @@ impl<T: Send + 'static> Task<T> {
         let initial = self.read_all_doors().await;
         self.emit(HwEvent::Initial(initial));
         tokio::pin!(shutdown);
+        // On shutdown, openings already asked for are finished (confirmed or given up) before
+        // the loop ends: dropping them would leave a recipient's code held and a deposit
+        // reserved with nobody to settle them.
+        let mut draining = false;
+        let mut commands_open = true;
         loop {
+            if (draining || !commands_open) && self.queue.is_empty() && self.waiting.is_empty() {
+                // Requests sent before the stop still count.
+                while let Ok(command) = self.commands.try_recv() {
+                    self.command(command).await;
+                }
+                if self.queue.is_empty() && self.waiting.is_empty() {
+                    break;
+                }
+            }
             if let Some(job) = self.next_ready_job() {
                 self.pulse(job).await;
                 continue;
@@ -81,11 +99,10 @@ impl<T: Send + 'static> Task<T> {
             let wake = self.next_wake();
             tokio::select! {
                 biased;
-                _ = &mut shutdown => break,
-                command = self.commands.recv() => match command {
-                    Some(Command::Open { compartment, ticket }) => self.enqueue(compartment, ticket),
-                    Some(Command::PollNow) => self.poll_all().await,
-                    None => break,
+                _ = &mut shutdown, if !draining => draining = true,
+                command = self.commands.recv(), if commands_open => match command {
+                    Some(command) => self.command(command).await,
+                    None => commands_open = false,
                 },
                 _ = sleep_until(wake) => {
                     self.poll_due().await;
@@ -96,16 +113,37 @@ impl<T: Send + 'static> Task<T> {
         self.all_off().await;
     }
 
+    async fn command(&mut self, command: Command<T>) {
+        match command {
+            Command::Open {
+                compartment,
+                ticket,
+            } => self.enqueue(compartment, ticket),
+            Command::PollNow => self.poll_all().await,
+        }
+    }
+
     fn emit(&self, event: HwEvent<T>) {
         // The receiver is gone only while the daemon shuts down.
         let _ = self.events.send(event);
     }
 
     async fn all_off(&mut self) {
-        for i in 0..self.hw.buses.len() {
-            let result = self.hw.buses[i].driver.all_off().await;
-            self.record_health(i, result.err().map(|e| e.message));
+        for bus in 0..self.hw.buses.len() {
+            self.make_safe(bus).await;
         }
+    }
+
+    /// Drives every output of `bus` off. Until that has succeeded the bus is not safe: no latch
+    /// on it is pulsed (a relay left on by a crash must not stay on while others fire), and
+    /// the attempt is repeated at every poll.
+    async fn make_safe(&mut self, bus: usize) {
+        let result = self.hw.buses[bus].driver.all_off().await;
+        if let Err(e) = &result {
+            tracing::error!(bus = %self.hw.buses[bus].name, error = %e, "could not switch the latch outputs off");
+        }
+        self.safe[bus] = result.is_ok();
+        self.record_health(bus, result.err().map(|e| e.message));
     }
 
     fn record_health(&self, bus: usize, error: Option<String>) {
@@ -166,6 +204,13 @@ impl<T: Send + 'static> Task<T> {
 
     async fn pulse(&mut self, mut job: Job<T>) {
         let Channel { bus, channel } = self.hw.latches[&job.compartment];
+        if !self.safe[bus] {
+            let name = self.hw.buses[bus].name.clone();
+            return self.fail(
+                job,
+                format!("bus {name} unavailable: its outputs could not be switched off"),
+            );
+        }
         let length = self.timing.pulse.min(self.timing.max_pulse);
         job.pulses += 1;
         tracing::debug!(compartment = %job.compartment, pulse = job.pulses, "pulsing latch");
@@ -178,6 +223,12 @@ impl<T: Send + 'static> Task<T> {
             Err(e) => {
                 tracing::warn!(compartment = %job.compartment, error = %e, "latch pulse failed");
                 self.record_health(bus, Some(e.message.clone()));
+                // The pulse may have been cut off with the output still on.
+                self.make_safe(bus).await;
+                if e.kind == lockerd_hal::ErrorKind::Channel {
+                    // A wiring or config mistake: another pulse cannot help.
+                    return self.fail(job, format!("latch channel error: {e}"));
+                }
                 self.retry_or_fail(job, format!("latch bus error: {e}"));
             }
             Ok(()) => {
@@ -273,6 +324,9 @@ impl<T: Send + 'static> Task<T> {
     }
 
     async fn poll_bus(&mut self, bus: usize) {
+        if !self.safe[bus] {
+            self.make_safe(bus).await;
+        }
         let Some(states) = self.read_bus(bus).await else {
             return;
         };

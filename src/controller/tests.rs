@@ -216,3 +216,58 @@ async fn a_failing_bus_is_reported_in_health_and_fails_openings() {
     ));
     assert!(rig.handle.health()[0].ok);
 }
+
+#[tokio::test(start_paused = true)]
+async fn no_latch_fires_on_a_bus_whose_outputs_could_not_be_switched_off() {
+    let (hw, sim) = hardware(1);
+    sim.set_bus_failure(Some(lockerd_hal::ErrorKind::Disconnected));
+    let (handle, mut events, _join) = spawn::<u32>(hw, TIMING, std::future::pending());
+    assert!(matches!(events.recv().await, Some(HwEvent::Initial(_))));
+    handle.open(id(0), 1).unwrap();
+    match events.recv().await {
+        Some(HwEvent::OpenFailed { reason, .. }) => {
+            assert!(reason.contains("could not be switched off"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        sim.pulses().is_empty(),
+        "nothing pulsed while outputs may be on"
+    );
+    // Once the bus answers, the all-off is retried first; then latches work again.
+    sim.set_bus_failure(None);
+    handle.poll_now();
+    handle.open(id(0), 2).unwrap();
+    // The door, unreadable at start, is now known closed; then the opening succeeds.
+    loop {
+        match events.recv().await {
+            Some(HwEvent::DoorClosed(_)) => continue,
+            Some(HwEvent::Opened { ticket: 2, .. }) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(sim.all_off_count(), 1, "the retried all-off succeeded once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_finishes_openings_already_asked_for() {
+    let mut rig = rig(2, TIMING).await;
+    rig.sim.set_latch_fault(1, LatchFault::Jammed).unwrap();
+    rig.handle.open(id(0), 1).unwrap();
+    rig.handle.open(id(1), 2).unwrap();
+    rig.stop.take().unwrap().send(()).unwrap();
+    let mut outcomes = vec![];
+    while let Some(event) = rig.events.recv().await {
+        match event {
+            HwEvent::Opened { ticket, .. } => outcomes.push((ticket, true)),
+            HwEvent::OpenFailed { ticket, .. } => outcomes.push((ticket, false)),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        outcomes,
+        [(1, true), (2, false)],
+        "both settled before the controller stopped"
+    );
+    assert_eq!(rig.sim.all_off_count(), 2);
+}

@@ -147,14 +147,21 @@ impl Harness {
     }
 
     /// Stops the daemon gracefully and starts a new one over the same state directory (new
-    /// simulated hardware: every door closed, as after a power cut).
+    /// simulated hardware: every door closed).
     pub async fn restart(&mut self) {
-        self.running
-            .take()
-            .expect("running")
-            .stop()
-            .await
-            .expect("clean stop");
+        let running = self.running.take().expect("running");
+        running.stop().await.expect("clean stop");
+        self.relaunch().await;
+    }
+
+    /// Kills every task of the daemon at once, as a crash or power cut would (no draining, no
+    /// all-off), and starts a new one over the same state directory.
+    pub async fn crash_and_restart(&mut self) {
+        self.running.take().expect("running").crash();
+        self.relaunch().await;
+    }
+
+    async fn relaunch(&mut self) {
         let running = launch(&self.dir, &self.clock, &self.extra_policy).await;
         self.base = format!("http://{}", running.addr);
         self.running = Some(running);
