@@ -1,9 +1,18 @@
 //! lockerd: the controller of a bank of parcel lockers.
 //!
 //! Layout, from the outside in:
-//! - `cli` — the command line (`lockerd run`, `check-config`, `token create`).
+//! - `cli` — the command line (`lockerd run`, `check-config`, `token create`); `main.rs` calls it.
+//! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
+//! - `http` — the axum API of ../shared/API.md, its errors, and the generated OpenAPI document.
+//! - `locker` — the service: each use case as a transaction plus, where a door opens, a
+//!   request to the controller; the engine that applies hardware events; restart reconciliation.
+//! - `controller` — the one owner of the hardware: one latch pulse at a time, door polling.
+//! - `store` — SQLite: migrations, rows, the event feed.
 //! - `config` — the TOML file, validated before any hardware is touched.
-//! - `domain` — the rules (compartment and parcel state machines, assignment, keypad lockout), pure.
+//! - `domain` — the rules (compartment and parcel state machines, assignment, lockout), pure.
+//!
+//! Dependencies point inward: `domain` depends on nothing here; `store` and `controller` on
+//! `domain`; `locker` on those; `http` and `daemon` on `locker`.
 
 pub mod cli;
 pub mod config;

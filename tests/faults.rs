@@ -141,3 +141,118 @@ async fn a_door_opened_without_a_pulse_is_forced() {
     assert_eq!(forced["data"]["compartment"], compartment.as_str());
     assert_eq!(forced["data"]["parcel_id"], parcel.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resize_that_cannot_open_anything_bigger_keeps_the_parcel_where_it_was() {
+    let h = Harness::start().await;
+    let courier = h.courier_session("erin").await;
+    let (_, deposit) = h
+        .post(
+            "/api/v1/deposits",
+            &courier,
+            json!({"tracking_id": "RS-1", "size": "S"}),
+        )
+        .await;
+    let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
+    assert_eq!(deposit["compartment"]["id"], "A3");
+    for id in ["C1", "C2", "D1", "D2"] {
+        h.sim()
+            .set_latch_fault(Harness::channel(id), LatchFault::Jammed)
+            .unwrap();
+    }
+    let (status, body) = h
+        .post(
+            &format!("/api/v1/deposits/{parcel}/resize"),
+            &courier,
+            json!({"size": "L"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("hardware_unavailable"))
+    );
+    // The courier still stands at A3 with the parcel: it stays a deposit in A3, never freed.
+    let p = h.parcel(&parcel).await;
+    assert_eq!(
+        (p["state"].as_str(), p["compartment"].as_str()),
+        (Some("open"), Some("A3"))
+    );
+    assert_eq!(h.compartment("A3").await["parcel_id"], parcel.as_str());
+    h.door("A3", false).await;
+    h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
+        .await;
+    assert_eq!(h.compartment("A3").await["state"], "occupied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pickup_during_a_maintenance_opening_is_unavailable_and_keeps_the_code() {
+    let h = Harness::start().await;
+    let courier = h.courier_session("fay").await;
+    let (_, compartment, code) = h.deposit_stored(&courier, "M-1", "S").await;
+    let channel = Harness::channel(&compartment);
+    // A jammed latch keeps the maintenance opening in progress while the recipient comes.
+    h.sim()
+        .set_latch_fault(channel, LatchFault::Jammed)
+        .unwrap();
+    let (status, _) = h
+        .post(
+            &format!("/api/v1/compartments/{compartment}/open"),
+            &h.operator,
+            json!({"reason": "check latch"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let (status, body) = h
+        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("hardware_unavailable"))
+    );
+    h.wait_for(
+        &format!("/api/v1/compartments/{compartment}"),
+        "state",
+        "fault",
+    )
+    .await;
+    h.sim().set_latch_fault(channel, LatchFault::None).unwrap();
+    h.post(
+        &format!("/api/v1/compartments/{compartment}/enable"),
+        &h.operator,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        h.post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compartment_under_maintenance_is_not_assigned() {
+    let h = Harness::start().await;
+    let courier = h.courier_session("gus").await;
+    // B2, the first choice for an M parcel, is being opened for maintenance (jammed: it stays so).
+    h.sim()
+        .set_latch_fault(Harness::channel("B2"), LatchFault::Jammed)
+        .unwrap();
+    let (status, _) = h
+        .post(
+            "/api/v1/compartments/B2/open",
+            &h.operator,
+            json!({"reason": "inspect"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let (status, deposit) = h
+        .post(
+            "/api/v1/deposits",
+            &courier,
+            json!({"tracking_id": "MB-1", "size": "M"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{deposit}");
+    assert_eq!(deposit["compartment"]["id"], "B3");
+}

@@ -74,8 +74,9 @@ async fn restart_during_a_pickup_with_the_door_open_collects_the_parcel() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restart_before_a_pickup_opening_was_confirmed_replaces_the_code() {
-    // open_timeout long enough to stop the daemon while the jammed latch is awaited.
+async fn a_crash_before_a_pickup_opening_was_confirmed_replaces_the_code() {
+    // The jammed latch keeps the opening unconfirmed for open_timeout (200 ms) per pulse: the
+    // crash lands in that window, right after the pickup pulse is seen.
     let mut h = Harness::start().await;
     let courier = h.courier_session("carol").await;
     let (parcel, compartment, code) = h.deposit_stored(&courier, "R-3", "S").await;
@@ -99,7 +100,7 @@ async fn restart_before_a_pickup_opening_was_confirmed_replaces_the_code() {
         assert!(tokio::time::Instant::now() < deadline, "no pickup pulse");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    h.restart().await;
+    h.crash_and_restart().await;
     let _ = pickup.await;
 
     // Nobody knows whether the door opened meanwhile: the parcel stays stored, the old code is
@@ -143,4 +144,112 @@ async fn events_keep_their_sequence_across_restarts() {
         .collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     assert_eq!(feed["last_seq"], seqs.len() as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_settles_a_pickup_in_flight_and_the_code_survives() {
+    let mut h = Harness::start().await;
+    let courier = h.courier_session("fred").await;
+    let (parcel, compartment, code) = h.deposit_stored(&courier, "R-5", "S").await;
+    let channel = Harness::channel(&compartment);
+    h.sim()
+        .set_latch_fault(channel, LatchFault::Jammed)
+        .unwrap();
+    let pickup = {
+        let (http, base, kiosk, code) = (
+            h.http.clone(),
+            h.base.clone(),
+            h.kiosk.clone(),
+            code.clone(),
+        );
+        tokio::spawn(async move {
+            let resp = http
+                .post(format!("{base}/api/v1/pickup"))
+                .bearer_auth(kiosk)
+                .json(&json!({"code": code}))
+                .send()
+                .await;
+            resp.map(|r| r.status().as_u16())
+        })
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while h.sim().pulses().len() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no pickup pulse");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // The stop waits for the opening to be settled: the latch gives up, the request is answered.
+    h.restart().await;
+    assert_eq!(pickup.await.unwrap().unwrap(), 503);
+    assert_eq!(h.parcel(&parcel).await["state"], "stored");
+    assert_eq!(h.compartment(&compartment).await["state"], "fault");
+    let (status, _) = h
+        .post(
+            &format!("/api/v1/compartments/{compartment}/enable"),
+            &h.operator,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        h.post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
+            .await
+            .0,
+        200,
+        "the code survived"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_a_deposit_door_was_seen_open_drops_it_and_disables_the_compartment() {
+    let mut h = Harness::start().await;
+    let courier = h.courier_session("gina").await;
+    h.sim()
+        .set_latch_fault(Harness::channel("B2"), LatchFault::Jammed)
+        .unwrap();
+    let deposit = {
+        let (http, base, courier) = (h.http.clone(), h.base.clone(), courier.clone());
+        tokio::spawn(async move {
+            let body = json!({"tracking_id": "R-6", "size": "M"});
+            http.post(format!("{base}/api/v1/deposits"))
+                .bearer_auth(courier)
+                .json(&body)
+                .send()
+                .await
+        })
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while h.sim().pulses().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no deposit pulse");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    h.crash_and_restart().await;
+    let _ = deposit.await;
+
+    // Nobody saw the door open: the deposit is dropped, and B2 waits for someone to look inside.
+    let (_, cancelled) = h.get("/api/v1/parcels?state=cancelled", &h.operator).await;
+    assert_eq!(cancelled["parcels"][0]["tracking_id"], "R-6");
+    let b2 = h.compartment("B2").await;
+    assert_eq!(
+        (b2["state"].as_str(), b2["parcel_id"].as_str()),
+        (Some("disabled"), None)
+    );
+    let types = h.event_types().await;
+    assert!(
+        types.contains(&"compartment.disabled".to_owned()),
+        "{types:?}"
+    );
+    assert!(
+        !types.contains(&"parcel.stored".to_owned()),
+        "no code for a parcel nobody saw"
+    );
+    // The courier deposits the parcel again, elsewhere.
+    let (status, again) = h
+        .post(
+            "/api/v1/deposits",
+            &courier,
+            json!({"tracking_id": "R-6", "size": "M"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["compartment"]["id"], "B3");
 }

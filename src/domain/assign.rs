@@ -1,23 +1,21 @@
 //! Choosing a compartment for a deposit.
 
-use super::{Compartment, CompartmentId, Size};
+use super::{Compartment, Size};
 
 /// The compartment a parcel of `size` should go to, if any.
 ///
 /// The smallest free, enabled compartment that fits, so big compartments stay free for big
 /// parcels. Among equals, non-accessible ones first, keeping the reachable ones for recipients
 /// who need them (unless `prefer_accessible`, for a recipient who asked for one), then the least
-/// used, to spread latch wear, then the id, so the choice is deterministic. `exclude` lists
-/// compartments already tried for this deposit.
+/// used, to spread latch wear, then the id, so the choice is deterministic.
 pub fn choose<'a>(
     compartments: impl IntoIterator<Item = &'a Compartment>,
     size: Size,
     prefer_accessible: bool,
-    exclude: &[CompartmentId],
 ) -> Option<&'a Compartment> {
     compartments
         .into_iter()
-        .filter(|c| c.assignable() && c.size.fits(size) && !exclude.contains(&c.id))
+        .filter(|c| c.assignable() && c.size.fits(size))
         .min_by(|a, b| {
             let key = |c: &Compartment| (c.size, c.accessible != prefer_accessible, c.uses);
             key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
@@ -37,7 +35,7 @@ mod tests {
     }
 
     fn pick(all: &[Compartment], size: Size) -> Option<&str> {
-        choose(all, size, false, &[]).map(|c| c.id.as_str())
+        choose(all, size, false).map(|c| c.id.as_str())
     }
 
     #[test]
@@ -61,7 +59,7 @@ mod tests {
         ];
         assert_eq!(pick(&all, Size::S), Some("C"));
         assert_eq!(
-            choose(&all, Size::S, true, &[]).map(|c| c.id.as_str()),
+            choose(&all, Size::S, true).map(|c| c.id.as_str()),
             Some("A")
         );
     }
@@ -94,12 +92,9 @@ mod tests {
     }
 
     #[test]
-    fn excluded_compartments_are_skipped_and_too_small_is_none() {
+    fn a_parcel_too_big_for_every_compartment_gets_none() {
         let all = [c("A", Size::S, false, 0), c("B", Size::M, false, 0)];
-        assert_eq!(
-            choose(&all, Size::S, false, &["A".into()]).map(|c| c.id.as_str()),
-            Some("B")
-        );
-        assert_eq!(pick(&all, Size::XL), None);
+        assert_eq!(pick(&all, Size::L), None);
+        assert_eq!(pick(&all, Size::M), Some("B"));
     }
 }

@@ -34,7 +34,7 @@ pub enum CompartmentEvent {
     /// Chosen for a deposit.
     Reserved(ParcelId),
     /// The parcel no longer belongs here: a reservation given up before the door opened, or a
-    /// parcel moved to a bigger compartment through the open door.
+    /// resized parcel confirmed in its new compartment.
     Released,
     /// The door was seen open.
     DoorOpened,
@@ -120,12 +120,10 @@ impl Compartment {
                 next.parcel = Some(parcel);
                 next.uses += 1;
             }
-            // From `Open`: a resized parcel left through the open door; free once it closes.
-            CompartmentEvent::Released
-                if matches!(self.state, S::Reserved | S::Open | S::Fault) =>
-            {
+            // From `Open` or `Occupied`: a resized parcel is confirmed in its new compartment.
+            CompartmentEvent::Released if self.state != S::Free => {
                 next.parcel = None;
-                if self.state == S::Reserved {
+                if !sticky {
                     next.state = next.resting_state();
                 }
             }

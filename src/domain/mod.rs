@@ -8,6 +8,7 @@ mod assign;
 mod compartment;
 mod ids;
 mod parcel;
+mod role;
 mod size;
 mod throttle;
 pub use throttle::{Throttle, ThrottlePolicy};
@@ -19,6 +20,7 @@ pub use assign::choose;
 pub use compartment::{Compartment, CompartmentEvent, CompartmentState, Door};
 pub use ids::{CompartmentId, CourierId, ParcelId, PickupCode, Timestamp};
 pub use parcel::{Parcel, ParcelEvent, ParcelState, Removal, RemovalKind};
+pub use role::Role;
 pub use size::Size;
 
 /// Refusals of the state machines.

@@ -258,11 +258,6 @@ impl Parcel {
         }
         Ok(next)
     }
-
-    /// Whether the parcel is still physically in the locker (or being put in).
-    pub fn in_locker(&self) -> bool {
-        !self.state.is_final()
-    }
 }
 
 /// Which removals each state allows: a courier cancels a deposit not yet stored, a recipient

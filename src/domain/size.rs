@@ -4,19 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A compartment or parcel size; compartments of a size hold parcels of that size or smaller.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Size {
     S,
     M,

@@ -43,8 +43,8 @@ fn every_compartment_state_and_event() {
         (Free,     [Some(Reserved), None,          Some(Open),     Some(Free),     Some(Free),     Some(Fault), Some(Disabled), Some(Free)]),
         (Reserved, [None,           Some(Free),    Some(Open),     Some(Occupied), Some(Free),     Some(Fault), None,           None]),
         (Open,     [None,           Some(Open),    Some(Open),     Some(Occupied), Some(Free),     Some(Fault), Some(Disabled), Some(Open)]),
-        (Occupied, [None,           None,          Some(Open),     Some(Occupied), Some(Free),     Some(Fault), Some(Disabled), Some(Occupied)]),
-        (Disabled, [None,           None,          Some(Disabled), Some(Disabled), Some(Disabled), Some(Fault), Some(Disabled), Some(Free)]),
+        (Occupied, [None,           Some(Free),    Some(Open),     Some(Occupied), Some(Free),     Some(Fault), Some(Disabled), Some(Occupied)]),
+        (Disabled, [None,           Some(Disabled), Some(Disabled), Some(Disabled), Some(Disabled), Some(Fault), Some(Disabled), Some(Free)]),
         (Fault,    [None,           Some(Fault),   Some(Fault),    Some(Fault),    Some(Fault),    Some(Fault), Some(Disabled), Some(Free)]),
     ];
     for (state, expected) in table {

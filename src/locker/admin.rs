@@ -2,6 +2,7 @@
 
 use super::core::{Inner, parcel_data};
 use super::{EventRecord, LockerError, ParcelPage, Result};
+use super::{Locker, Principal};
 use crate::domain::{
     Compartment, CompartmentEvent, CompartmentId, Parcel, ParcelEvent, ParcelState, Timestamp,
 };
@@ -13,10 +14,10 @@ impl Inner {
         self.read(|c| Ok(store::list_compartments(c, &self.order)?))
     }
 
-    pub fn begin_maintenance(&self, id: &CompartmentId, actor: &str) -> Result<()> {
+    pub fn begin_maintenance(&self, id: &CompartmentId, actor: &str, reason: &str) -> Result<()> {
         self.tx(|tx| {
             self.compartment(tx, id)?;
-            self.intend(tx, id, Purpose::Maintenance, None, Some(actor))
+            self.intend(tx, id, Purpose::Maintenance, None, Some((actor, reason)))
         })
     }
 
@@ -103,7 +104,8 @@ impl Inner {
         })
     }
 
-    fn publish_new_code(
+    /// Gives the parcel a new code and publishes it in `parcel.code_changed`.
+    pub(super) fn publish_new_code(
         &self,
         tx: &rusqlite::Connection,
         parcel: &Parcel,
@@ -141,5 +143,97 @@ impl Inner {
             .map_err(|e| LockerError::Internal(format!("sim: {e}")))?;
         self.controller.poll_now();
         Ok(())
+    }
+}
+
+impl Locker {
+    pub async fn compartments(&self) -> Result<Vec<Compartment>> {
+        self.blocking(|inner| inner.compartments()).await
+    }
+
+    pub async fn compartment(&self, id: &str) -> Result<Compartment> {
+        let id = CompartmentId(id.to_owned());
+        self.blocking(move |inner| inner.read(|c| inner.compartment(c, &id)))
+            .await
+    }
+
+    pub async fn maintenance_open(&self, id: &str, reason: &str, actor: &Principal) -> Result<()> {
+        let id = CompartmentId(id.to_owned());
+        let (c, who, why) = (id.clone(), actor.name.clone(), reason.to_owned());
+        self.blocking(move |inner| inner.begin_maintenance(&c, &who, &why))
+            .await?;
+        tracing::info!(actor = %actor.name, compartment = %id, reason, "maintenance opening");
+        self.open_later(id, Purpose::Maintenance, None)
+    }
+
+    pub async fn disable(&self, id: &str, reason: &str, actor: &Principal) -> Result<Compartment> {
+        self.set_enabled(id, false, reason, actor).await
+    }
+
+    pub async fn enable(&self, id: &str, actor: &Principal) -> Result<Compartment> {
+        self.set_enabled(id, true, "", actor).await
+    }
+
+    async fn set_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+        reason: &str,
+        actor: &Principal,
+    ) -> Result<Compartment> {
+        let (id, reason, who) = (
+            CompartmentId(id.to_owned()),
+            reason.to_owned(),
+            actor.name.clone(),
+        );
+        self.blocking(move |inner| inner.set_enabled(&id, enabled, &reason, &who))
+            .await
+    }
+
+    /// `after` is the cursor from a previous page's `next`; a bad cursor is `InvalidRequest`.
+    pub async fn parcels(
+        &self,
+        state: Option<ParcelState>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<ParcelPage> {
+        let after = after.map(str::to_owned);
+        self.blocking(move |inner| inner.parcels(state, limit, after.as_deref()))
+            .await
+    }
+
+    pub async fn parcel(&self, id: &str) -> Result<Parcel> {
+        let id = id.to_owned();
+        self.blocking(move |inner| inner.read(|c| inner.parcel(c, &id)))
+            .await
+    }
+
+    pub async fn extend(&self, id: &str, until: Timestamp, actor: &Principal) -> Result<Parcel> {
+        let id = id.to_owned();
+        tracing::info!(actor = %actor.name, parcel = %id, "parcel extended");
+        self.blocking(move |inner| inner.extend(&id, until)).await
+    }
+
+    pub async fn new_code(&self, id: &str, actor: &Principal) -> Result<()> {
+        let id = id.to_owned();
+        tracing::info!(actor = %actor.name, parcel = %id, "new pickup code requested");
+        self.blocking(move |inner| inner.new_code(&id)).await
+    }
+
+    pub async fn events(&self, after: i64, limit: usize) -> Result<(Vec<EventRecord>, i64)> {
+        self.blocking(move |inner| inner.events(after, limit)).await
+    }
+
+    pub async fn ack(&self, seq: i64) -> Result<()> {
+        self.blocking(move |inner| inner.ack(seq)).await
+    }
+
+    /// Whether a `sim` bus is configured (the sim route answers 404 otherwise).
+    pub fn has_sim(&self) -> bool {
+        self.inner.sim.is_some()
+    }
+
+    pub async fn sim_door(&self, compartment: &str, open: bool) -> Result<()> {
+        self.inner.sim_door(compartment, open)
     }
 }

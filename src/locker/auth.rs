@@ -1,9 +1,10 @@
 //! Tokens, couriers and courier sessions.
 
+use super::Locker;
 use super::core::Inner;
 use super::secrets::{constant_time_eq, new_token, random_bytes, token_hash};
 use super::{CourierInfo, LockerError, NewCourier, Principal, Result, Role, Session, TokenInfo};
-use crate::domain::{CourierId, ParcelState, Throttle};
+use crate::domain::{CourierId, ParcelState};
 use crate::store::{self, CourierRow};
 use totp_rs::{Algorithm, TOTP};
 
@@ -11,9 +12,15 @@ use totp_rs::{Algorithm, TOTP};
 const TOTP_STEP: u64 = 30;
 /// Steps either side of now that are accepted, for clock drift between phone and locker.
 const TOTP_SKEW: i64 = 1;
-/// The throttle every courier login failure counts against. One kiosk, one keypad: guessing is
-/// slowed down for the whole kiosk, as for pickup codes.
-const LOGIN_THROTTLE: &str = "courier_login";
+/// Login failures count per courier, so a stranger typing wrong codes at the kiosk locks out
+/// the courier they name, not every courier. Names that match no courier share one throttle,
+/// which slows down guessing courier names too. Lengths follow the keypad policy.
+fn login_throttle(courier: Option<&CourierRow>) -> String {
+    match courier {
+        Some(row) => format!("courier_login:{}", row.id),
+        None => "courier_login:unknown".to_owned(),
+    }
+}
 
 fn totp(secret: &[u8], account: &str) -> Result<TOTP> {
     // otpauth labels may not contain ':'.
@@ -119,37 +126,29 @@ impl Inner {
     pub fn courier_login(&self, courier: &str, code: &str) -> Result<Session> {
         let now = self.now();
         self.tx(|tx| {
-            let mut throttle = store::get_throttle(tx, LOGIN_THROTTLE)?;
+            let found = store::find_courier(tx, courier)?;
+            let key = login_throttle(found.as_ref());
+            let mut throttle = store::get_throttle(tx, &key)?;
             if let Err(retry_after) = throttle.check(now) {
                 return Ok(Err(LockerError::LockedOut { retry_after }));
             }
-            let found = store::find_courier(tx, courier)?;
             let step = match &found {
                 Some(row) => matching_step(row, code, now.0)?,
                 None => None,
             };
             let (Some(row), Some(step)) = (found, step) else {
-                return Ok(Err(self.login_failed(tx, &mut throttle, now)?));
+                throttle.fail(now, &self.keypad_policy());
+                store::save_throttle(tx, &key, &throttle)?;
+                return Ok(Err(LockerError::InvalidCredentials));
             };
             throttle.succeed();
-            store::save_throttle(tx, LOGIN_THROTTLE, &throttle)?;
+            store::save_throttle(tx, &key, &throttle)?;
             store::set_courier_step(tx, &row.id, step)?;
             let token = new_token();
             let expires_at = now.plus(self.config.policy.courier_session);
             store::insert_session(tx, &token_hash(&token), &row.id, expires_at)?;
             Ok(Ok(Session { token, expires_at }))
         })?
-    }
-
-    fn login_failed(
-        &self,
-        tx: &rusqlite::Connection,
-        throttle: &mut Throttle,
-        now: crate::domain::Timestamp,
-    ) -> Result<LockerError> {
-        throttle.fail(now, &self.keypad_policy());
-        store::save_throttle(tx, LOGIN_THROTTLE, throttle)?;
-        Ok(LockerError::InvalidCredentials)
     }
 
     /// Ends the courier's sessions; their closed deposits are stored now.
@@ -205,5 +204,56 @@ pub fn create_token_in(
         Err(LockerError::Conflict(format!(
             "a token named {name} already exists"
         )))
+    }
+}
+
+impl Locker {
+    /// Creates an API token and returns its secret, which is never shown again. `Courier` is refused (sessions come from login).
+    pub async fn create_token(&self, role: Role, name: &str, actor: &Principal) -> Result<String> {
+        let name = name.to_owned();
+        tracing::info!(actor = %actor.name, token = %name, role = role.as_str(), "token created");
+        self.blocking(move |inner| inner.create_token(role, &name))
+            .await
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.blocking(|inner| inner.list_tokens()).await
+    }
+
+    pub async fn delete_token(&self, name: &str, actor: &Principal) -> Result<()> {
+        let name = name.to_owned();
+        tracing::info!(actor = %actor.name, token = %name, "token deleted");
+        self.blocking(move |inner| inner.delete_token(&name)).await
+    }
+
+    pub async fn create_courier(&self, name: &str, actor: &Principal) -> Result<NewCourier> {
+        let name = name.to_owned();
+        tracing::info!(actor = %actor.name, courier = %name, "courier created");
+        self.blocking(move |inner| inner.create_courier(&name))
+            .await
+    }
+
+    pub async fn list_couriers(&self) -> Result<Vec<CourierInfo>> {
+        self.blocking(|inner| inner.list_couriers()).await
+    }
+
+    pub async fn delete_courier(&self, id: &str, actor: &Principal) -> Result<()> {
+        let id = id.to_owned();
+        tracing::info!(actor = %actor.name, courier = %id, "courier removed");
+        self.blocking(move |inner| inner.delete_courier(&id)).await
+    }
+
+    /// `courier` is an id or a name; `code` the current TOTP.
+    pub async fn courier_login(&self, courier: &str, code: &str) -> Result<Session> {
+        let (courier, code) = (courier.to_owned(), code.to_owned());
+        self.blocking(move |inner| inner.courier_login(&courier, &code))
+            .await
+    }
+
+    /// Ends the courier session of `principal`; closed deposits of that courier become stored.
+    pub async fn courier_logout(&self, principal: &Principal) -> Result<()> {
+        let principal = principal.clone();
+        self.blocking(move |inner| inner.courier_logout(&principal))
+            .await
     }
 }

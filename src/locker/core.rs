@@ -109,20 +109,43 @@ impl Inner {
         Ok(next)
     }
 
-    /// Records the intent to open `compartment`; `CompartmentBusy` if another opening is underway.
+    /// Like `update_parcel`, but a transition the parcel refuses is logged and skipped rather
+    /// than failing the transaction: a hardware event must still be recorded (and its intent
+    /// cleared) when a parcel has already moved on.
+    pub fn try_update_parcel(
+        &self,
+        conn: &Connection,
+        parcel: &Parcel,
+        event: ParcelEvent,
+    ) -> Result<Option<Parcel>> {
+        match parcel.apply(event, self.now()) {
+            Ok(next) => {
+                store::save_parcel(conn, &next)?;
+                Ok(Some(next))
+            }
+            Err(refused) => {
+                tracing::warn!(parcel = %parcel.id, %refused, "hardware event does not apply to the parcel");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Records the intent to open `compartment` (`by`: who asked and why, for maintenance);
+    /// `CompartmentBusy` if another opening is underway.
     pub fn intend(
         &self,
         conn: &Connection,
         compartment: &CompartmentId,
         purpose: Purpose,
         parcel: Option<&ParcelId>,
-        actor: Option<&str>,
+        by: Option<(&str, &str)>,
     ) -> Result<()> {
         let intent = store::Intent {
             compartment: compartment.clone(),
             purpose,
             parcel: parcel.cloned(),
-            actor: actor.map(str::to_owned),
+            actor: by.map(|(actor, _)| actor.to_owned()),
+            reason: by.map(|(_, reason)| reason.to_owned()),
             created_at: self.now(),
         };
         if store::insert_intent(conn, &intent)? {
@@ -135,8 +158,14 @@ impl Inner {
     /// Picks and reserves a compartment for `parcel`, or says why there is none: `HardwareUnavailable`
     /// when fitting compartments exist but are all faulty, `NoCompartmentAvailable` otherwise.
     pub fn choose(&self, conn: &Connection, size: Size) -> Result<Compartment> {
-        let all = store::list_compartments(conn, &self.order)?;
-        if let Some(c) = crate::domain::choose(&all, size, false, &[]) {
+        // A free compartment with an opening underway (maintenance) is not free to assign.
+        let busy: Vec<CompartmentId> = store::list_intents(conn)?
+            .into_iter()
+            .map(|i| i.compartment)
+            .collect();
+        let mut all = store::list_compartments(conn, &self.order)?;
+        all.retain(|c| !busy.contains(&c.id));
+        if let Some(c) = crate::domain::choose(&all, size, false) {
             return Ok(c.clone());
         }
         let fitting_faulty = all.iter().any(|c| {

@@ -1,6 +1,7 @@
 //! A courier's side: deposit, confirm, reopen, resize, cancel, and returns of expired parcels.
 
 use super::core::{Inner, parcel_data};
+use super::{DepositOpened, Locker, Principal};
 use super::{LockerError, Result};
 use crate::domain::{
     CompartmentEvent, CompartmentId, CourierId, Parcel, ParcelEvent, ParcelId, ParcelState,
@@ -23,11 +24,11 @@ pub fn check_tracking_id(tracking_id: &str) -> Result<()> {
 }
 
 impl Inner {
-    /// A parcel of this courier's; others' parcels are not found, not forbidden, so a courier
-    /// cannot probe which parcel ids exist.
-    fn own_parcel(&self, conn: &Connection, courier: &CourierId, id: &str) -> Result<Parcel> {
+    /// A parcel within `scope`: a courier's own parcels (others' are not found, not forbidden,
+    /// so a courier cannot probe which parcel ids exist), or any parcel for an operator (`None`).
+    fn own_parcel(&self, conn: &Connection, scope: Option<&CourierId>, id: &str) -> Result<Parcel> {
         store::get_parcel(conn, id)?
-            .filter(|p| p.courier.as_ref() == Some(courier))
+            .filter(|p| scope.is_none() || p.courier.as_ref() == scope)
             .ok_or_else(|| LockerError::NotFound(format!("parcel {id}")))
     }
 
@@ -60,9 +61,9 @@ impl Inner {
         })
     }
 
-    pub fn confirm(&self, courier: &CourierId, id: &str) -> Result<Parcel> {
+    pub fn confirm(&self, scope: Option<&CourierId>, id: &str) -> Result<Parcel> {
         self.tx(|tx| {
-            let parcel = self.own_parcel(tx, courier, id)?;
+            let parcel = self.own_parcel(tx, scope, id)?;
             match (parcel.state, parcel.removal) {
                 (ParcelState::Closed, None) => self.store_parcel(tx, &parcel, "confirmed"),
                 (ParcelState::Stored, _) => Ok(parcel),
@@ -78,9 +79,13 @@ impl Inner {
     }
 
     /// Marks a closed deposit for reopening; returns its compartment to pulse.
-    pub fn begin_reopen(&self, courier: &CourierId, id: &str) -> Result<(ParcelId, CompartmentId)> {
+    pub fn begin_reopen(
+        &self,
+        scope: Option<&CourierId>,
+        id: &str,
+    ) -> Result<(ParcelId, CompartmentId)> {
         self.tx(|tx| {
-            let parcel = self.own_parcel(tx, courier, id)?;
+            let parcel = self.own_parcel(tx, scope, id)?;
             let compartment = parcel
                 .compartment
                 .clone()
@@ -94,12 +99,12 @@ impl Inner {
     /// Moves an open deposit to a bigger compartment; the old one is free once its door closes.
     pub fn begin_resize(
         &self,
-        courier: &CourierId,
+        scope: Option<&CourierId>,
         id: &str,
         size: Size,
     ) -> Result<(ParcelId, CompartmentId)> {
         self.tx(|tx| {
-            let parcel = self.own_parcel(tx, courier, id)?;
+            let parcel = self.own_parcel(tx, scope, id)?;
             if parcel.state != ParcelState::Open || parcel.removal.is_some() {
                 return Err(LockerError::Conflict(format!(
                     "only a deposit whose door is open can be resized; this one is {}",
@@ -117,7 +122,6 @@ impl Inner {
                 )));
             }
             let next = self.choose(tx, size)?;
-            self.update_compartment(tx, &old, CompartmentEvent::Released)?;
             let mut moved = self.update_parcel(tx, &parcel, ParcelEvent::Moved(next.id.clone()))?;
             moved.size = size;
             store::save_parcel_size(tx, &moved)?;
@@ -133,11 +137,11 @@ impl Inner {
     /// Starts a cancel; returns the compartment to pulse when its door is closed.
     pub fn begin_cancel(
         &self,
-        courier: &CourierId,
+        scope: Option<&CourierId>,
         id: &str,
     ) -> Result<Option<(ParcelId, CompartmentId)>> {
         self.tx(|tx| {
-            let parcel = self.own_parcel(tx, courier, id)?;
+            let parcel = self.own_parcel(tx, scope, id)?;
             let next = self.update_parcel(
                 tx,
                 &parcel,
@@ -155,19 +159,24 @@ impl Inner {
         })
     }
 
-    pub fn courier_returns(&self, courier: &CourierId) -> Result<Vec<Parcel>> {
+    pub fn courier_returns(&self, scope: Option<&CourierId>) -> Result<Vec<Parcel>> {
         self.read(|c| {
-            Ok(store::parcels_of_courier(
-                c,
-                courier.as_str(),
-                ParcelState::Expired,
-            )?)
+            Ok(match scope {
+                Some(courier) => {
+                    store::parcels_of_courier(c, courier.as_str(), ParcelState::Expired)?
+                }
+                None => store::parcels_in_state(c, ParcelState::Expired)?,
+            })
         })
     }
 
-    pub fn begin_return(&self, courier: &CourierId, id: &str) -> Result<(ParcelId, CompartmentId)> {
+    pub fn begin_return(
+        &self,
+        scope: Option<&CourierId>,
+        id: &str,
+    ) -> Result<(ParcelId, CompartmentId)> {
         self.tx(|tx| {
-            let parcel = self.own_parcel(tx, courier, id)?;
+            let parcel = self.own_parcel(tx, scope, id)?;
             self.update_parcel(
                 tx,
                 &parcel,
@@ -180,5 +189,103 @@ impl Inner {
             self.intend(tx, &compartment, Purpose::Return, Some(&parcel.id), None)?;
             Ok((parcel.id, compartment))
         })
+    }
+}
+
+impl Locker {
+    pub async fn deposit(
+        &self,
+        courier: &Principal,
+        tracking_id: &str,
+        size: Size,
+    ) -> Result<DepositOpened> {
+        let courier = Self::courier_of(courier)?;
+        check_tracking_id(tracking_id)?;
+        let tracking_id = tracking_id.to_owned();
+        let (parcel_id, compartment) = self
+            .blocking(move |inner| inner.begin_deposit(&courier, &tracking_id, size))
+            .await?;
+        self.deposit_opened(parcel_id, compartment).await
+    }
+
+    /// Opens the compartment reserved for a deposit and waits until its door is seen open,
+    /// following the deposit if it moves to another compartment on the way.
+    async fn deposit_opened(
+        &self,
+        parcel_id: ParcelId,
+        compartment: CompartmentId,
+    ) -> Result<DepositOpened> {
+        let compartment = self
+            .open_and_wait(compartment, Purpose::Deposit, parcel_id.clone())
+            .await?;
+        let size = self
+            .inner
+            .config
+            .compartments
+            .iter()
+            .find(|c| c.id == compartment.as_str())
+            .map(|c| c.size)
+            .ok_or_else(|| {
+                LockerError::Internal(format!("compartment {compartment} is not configured"))
+            })?;
+        Ok(DepositOpened {
+            parcel_id,
+            compartment,
+            size,
+        })
+    }
+
+    pub async fn confirm(&self, courier: &Principal, parcel: &str) -> Result<Parcel> {
+        let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
+        self.blocking(move |inner| inner.confirm(scope.as_ref(), &parcel))
+            .await
+    }
+
+    pub async fn reopen(&self, courier: &Principal, parcel: &str) -> Result<()> {
+        let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
+        let (parcel, compartment) = self
+            .blocking(move |inner| inner.begin_reopen(scope.as_ref(), &parcel))
+            .await?;
+        self.open_later(compartment, Purpose::Reopen, Some(parcel))
+    }
+
+    pub async fn resize(
+        &self,
+        courier: &Principal,
+        parcel: &str,
+        size: Size,
+    ) -> Result<DepositOpened> {
+        let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
+        let (parcel_id, compartment) = self
+            .blocking(move |inner| inner.begin_resize(scope.as_ref(), &parcel, size))
+            .await?;
+        self.deposit_opened(parcel_id, compartment).await
+    }
+
+    pub async fn cancel(&self, courier: &Principal, parcel: &str) -> Result<()> {
+        let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
+        match self
+            .blocking(move |inner| inner.begin_cancel(scope.as_ref(), &parcel))
+            .await?
+        {
+            Some((parcel, compartment)) => {
+                self.open_later(compartment, Purpose::Cancel, Some(parcel))
+            }
+            None => Ok(()),
+        }
+    }
+
+    pub async fn courier_returns(&self, courier: &Principal) -> Result<Vec<Parcel>> {
+        let scope = Self::parcel_scope(courier)?;
+        self.blocking(move |inner| inner.courier_returns(scope.as_ref()))
+            .await
+    }
+
+    pub async fn open_return(&self, courier: &Principal, parcel: &str) -> Result<()> {
+        let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
+        let (parcel, compartment) = self
+            .blocking(move |inner| inner.begin_return(scope.as_ref(), &parcel))
+            .await?;
+        self.open_later(compartment, Purpose::Return, Some(parcel))
     }
 }

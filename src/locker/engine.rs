@@ -7,7 +7,10 @@
 use super::core::{Inner, Ticket, parcel_data};
 use super::{LockerError, Result};
 use crate::controller::HwEvent;
-use crate::domain::{CompartmentEvent, CompartmentId, Door, ParcelEvent, ParcelState, RemovalKind};
+use crate::domain::{
+    Compartment, CompartmentEvent, CompartmentId, Door, Parcel, ParcelEvent, ParcelState,
+    RemovalKind,
+};
 use crate::store::{self, Intent, Purpose};
 use lockerd_hal::DoorState;
 use rusqlite::Connection;
@@ -68,18 +71,32 @@ impl Inner {
 
     /// The door of an opening was seen open.
     fn opened(&self, tx: &Connection, c: &CompartmentId, ticket: &Ticket) -> Result<()> {
-        store::take_intent(tx, c.as_str())?;
+        let intent = store::take_intent(tx, c.as_str())?;
         self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
         if let Some(parcel_id) = &ticket.parcel {
             let parcel = self.parcel(tx, parcel_id.as_str())?;
-            self.update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
-            if ticket.purpose == Purpose::Pickup {
+            self.try_update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
+            match ticket.purpose {
                 // The code has done its one job.
-                store::drop_held_code(tx, parcel_id)?;
+                Purpose::Pickup => store::drop_held_code(tx, parcel_id)?,
+                // A resized parcel is in its new compartment: the old one lets go of it.
+                Purpose::Deposit => {
+                    for old in store::compartments_holding(tx, parcel_id)? {
+                        if old != *c {
+                            self.update_compartment(tx, &old, CompartmentEvent::Released)?;
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         if ticket.purpose == Purpose::Maintenance {
-            self.publish(tx, "maintenance.opened", json!({"compartment": c}))?;
+            let (actor, reason) = intent.map(|i| (i.actor, i.reason)).unwrap_or_default();
+            self.publish(
+                tx,
+                "maintenance.opened",
+                json!({"compartment": c, "actor": actor, "reason": reason}),
+            )?;
         }
         Ok(())
     }
@@ -97,7 +114,7 @@ impl Inner {
         self.publish(
             tx,
             "compartment.fault",
-            json!({"compartment": c, "reason": reason, "purpose": ticket.purpose.as_str()}),
+            json!({"compartment": c, "reason": reason, "purpose": ticket.purpose.as_str(), "parcel_id": ticket.parcel}),
         )?;
         let Some(parcel_id) = ticket.parcel.clone() else {
             return Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)));
@@ -110,11 +127,11 @@ impl Inner {
             }
             // A reopened deposit is still inside its compartment: it stays closed there.
             Purpose::Reopen => {
-                self.update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?;
+                self.try_update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?;
                 Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
             }
             _ => {
-                self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
+                self.try_update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
                 if ticket.purpose == Purpose::Pickup {
                     // The latch did not open: the recipient's code stays valid.
                     store::restore_held_code(tx, &parcel_id)?;
@@ -124,40 +141,58 @@ impl Inner {
         }
     }
 
-    /// A deposit whose compartment failed goes to the next fitting one, or is given up.
-    fn move_deposit(
+    /// A deposit whose compartment failed goes to the next fitting one, if any is left.
+    fn move_deposit(&self, tx: &Connection, parcel: &Parcel, ticket: Ticket) -> Result<After> {
+        if let Ok(next) = self.choose(tx, parcel.size) {
+            let moved = self.update_parcel(tx, parcel, ParcelEvent::Moved(next.id.clone()))?;
+            self.update_compartment(tx, &next.id, CompartmentEvent::Reserved(parcel.id.clone()))?;
+            self.intend(tx, &next.id, Purpose::Deposit, Some(&parcel.id), None)?;
+            self.publish(tx, "parcel.opening", parcel_data(&moved))?;
+            return Ok(After::Open(next.id, ticket));
+        }
+        self.move_back_or_drop(tx, parcel, ticket, "hardware_unavailable")
+    }
+
+    /// A deposit that cannot open anywhere new: a resized parcel goes back to the compartment
+    /// that still holds it; otherwise the deposit is cancelled for `reason`.
+    fn move_back_or_drop(
         &self,
         tx: &Connection,
-        parcel: &crate::domain::Parcel,
+        parcel: &Parcel,
         ticket: Ticket,
+        reason: &str,
     ) -> Result<After> {
-        match self.choose(tx, parcel.size) {
-            Ok(next) => {
-                let moved = self.update_parcel(tx, parcel, ParcelEvent::Moved(next.id.clone()))?;
-                self.update_compartment(
-                    tx,
-                    &next.id,
-                    CompartmentEvent::Reserved(parcel.id.clone()),
-                )?;
-                self.intend(tx, &next.id, Purpose::Deposit, Some(&parcel.id), None)?;
-                self.publish(tx, "parcel.opening", parcel_data(&moved))?;
-                Ok(After::Open(next.id, ticket))
-            }
-            Err(_) => {
-                let dropped = self.update_parcel(tx, parcel, ParcelEvent::DepositFailed)?;
-                let mut data = parcel_data(&dropped);
-                data["reason"] = json!("hardware_unavailable");
-                self.publish(tx, "parcel.cancelled", data)?;
-                Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
-            }
+        if let Some(old) = store::compartments_holding(tx, &parcel.id)?
+            .into_iter()
+            .next()
+        {
+            let back = self.update_parcel(tx, parcel, ParcelEvent::Moved(old.clone()))?;
+            let door = match self.compartment(tx, &old)?.door {
+                Door::Open => ParcelEvent::DoorOpened,
+                _ => ParcelEvent::DoorClosed,
+            };
+            self.update_parcel(tx, &back, door)?;
+            return Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)));
         }
+        let dropped = self.update_parcel(tx, parcel, ParcelEvent::DepositFailed)?;
+        let mut data = parcel_data(&dropped);
+        data["reason"] = json!(reason);
+        self.publish(tx, "parcel.cancelled", data)?;
+        Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
+    }
+
+    /// The parcel this compartment's door concerns: the one assigned here. A resized parcel on
+    /// its way to another compartment is not moved by this door.
+    fn parcel_here(&self, tx: &Connection, c: &Compartment) -> Result<Option<Parcel>> {
+        let Some(id) = &c.parcel else { return Ok(None) };
+        let parcel = self.parcel(tx, id.as_str())?;
+        Ok((parcel.compartment.as_ref() == Some(&c.id)).then_some(parcel))
     }
 
     fn door_forced(&self, tx: &Connection, c: &CompartmentId, cause: &str) -> Result<()> {
         let compartment = self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
-        if let Some(parcel_id) = &compartment.parcel {
-            let parcel = self.parcel(tx, parcel_id.as_str())?;
-            self.update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
+        if let Some(parcel) = self.parcel_here(tx, &compartment)? {
+            self.try_update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
         }
         self.publish(
             tx,
@@ -170,10 +205,11 @@ impl Inner {
     /// A door closed: the parcel in it moves on (closed, collected, cancelled, returned).
     fn door_closed(&self, tx: &Connection, c: &CompartmentId) -> Result<()> {
         let compartment = self.compartment(tx, c)?;
-        let mut parcel_inside = false;
-        if let Some(parcel_id) = &compartment.parcel {
-            let parcel = self.parcel(tx, parcel_id.as_str())?;
-            let next = self.update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?;
+        // Whatever is assigned here and not leaving stays (a resized parcel in transit too).
+        let mut parcel_inside = compartment.parcel.is_some();
+        if let Some(parcel) = self.parcel_here(tx, &compartment)?
+            && let Some(next) = self.try_update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?
+        {
             parcel_inside = !next.state.is_final();
             if next.state != parcel.state && next.state.is_final() {
                 self.publish(
@@ -240,8 +276,37 @@ impl Inner {
         };
         let parcel = self.parcel(tx, parcel_id.as_str())?;
         match (intent.purpose, parcel.removal) {
-            // The courier may have put the parcel in: keep it, closed, for them to decide.
-            (Purpose::Deposit | Purpose::Reopen, _) if parcel.state == ParcelState::Opening => {
+            // Never seen open: the latch may or may not have fired, and the courier, who got no
+            // answer, may or may not have put the parcel in. A resized parcel goes back to the
+            // compartment it came from; a new deposit is dropped (the courier keeps the parcel
+            // and may deposit it again) and the compartment is kept out of service until
+            // someone has looked inside, so nothing unknown is ever assigned over.
+            (Purpose::Deposit, _) if parcel.state == ParcelState::Opening => {
+                let c = &intent.compartment;
+                self.update_compartment(tx, c, CompartmentEvent::Released)?;
+                if store::compartments_holding(tx, parcel_id)?.is_empty() {
+                    self.update_compartment(tx, c, CompartmentEvent::Disabled)?;
+                    let reason = "inspect: a deposit opening was interrupted by a restart";
+                    self.publish(
+                        tx,
+                        "compartment.disabled",
+                        json!({"compartment": c, "reason": reason, "actor": "lockerd"}),
+                    )?;
+                }
+                let ticket = Ticket {
+                    purpose: Purpose::Deposit,
+                    parcel: Some(parcel_id.clone()),
+                    reply: None,
+                };
+                self.move_back_or_drop(
+                    tx,
+                    &parcel,
+                    ticket,
+                    "restart before the door was seen open",
+                )?;
+            }
+            // A reopened deposit is inside its compartment: it stays there, closed.
+            (Purpose::Reopen, _) if parcel.state == ParcelState::Opening => {
                 self.update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?;
                 self.update_compartment(
                     tx,
@@ -256,11 +321,7 @@ impl Inner {
                 // gets a new one through the cloud.
                 self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
                 store::drop_held_code(tx, parcel_id)?;
-                let code = self.issue_code(tx, parcel_id)?;
-                let mut data = parcel_data(&parcel);
-                data["pickup_code"] = json!(code.expose());
-                data["reason"] = json!("restart during pickup");
-                self.publish(tx, "parcel.code_changed", data)?;
+                self.publish_new_code(tx, &parcel, "restart during pickup")?;
             }
             (_, Some(r)) if !r.door_seen_open => {
                 self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;

@@ -24,9 +24,7 @@ pub use types::*;
 
 use crate::config::Config;
 use crate::controller::{ControllerHandle, HwEvent};
-use crate::domain::{
-    Compartment, CompartmentId, CourierId, Parcel, ParcelId, ParcelState, Size, Timestamp,
-};
+use crate::domain::{CompartmentId, CourierId, ParcelId, Timestamp};
 use crate::store::{self, Db, Purpose};
 use core::Inner;
 use std::sync::Arc;
@@ -157,18 +155,18 @@ impl Locker {
             .map_err(|e| LockerError::Internal(e.to_string()))
     }
 
+    /// The courier a deposit is made by: only a courier session can deposit.
     fn courier_of(principal: &Principal) -> Result<CourierId> {
         principal.courier.clone().ok_or(LockerError::Forbidden)
     }
 
-    fn compartment_size(&self, id: &CompartmentId) -> Size {
-        let config = &self.inner.config;
-        config
-            .compartments
-            .iter()
-            .find(|c| c.id == id.as_str())
-            .map(|c| c.size)
-            .unwrap_or(Size::S)
+    /// Whose parcels `principal` may act on: a courier its own, an operator any (`None`).
+    fn parcel_scope(principal: &Principal) -> Result<Option<CourierId>> {
+        match (principal.role, &principal.courier) {
+            (Role::Courier, Some(courier)) => Ok(Some(courier.clone())),
+            (Role::Operator, _) => Ok(None),
+            _ => Err(LockerError::Forbidden),
+        }
     }
 
     /// The holder of a bearer token, if the token is known and live.
@@ -180,263 +178,6 @@ impl Locker {
             .flatten()
     }
 
-    // --- tokens (operator) ---
-    /// Creates an API token and returns its secret, which is never shown again. `Courier` is refused (sessions come from login).
-    pub async fn create_token(&self, role: Role, name: &str, actor: &Principal) -> Result<String> {
-        let name = name.to_owned();
-        tracing::info!(actor = %actor.name, token = %name, role = role.as_str(), "token created");
-        self.blocking(move |inner| inner.create_token(role, &name))
-            .await
-    }
-
-    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
-        self.blocking(|inner| inner.list_tokens()).await
-    }
-
-    pub async fn delete_token(&self, name: &str, actor: &Principal) -> Result<()> {
-        let name = name.to_owned();
-        tracing::info!(actor = %actor.name, token = %name, "token deleted");
-        self.blocking(move |inner| inner.delete_token(&name)).await
-    }
-
-    // --- couriers ---
-    pub async fn create_courier(&self, name: &str, actor: &Principal) -> Result<NewCourier> {
-        let name = name.to_owned();
-        tracing::info!(actor = %actor.name, courier = %name, "courier created");
-        self.blocking(move |inner| inner.create_courier(&name))
-            .await
-    }
-
-    pub async fn list_couriers(&self) -> Result<Vec<CourierInfo>> {
-        self.blocking(|inner| inner.list_couriers()).await
-    }
-
-    pub async fn delete_courier(&self, id: &str, actor: &Principal) -> Result<()> {
-        let id = id.to_owned();
-        tracing::info!(actor = %actor.name, courier = %id, "courier removed");
-        self.blocking(move |inner| inner.delete_courier(&id)).await
-    }
-
-    /// `courier` is an id or a name; `code` the current TOTP.
-    pub async fn courier_login(&self, courier: &str, code: &str) -> Result<Session> {
-        let (courier, code) = (courier.to_owned(), code.to_owned());
-        self.blocking(move |inner| inner.courier_login(&courier, &code))
-            .await
-    }
-
-    /// Ends the courier session of `principal`; closed deposits of that courier become stored.
-    pub async fn courier_logout(&self, principal: &Principal) -> Result<()> {
-        let principal = principal.clone();
-        self.blocking(move |inner| inner.courier_logout(&principal))
-            .await
-    }
-
-    // --- compartments ---
-    pub async fn compartments(&self) -> Result<Vec<Compartment>> {
-        self.blocking(|inner| inner.compartments()).await
-    }
-
-    pub async fn compartment(&self, id: &str) -> Result<Compartment> {
-        let id = CompartmentId(id.to_owned());
-        self.blocking(move |inner| inner.read(|c| inner.compartment(c, &id)))
-            .await
-    }
-
-    pub async fn maintenance_open(&self, id: &str, reason: &str, actor: &Principal) -> Result<()> {
-        let id = CompartmentId(id.to_owned());
-        let who = actor.name.clone();
-        let c = id.clone();
-        self.blocking(move |inner| inner.begin_maintenance(&c, &who))
-            .await?;
-        tracing::info!(actor = %actor.name, compartment = %id, reason, "maintenance opening");
-        self.open_later(id, Purpose::Maintenance, None)
-    }
-
-    pub async fn disable(&self, id: &str, reason: &str, actor: &Principal) -> Result<Compartment> {
-        self.set_enabled(id, false, reason, actor).await
-    }
-
-    pub async fn enable(&self, id: &str, actor: &Principal) -> Result<Compartment> {
-        self.set_enabled(id, true, "", actor).await
-    }
-
-    async fn set_enabled(
-        &self,
-        id: &str,
-        enabled: bool,
-        reason: &str,
-        actor: &Principal,
-    ) -> Result<Compartment> {
-        let (id, reason, who) = (
-            CompartmentId(id.to_owned()),
-            reason.to_owned(),
-            actor.name.clone(),
-        );
-        self.blocking(move |inner| inner.set_enabled(&id, enabled, &reason, &who))
-            .await
-    }
-
-    // --- deposits (courier) ---
-    pub async fn deposit(
-        &self,
-        courier: &Principal,
-        tracking_id: &str,
-        size: Size,
-    ) -> Result<DepositOpened> {
-        let courier = Self::courier_of(courier)?;
-        deposit::check_tracking_id(tracking_id)?;
-        let tracking_id = tracking_id.to_owned();
-        let (parcel_id, compartment) = self
-            .blocking(move |inner| inner.begin_deposit(&courier, &tracking_id, size))
-            .await?;
-        let compartment = self
-            .open_and_wait(compartment, Purpose::Deposit, parcel_id.clone())
-            .await?;
-        let size = self.compartment_size(&compartment);
-        Ok(DepositOpened {
-            parcel_id,
-            compartment,
-            size,
-        })
-    }
-
-    pub async fn confirm(&self, courier: &Principal, parcel: &str) -> Result<Parcel> {
-        let (courier, parcel) = (Self::courier_of(courier)?, parcel.to_owned());
-        self.blocking(move |inner| inner.confirm(&courier, &parcel))
-            .await
-    }
-
-    pub async fn reopen(&self, courier: &Principal, parcel: &str) -> Result<()> {
-        let (courier, parcel) = (Self::courier_of(courier)?, parcel.to_owned());
-        let (parcel, compartment) = self
-            .blocking(move |inner| inner.begin_reopen(&courier, &parcel))
-            .await?;
-        self.open_later(compartment, Purpose::Reopen, Some(parcel))
-    }
-
-    pub async fn resize(
-        &self,
-        courier: &Principal,
-        parcel: &str,
-        size: Size,
-    ) -> Result<DepositOpened> {
-        let (courier, parcel) = (Self::courier_of(courier)?, parcel.to_owned());
-        let (parcel_id, compartment) = self
-            .blocking(move |inner| inner.begin_resize(&courier, &parcel, size))
-            .await?;
-        let compartment = self
-            .open_and_wait(compartment, Purpose::Deposit, parcel_id.clone())
-            .await?;
-        let size = self.compartment_size(&compartment);
-        Ok(DepositOpened {
-            parcel_id,
-            compartment,
-            size,
-        })
-    }
-
-    pub async fn cancel(&self, courier: &Principal, parcel: &str) -> Result<()> {
-        let (courier, parcel) = (Self::courier_of(courier)?, parcel.to_owned());
-        match self
-            .blocking(move |inner| inner.begin_cancel(&courier, &parcel))
-            .await?
-        {
-            Some((parcel, compartment)) => {
-                self.open_later(compartment, Purpose::Cancel, Some(parcel))
-            }
-            None => Ok(()),
-        }
-    }
-
-    pub async fn courier_returns(&self, courier: &Principal) -> Result<Vec<Parcel>> {
-        let courier = Self::courier_of(courier)?;
-        self.blocking(move |inner| inner.courier_returns(&courier))
-            .await
-    }
-
-    pub async fn open_return(&self, courier: &Principal, parcel: &str) -> Result<()> {
-        let (courier, parcel) = (Self::courier_of(courier)?, parcel.to_owned());
-        let (parcel, compartment) = self
-            .blocking(move |inner| inner.begin_return(&courier, &parcel))
-            .await?;
-        self.open_later(compartment, Purpose::Return, Some(parcel))
-    }
-
-    // --- pickup (kiosk) ---
-    pub async fn pickup(&self, code: &str) -> Result<PickupOpened> {
-        let code = code.to_owned();
-        let (parcel_id, compartment) = self
-            .blocking(move |inner| inner.begin_pickup(&code))
-            .await?;
-        let compartment = self
-            .open_and_wait(compartment, Purpose::Pickup, parcel_id.clone())
-            .await?;
-        Ok(PickupOpened {
-            parcel_id,
-            compartment,
-        })
-    }
-
-    pub async fn keypad(&self) -> Result<KeypadStatus> {
-        self.blocking(|inner| inner.keypad()).await
-    }
-
-    pub async fn keypad_unlock(&self, actor: &Principal) -> Result<()> {
-        tracing::info!(actor = %actor.name, "keypad unlocked by operator");
-        self.blocking(|inner| inner.keypad_unlock()).await
-    }
-
-    // --- parcels (operator, sync) ---
-    /// `after` is the cursor from a previous page's `next`; a bad cursor is `InvalidRequest`.
-    pub async fn parcels(
-        &self,
-        state: Option<ParcelState>,
-        limit: usize,
-        after: Option<&str>,
-    ) -> Result<ParcelPage> {
-        let after = after.map(str::to_owned);
-        self.blocking(move |inner| inner.parcels(state, limit, after.as_deref()))
-            .await
-    }
-
-    pub async fn parcel(&self, id: &str) -> Result<Parcel> {
-        let id = id.to_owned();
-        self.blocking(move |inner| inner.read(|c| inner.parcel(c, &id)))
-            .await
-    }
-
-    pub async fn extend(&self, id: &str, until: Timestamp, actor: &Principal) -> Result<Parcel> {
-        let id = id.to_owned();
-        tracing::info!(actor = %actor.name, parcel = %id, "parcel extended");
-        self.blocking(move |inner| inner.extend(&id, until)).await
-    }
-
-    pub async fn new_code(&self, id: &str, actor: &Principal) -> Result<()> {
-        let id = id.to_owned();
-        tracing::info!(actor = %actor.name, parcel = %id, "new pickup code requested");
-        self.blocking(move |inner| inner.new_code(&id)).await
-    }
-
-    // --- sync ---
-    pub async fn events(&self, after: i64, limit: usize) -> Result<(Vec<EventRecord>, i64)> {
-        self.blocking(move |inner| inner.events(after, limit)).await
-    }
-
-    pub async fn ack(&self, seq: i64) -> Result<()> {
-        self.blocking(move |inner| inner.ack(seq)).await
-    }
-
-    // --- simulated hardware ---
-    /// Whether a `sim` bus is configured (the sim route answers 404 otherwise).
-    pub fn has_sim(&self) -> bool {
-        self.inner.sim.is_some()
-    }
-
-    pub async fn sim_door(&self, compartment: &str, open: bool) -> Result<()> {
-        self.inner.sim_door(compartment, open)
-    }
-
-    // --- health ---
     pub async fn health(&self) -> Health {
         let buses = self.inner.controller.health();
         let db_ok = self

@@ -3,6 +3,7 @@
 use super::core::Inner;
 use super::secrets::constant_time_eq;
 use super::{KeypadStatus, LockerError, Result};
+use super::{Locker, PickupOpened, Principal};
 use crate::domain::{CompartmentId, ParcelEvent, ParcelId, ParcelState, RemovalKind};
 use crate::store::{self, Purpose};
 use serde_json::json;
@@ -52,7 +53,13 @@ impl Inner {
             throttle.succeed();
             store::save_throttle(tx, KEYPAD, &throttle)?;
             let compartment = parcel.compartment.clone().expect("filtered above");
-            self.intend(tx, &compartment, Purpose::Pickup, Some(&parcel.id), None)?;
+            // A maintenance opening of the same compartment is underway: the latch cannot be
+            // used now, which the recipient sees like any latch failure (the code stays valid).
+            self.intend(tx, &compartment, Purpose::Pickup, Some(&parcel.id), None)
+                .map_err(|e| match e {
+                    LockerError::CompartmentBusy => LockerError::HardwareUnavailable,
+                    other => other,
+                })?;
             self.update_parcel(
                 tx,
                 &parcel,
@@ -80,5 +87,30 @@ impl Inner {
             t.unlock();
             Ok(store::save_throttle(tx, KEYPAD, &t)?)
         })
+    }
+}
+
+impl Locker {
+    pub async fn pickup(&self, code: &str) -> Result<PickupOpened> {
+        let code = code.to_owned();
+        let (parcel_id, compartment) = self
+            .blocking(move |inner| inner.begin_pickup(&code))
+            .await?;
+        let compartment = self
+            .open_and_wait(compartment, Purpose::Pickup, parcel_id.clone())
+            .await?;
+        Ok(PickupOpened {
+            parcel_id,
+            compartment,
+        })
+    }
+
+    pub async fn keypad(&self) -> Result<KeypadStatus> {
+        self.blocking(|inner| inner.keypad()).await
+    }
+
+    pub async fn keypad_unlock(&self, actor: &Principal) -> Result<()> {
+        tracing::info!(actor = %actor.name, "keypad unlocked by operator");
+        self.blocking(|inner| inner.keypad_unlock()).await
     }
 }

@@ -1,33 +1,10 @@
 //! What the service hands to the HTTP layer and the CLI: roles, principals, errors and results.
 
+pub use crate::controller::BusHealth;
+pub use crate::domain::Role;
 use crate::domain::{CompartmentId, CourierId, ParcelId, Size, Timestamp};
+pub use crate::store::{CourierInfo, EventRecord, TokenInfo};
 use std::time::Duration;
-
-/// Who may call what (see API.md's role table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Kiosk,
-    Courier,
-    Operator,
-    Sync,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Kiosk => "kiosk",
-            Role::Courier => "courier",
-            Role::Operator => "operator",
-            Role::Sync => "sync",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Kiosk, Role::Courier, Role::Operator, Role::Sync]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
 
 /// The holder of a token: a named API token, or a courier's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,13 +68,6 @@ pub struct PickupOpened {
     pub compartment: CompartmentId,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenInfo {
-    pub name: String,
-    pub role: Role,
-    pub created_at: Timestamp,
-}
-
 /// A courier as just created: the only time its TOTP secret is shown.
 #[derive(Debug, Clone)]
 pub struct NewCourier {
@@ -106,13 +76,6 @@ pub struct NewCourier {
     /// Base32, as authenticator apps take it.
     pub totp_secret: String,
     pub otpauth_url: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CourierInfo {
-    pub id: CourierId,
-    pub name: String,
-    pub active: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -125,23 +88,6 @@ pub struct Session {
 pub struct KeypadStatus {
     pub locked_until: Option<Timestamp>,
     pub failures: u32,
-}
-
-/// One event of the sync feed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRecord {
-    pub seq: i64,
-    pub id: String,
-    pub kind: String,
-    pub at: Timestamp,
-    pub data: serde_json::Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BusHealth {
-    pub name: String,
-    pub ok: bool,
-    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,7 @@
 //! Tokens and sessions are stored only as hashes; the caller hashes before it asks.
 
 use crate::domain::Throttle;
-use crate::domain::{CourierId, Timestamp};
-use crate::locker::{CourierInfo, Role, TokenInfo};
+use crate::domain::{CourierId, Role, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub fn insert_token(
@@ -57,6 +56,22 @@ pub fn list_tokens(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
 
 pub fn delete_token(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     Ok(conn.execute("DELETE FROM tokens WHERE name = ?1", [name])? == 1)
+}
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// A courier as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourierInfo {
+    pub id: CourierId,
+    pub name: String,
+    pub active: bool,
 }
 
 /// A courier as stored, secret included (never leaves the service).

@@ -16,19 +16,16 @@ fn state_str(s: CompartmentState) -> &'static str {
     }
 }
 
-pub fn compartment_state_str(s: CompartmentState) -> &'static str {
-    state_str(s)
-}
-
-fn parse_state(s: &str) -> CompartmentState {
-    match s {
+fn parse_state(s: &str) -> rusqlite::Result<CompartmentState> {
+    Ok(match s {
+        "free" => CompartmentState::Free,
         "reserved" => CompartmentState::Reserved,
         "open" => CompartmentState::Open,
         "occupied" => CompartmentState::Occupied,
         "disabled" => CompartmentState::Disabled,
         "fault" => CompartmentState::Fault,
-        _ => CompartmentState::Free,
-    }
+        other => return Err(super::unknown("compartment state", other)),
+    })
 }
 
 pub fn door_str(d: Door) -> &'static str {
@@ -39,22 +36,23 @@ pub fn door_str(d: Door) -> &'static str {
     }
 }
 
-fn parse_door(s: &str) -> Door {
-    match s {
+fn parse_door(s: &str) -> rusqlite::Result<Door> {
+    Ok(match s {
         "open" => Door::Open,
         "closed" => Door::Closed,
-        _ => Door::Unknown,
-    }
+        "unknown" => Door::Unknown,
+        other => return Err(super::unknown("door state", other)),
+    })
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Compartment> {
     let size: String = r.get("size")?;
     Ok(Compartment {
         id: CompartmentId(r.get("id")?),
-        size: Size::parse(&size).unwrap_or(Size::S),
+        size: Size::parse(&size).ok_or_else(|| super::unknown("size", &size))?,
         accessible: r.get("accessible")?,
-        state: parse_state(&r.get::<_, String>("state")?),
-        door: parse_door(&r.get::<_, String>("door")?),
+        state: parse_state(&r.get::<_, String>("state")?)?,
+        door: parse_door(&r.get::<_, String>("door")?)?,
         parcel: r.get::<_, Option<String>>("parcel_id")?.map(ParcelId),
         uses: r.get::<_, i64>("uses")? as u64,
     })
@@ -136,15 +134,18 @@ impl Purpose {
         }
     }
 
-    fn parse(s: &str) -> Purpose {
-        match s {
-            "reopen" => Purpose::Reopen,
-            "pickup" => Purpose::Pickup,
-            "cancel" => Purpose::Cancel,
-            "return" => Purpose::Return,
-            "maintenance" => Purpose::Maintenance,
-            _ => Purpose::Deposit,
-        }
+    fn parse(s: &str) -> rusqlite::Result<Purpose> {
+        [
+            Purpose::Deposit,
+            Purpose::Reopen,
+            Purpose::Pickup,
+            Purpose::Cancel,
+            Purpose::Return,
+            Purpose::Maintenance,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| super::unknown("intent purpose", s))
     }
 }
 
@@ -155,19 +156,23 @@ pub struct Intent {
     pub purpose: Purpose,
     pub parcel: Option<ParcelId>,
     pub actor: Option<String>,
+    /// Why (a maintenance opening's reason).
+    pub reason: Option<String>,
     pub created_at: Timestamp,
 }
 
 /// Records an intent; false if the compartment already has one (another opening is underway).
 pub fn insert_intent(conn: &Connection, i: &Intent) -> rusqlite::Result<bool> {
     let n = conn.execute(
-        "INSERT INTO intents (compartment, purpose, parcel_id, actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO intents (compartment, purpose, parcel_id, actor, reason, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(compartment) DO NOTHING",
         params![
             i.compartment.as_str(),
             i.purpose.as_str(),
             i.parcel.as_ref().map(|p| p.as_str()),
             i.actor,
+            i.reason,
             i.created_at.0
         ],
     )?;
@@ -203,9 +208,21 @@ pub fn list_intents(conn: &Connection) -> rusqlite::Result<Vec<Intent>> {
 fn intent_from_row(r: &Row<'_>) -> rusqlite::Result<Intent> {
     Ok(Intent {
         compartment: CompartmentId(r.get("compartment")?),
-        purpose: Purpose::parse(&r.get::<_, String>("purpose")?),
+        purpose: Purpose::parse(&r.get::<_, String>("purpose")?)?,
         parcel: r.get::<_, Option<String>>("parcel_id")?.map(ParcelId),
         actor: r.get("actor")?,
+        reason: r.get("reason")?,
         created_at: Timestamp(r.get("created_at")?),
     })
+}
+
+/// Compartments assigned this parcel (two while a resize is in progress).
+pub fn compartments_holding(
+    conn: &Connection,
+    parcel: &ParcelId,
+) -> rusqlite::Result<Vec<CompartmentId>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM compartments WHERE parcel_id = ?1 ORDER BY id")?;
+    stmt.query_map([parcel.as_str()], |r| Ok(CompartmentId(r.get(0)?)))?
+        .collect()
 }

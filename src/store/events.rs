@@ -5,8 +5,17 @@
 //! twice, even after acknowledged events are pruned.
 
 use crate::domain::Timestamp;
-use crate::locker::EventRecord;
 use rusqlite::{Connection, params};
+
+/// One event of the sync feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub at: Timestamp,
+    pub data: serde_json::Value,
+}
 
 /// Event types whose data carries a pickup code until acknowledged.
 const CODE_EVENTS: &str = "('parcel.stored', 'parcel.code_changed')";

@@ -55,6 +55,7 @@ CREATE TABLE intents (
     purpose     TEXT NOT NULL,
     parcel_id   TEXT,
     actor       TEXT,
+    reason      TEXT,
     created_at  INTEGER NOT NULL
 );
 

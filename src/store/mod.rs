@@ -70,6 +70,16 @@ impl Db {
     }
 }
 
+/// A column holding a value this build does not know. Reading it is an error, never a guess: an
+/// unknown compartment state read as `free` would be assignable.
+fn unknown(column: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("unknown {column} {value:?} in the database").into(),
+    )
+}
+
 /// A small integer setting in the `meta` table.
 pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))

@@ -6,19 +6,21 @@ use crate::domain::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Parcel> {
-    let removal = r
-        .get::<_, Option<String>>("removal")?
-        .and_then(|k| RemovalKind::parse(&k));
+    let removal = match r.get::<_, Option<String>>("removal")? {
+        Some(k) => Some(RemovalKind::parse(&k).ok_or_else(|| super::unknown("removal", &k))?),
+        None => None,
+    };
+    let door_seen_open: bool = r.get("removal_seen")?;
     let state: String = r.get("state")?;
     let size: String = r.get("size")?;
     Ok(Parcel {
         id: ParcelId(r.get("id")?),
         tracking_id: r.get("tracking_id")?,
-        size: Size::parse(&size).unwrap_or(Size::S),
-        state: ParcelState::parse(&state).unwrap_or(ParcelState::Stored),
+        size: Size::parse(&size).ok_or_else(|| super::unknown("size", &size))?,
+        state: ParcelState::parse(&state).ok_or_else(|| super::unknown("parcel state", &state))?,
         removal: removal.map(|kind| Removal {
             kind,
-            door_seen_open: r.get("removal_seen").unwrap_or(false),
+            door_seen_open,
         }),
         compartment: r
             .get::<_, Option<String>>("compartment")?
@@ -191,15 +193,6 @@ pub fn drop_held_code(conn: &Connection, parcel: &ParcelId) -> rusqlite::Result<
         [parcel.as_str()],
     )?;
     Ok(())
-}
-
-/// Whether the parcel has a live code.
-pub fn has_live_code(conn: &Connection, parcel: &ParcelId) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT code_hash IS NOT NULL FROM parcels WHERE id = ?1",
-        [parcel.as_str()],
-        |r| r.get(0),
-    )
 }
 
 /// A resized parcel's new size.

@@ -1,0 +1,185 @@
+//! The real binary at debug level never writes a pickup code, a token or a TOTP secret to its
+//! log, through a whole deposit and pickup (and `lockerd token create` prints its token only on
+//! stdout).
+
+mod common;
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lockerd.toml");
+    // Ten-digit codes cannot turn up by chance in a timestamp.
+    let text = common::config_text(&dir.path().join("state"), "")
+        .replace("code_length = 6", "code_length = 10");
+    std::fs::write(&config, text).unwrap();
+    let exe = env!("CARGO_BIN_EXE_lockerd");
+    let created = Command::new(exe)
+        .args([
+            "token", "create", "--role", "operator", "--name", "ops", "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let operator = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let mut secrets = vec![operator.clone()];
+    assert!(!String::from_utf8_lossy(&created.stderr).contains(&operator));
+
+    let mut child = Command::new(exe)
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (ready_tx, ready) = mpsc::channel();
+    let reader = {
+        let (log, stderr) = (log.clone(), child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("addr=").nth(1) {
+                    let _ = ready_tx.send(
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
+                }
+                log.lock().unwrap().push_str(&(line + "\n"));
+            }
+        })
+    };
+    let addr = ready
+        .recv_timeout(Duration::from_secs(20))
+        .expect("daemon ready");
+    let base = format!("http://{addr}/api/v1");
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, token: String, body: Value| {
+        let req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body);
+        async move {
+            req.send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap_or(Value::Null)
+        }
+    };
+    use reqwest::Method;
+    let kiosk = call(
+        Method::POST,
+        "/tokens".into(),
+        operator.clone(),
+        json!({"role": "kiosk", "name": "k"}),
+    )
+    .await;
+    let kiosk = kiosk["token"].as_str().unwrap().to_owned();
+    let courier = call(
+        Method::POST,
+        "/couriers".into(),
+        operator.clone(),
+        json!({"name": "alice"}),
+    )
+    .await;
+    let secret = courier["totp_secret"].as_str().unwrap().to_owned();
+    let code = common::totp_now(&secret, &lockerd::locker::ManualClock::new());
+    let session = call(
+        Method::POST,
+        "/courier/login".into(),
+        kiosk.clone(),
+        json!({"courier": "alice", "code": code}),
+    )
+    .await;
+    let session = session["token"].as_str().expect("logged in").to_owned();
+    let deposit = call(
+        Method::POST,
+        "/deposits".into(),
+        session.clone(),
+        json!({"tracking_id": "L-1", "size": "S"}),
+    )
+    .await;
+    let (parcel, compartment) = (
+        deposit["parcel_id"].as_str().unwrap(),
+        deposit["compartment"]["id"].as_str().unwrap(),
+    );
+    call(
+        Method::POST,
+        format!("/sim/doors/{compartment}"),
+        operator.clone(),
+        json!({"open": false}),
+    )
+    .await;
+    let mut confirmed = Value::Null;
+    for _ in 0..200 {
+        confirmed = call(
+            Method::POST,
+            format!("/deposits/{parcel}/confirm"),
+            session.clone(),
+            json!({}),
+        )
+        .await;
+        if confirmed["state"] == "stored" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(confirmed["state"], "stored", "{confirmed}");
+    let feed = call(
+        Method::GET,
+        "/sync/events?after=0".into(),
+        operator.clone(),
+        json!({}),
+    )
+    .await;
+    let pickup_code = feed["events"][1]["data"]["pickup_code"]
+        .as_str()
+        .expect("code published")
+        .to_owned();
+    assert_eq!(pickup_code.len(), 10);
+    let opened = call(
+        Method::POST,
+        "/pickup".into(),
+        kiosk.clone(),
+        json!({"code": pickup_code}),
+    )
+    .await;
+    assert_eq!(opened["parcel_id"], parcel);
+    // A wrong code too: failures are logged, never with the digits typed.
+    call(
+        Method::POST,
+        "/pickup".into(),
+        kiosk.clone(),
+        json!({"code": "9876543210"}),
+    )
+    .await;
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+    let log = log.lock().unwrap().clone();
+    assert!(log.contains("lockerd ready"), "the log was captured: {log}");
+    secrets.extend([kiosk, session, secret, pickup_code, "9876543210".to_owned()]);
+    for s in &secrets {
+        assert!(
+            !log.contains(s.as_str()),
+            "a secret reached the log:\n{log}"
+        );
+    }
+}
