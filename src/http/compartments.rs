@@ -73,8 +73,12 @@ async fn get_compartment(
 
 /// Open a compartment for maintenance.
 ///
-/// Roles: operator. Audited with the token's name and the reason. Answers once the latch has
-/// been pulsed; the body is `{}`.
+/// Roles: operator. Audited with the token's name and the reason. The body is `{"reason": "..."}`.
+///
+/// The answer is sent once the opening is queued, before the latch fires, so it never reports a
+/// hardware failure: the outcome shows in the compartment's state and the event feed. A
+/// `maintenance.opened` event follows once the door has been seen open; if the latch fails, the
+/// compartment is marked `fault` (a `compartment.fault` event).
 #[utoipa::path(
     post,
     path = "/api/v1/compartments/{id}/open",
@@ -82,10 +86,10 @@ async fn get_compartment(
     params(("id" = String, Path, description = "the compartment's id")),
     security(("bearer" = ["operator"])),
     responses(
-        (status = 202, description = "the door is being opened", body = Accepted),
+        (status = 202, description = "the opening is queued; follow the compartment's state or \
+            the event feed for its outcome", body = Accepted),
         (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
         (status = 409, description = "`compartment_busy`: another opening of it is in progress", body = ErrorBody),
-        (status = 503, description = "`hardware_unavailable`: the latch could not be opened", body = ErrorBody),
         BodyErrors,
         AuthErrors,
     )

@@ -132,13 +132,20 @@ async fn login(
 
 /// End the caller's courier session.
 ///
-/// Roles: courier, operator. Closed deposits of the courier become stored.
+/// Roles: courier, operator. Closed deposits of the courier become stored. Only a courier
+/// session can log out: an operator's token passes the role check but has no session, so it is
+/// refused with `403 forbidden`.
 #[utoipa::path(
     post,
     path = "/api/v1/courier/logout",
     tag = "couriers",
     security(("bearer" = ["courier", "operator"])),
-    responses((status = 204, description = "logged out"), AuthErrors)
+    responses(
+        (status = 204, description = "logged out"),
+        AuthErrors,
+        (status = 403, description = "`forbidden`: the token's role may not call this route, or \
+            the caller is an operator (an operator has no session to end)", body = ErrorBody),
+    )
 )]
 async fn logout(
     Caller(courier): Caller<{ COURIER | OPERATOR }>,

@@ -1,14 +1,17 @@
 //! Deposits and returns (courier): the routes that put a parcel in a compartment and take
 //! an expired one back out.
 //!
-//! Each call that opens a door runs to completion even if the client hangs up (see
-//! `to_completion`); the answer is sent once the outcome is known.
+//! A deposit or resize waits for its door and runs to completion even if the client hangs up
+//! (see `to_completion`); its answer carries the outcome. Reopen, cancel and opening a return
+//! answer `202` once the opening is queued, before the latch fires: their outcome shows in the
+//! parcel's state and the event feed, never in the answer.
+//!
+//! An operator may act on any parcel here, but only a courier session can create a deposit.
 
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
 use super::extract::{COURIER, Caller, Json, OPERATOR, Path};
-use super::views::{Accepted, DepositView, ParcelList, ParcelView};
+use super::views::{Accepted, DepositView, ParcelList, ParcelView, SizeView};
 use super::{AppState, to_completion};
-use crate::domain::Size;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -30,20 +33,24 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 pub struct NewDeposit {
     #[schema(example = "1Z999AA10123456784")]
     pub tracking_id: String,
-    pub size: Size,
+    /// The parcel's size; it goes to the smallest free compartment of at least this size.
+    pub size: SizeView,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewSize {
-    pub size: Size,
+    /// The new size; larger than the parcel's current compartment.
+    pub size: SizeView,
 }
 
 /// Deposit a parcel: the smallest free, enabled compartment that fits opens.
 ///
-/// Roles: courier, operator. The answer is sent once the door has been seen open, or once every
-/// fitting compartment has failed to open (each one that failed is marked `fault`). Its `state`
-/// is the literal `"opening"`; the parcel itself is `open` by then. Closing the door makes it
-/// `closed`; it is `stored` on confirm, on logout, or after the deposit grace period.
+/// Roles: courier, operator. A deposit belongs to the courier who made it, so it needs a courier
+/// session: an operator's token passes the role check but, once the body has been read, is
+/// refused with `403 forbidden`. The answer is sent once the door has been seen open, or once
+/// every fitting compartment has failed to open (each one that failed is marked `fault`). Its
+/// `state` is the literal `"opening"`; the parcel itself is `open` by then. Closing the door makes
+/// it `closed`; it is `stored` on confirm, on logout, or after the deposit grace period.
 #[utoipa::path(
     post,
     path = "/api/v1/deposits",
@@ -56,6 +63,9 @@ pub struct NewSize {
         (status = 503, description = "`hardware_unavailable`: no fitting compartment could be opened", body = ErrorBody),
         BodyErrors,
         AuthErrors,
+        (status = 403, description = "`forbidden`: the token's role may not call this route, or \
+            the caller is an operator (creating a deposit needs a courier session; checked once \
+            the body has been read)", body = ErrorBody),
     )
 )]
 async fn deposit(
@@ -64,15 +74,19 @@ async fn deposit(
     Json(body): Json<NewDeposit>,
 ) -> Result<(StatusCode, Json<DepositView>), ApiError> {
     let locker = state.locker;
-    let opened =
-        to_completion(async move { locker.deposit(&courier, &body.tracking_id, body.size).await })
-            .await?;
+    let opened = to_completion(async move {
+        locker
+            .deposit(&courier, &body.tracking_id, body.size.into())
+            .await
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(opened.into())))
 }
 
 /// Confirm a deposit: the parcel becomes `stored` and its pickup code is issued.
 ///
-/// Roles: courier, operator. Only the depositing courier's own deposits.
+/// Roles: courier, operator. A courier may confirm only its own deposits (another courier's
+/// parcel is `not_found`); an operator any parcel.
 #[utoipa::path(
     post,
     path = "/api/v1/deposits/{parcel_id}/confirm",
@@ -81,7 +95,8 @@ async fn deposit(
     security(("bearer" = ["courier", "operator"])),
     responses(
         (status = 200, description = "the parcel, now stored", body = ParcelView),
-        (status = 404, description = "`not_found`: no such parcel of this courier", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
+            its own", body = ErrorBody),
         (status = 409, description = "`conflict`: the parcel is not in a state to confirm", body = ErrorBody),
         AuthErrors,
     )
@@ -98,7 +113,13 @@ async fn confirm(
 
 /// Reopen a closed, not yet stored deposit.
 ///
-/// Roles: courier, operator. The same courier only. The body is `{}`.
+/// Roles: courier, operator. A courier may reopen only its own deposits (another courier's
+/// parcel is `not_found`); an operator any parcel. The body is `{}`.
+///
+/// The answer is sent once the opening is queued, before the latch fires, so it never reports a
+/// hardware failure: the outcome shows in the parcel's state and the event feed. The parcel is
+/// `opening`, then `open` once the door has been seen open; if the latch fails, the compartment
+/// is marked `fault` (a `compartment.fault` event) and the parcel is `closed` again.
 #[utoipa::path(
     post,
     path = "/api/v1/deposits/{parcel_id}/reopen",
@@ -106,10 +127,12 @@ async fn confirm(
     params(("parcel_id" = String, Path, description = "the parcel's id")),
     security(("bearer" = ["courier", "operator"])),
     responses(
-        (status = 202, description = "the door is being opened", body = Accepted),
-        (status = 404, description = "`not_found`: no such parcel of this courier", body = ErrorBody),
-        (status = 409, description = "`conflict`: the parcel is not `closed`", body = ErrorBody),
-        (status = 503, description = "`hardware_unavailable`: the latch could not be opened", body = ErrorBody),
+        (status = 202, description = "the opening is queued; follow the parcel's state or the \
+            event feed for its outcome", body = Accepted),
+        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
+            its own", body = ErrorBody),
+        (status = 409, description = "`conflict`: the parcel is not `closed`; \
+            `compartment_busy`: another opening of its compartment is in progress", body = ErrorBody),
         AuthErrors,
     )
 )]
@@ -125,8 +148,10 @@ async fn reopen(
 
 /// Move a deposit to a newly opened compartment of at least `size`.
 ///
-/// Roles: courier, operator. Answers like a deposit; the old compartment is free once its door
-/// closes.
+/// Roles: courier, operator. A courier may resize only its own deposits (another courier's
+/// parcel is `not_found`); an operator any parcel. Only a deposit whose door is open can be
+/// resized, to a size larger than its compartment (`400 invalid_request` otherwise). Answers like
+/// a deposit; the old compartment is free once its door closes.
 #[utoipa::path(
     post,
     path = "/api/v1/deposits/{parcel_id}/resize",
@@ -135,9 +160,10 @@ async fn reopen(
     security(("bearer" = ["courier", "operator"])),
     responses(
         (status = 201, description = "the new compartment is open", body = DepositView),
-        (status = 404, description = "`not_found`: no such parcel of this courier", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
+            its own", body = ErrorBody),
         (status = 409, description = "`no_compartment_available`: no free compartment fits; \
-            `conflict`: the parcel is no longer being deposited", body = ErrorBody),
+            `conflict`: the parcel's door is not open", body = ErrorBody),
         (status = 503, description = "`hardware_unavailable`: no fitting compartment could be opened", body = ErrorBody),
         BodyErrors,
         AuthErrors,
@@ -151,14 +177,21 @@ async fn resize(
 ) -> Result<(StatusCode, Json<DepositView>), ApiError> {
     let locker = state.locker;
     let opened =
-        to_completion(async move { locker.resize(&courier, &parcel_id, body.size).await }).await?;
+        to_completion(async move { locker.resize(&courier, &parcel_id, body.size.into()).await })
+            .await?;
     Ok((StatusCode::CREATED, Json(opened.into())))
 }
 
 /// Cancel a deposit: the parcel leaves with the courier.
 ///
-/// Roles: courier, operator. The compartment reopens if it is closed; the parcel is `cancelled`
-/// and the compartment free once its door closes. The body is `{}`.
+/// Roles: courier, operator. A courier may cancel only its own deposits (another courier's
+/// parcel is `not_found`); an operator any parcel. The body is `{}`.
+///
+/// The compartment reopens if it is closed; the parcel is `cancelled` and the compartment free
+/// once its door closes. The answer is sent once the opening is queued, before the latch fires,
+/// so it never reports a hardware failure: the outcome shows in the parcel's state and the event
+/// feed. If the latch fails, the compartment is marked `fault` (a `compartment.fault` event) and
+/// the parcel stays as it was, its `removal` cleared.
 #[utoipa::path(
     post,
     path = "/api/v1/deposits/{parcel_id}/cancel",
@@ -166,10 +199,11 @@ async fn resize(
     params(("parcel_id" = String, Path, description = "the parcel's id")),
     security(("bearer" = ["courier", "operator"])),
     responses(
-        (status = 202, description = "cancelling; the door is open or being opened", body = Accepted),
-        (status = 404, description = "`not_found`: no such parcel of this courier", body = ErrorBody),
-        (status = 409, description = "`conflict`: the parcel is already stored or gone", body = ErrorBody),
-        (status = 503, description = "`hardware_unavailable`: the latch could not be opened", body = ErrorBody),
+        (status = 202, description = "cancelling; the door is open or its opening is queued", body = Accepted),
+        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
+            its own", body = ErrorBody),
+        (status = 409, description = "`conflict`: the parcel is already stored or gone; \
+            `compartment_busy`: another opening of its compartment is in progress", body = ErrorBody),
         AuthErrors,
     )
 )]
@@ -185,7 +219,8 @@ async fn cancel(
 
 /// Expired parcels waiting for a courier to take them back.
 ///
-/// Roles: courier, operator.
+/// Roles: courier, operator. A courier sees the expired parcels it deposited; an operator every
+/// expired parcel.
 #[utoipa::path(
     get,
     path = "/api/v1/courier/returns",
@@ -204,7 +239,13 @@ async fn list_returns(
 
 /// Open an expired parcel's compartment to take it back.
 ///
-/// Roles: courier, operator. The parcel is `returned` when its door closes. The body is `{}`.
+/// Roles: courier, operator. A courier may open only the returns it deposited (another
+/// courier's parcel is `not_found`); an operator any expired parcel. The body is `{}`.
+///
+/// The parcel is `returned` when its door has been seen open and then closed. The answer is sent
+/// once the opening is queued, before the latch fires, so it never reports a hardware failure:
+/// the outcome shows in the parcel's state and the event feed. If the latch fails, the
+/// compartment is marked `fault` (a `compartment.fault` event) and the parcel stays `expired`.
 #[utoipa::path(
     post,
     path = "/api/v1/courier/returns/{parcel_id}/open",
@@ -212,10 +253,12 @@ async fn list_returns(
     params(("parcel_id" = String, Path, description = "the parcel's id")),
     security(("bearer" = ["courier", "operator"])),
     responses(
-        (status = 202, description = "the door is being opened", body = Accepted),
-        (status = 404, description = "`not_found`: no such parcel", body = ErrorBody),
-        (status = 409, description = "`conflict`: the parcel is not `expired`", body = ErrorBody),
-        (status = 503, description = "`hardware_unavailable`: the latch could not be opened", body = ErrorBody),
+        (status = 202, description = "the opening is queued; follow the parcel's state or the \
+            event feed for its outcome", body = Accepted),
+        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
+            its own", body = ErrorBody),
+        (status = 409, description = "`conflict`: the parcel is not `expired`; \
+            `compartment_busy`: another opening of its compartment is in progress", body = ErrorBody),
         AuthErrors,
     )
 )]

@@ -29,7 +29,9 @@ pub struct PickupCode {
 /// Roles: kiosk, operator. The parcel is `collected` once its door has been seen open and then
 /// closed; the same code never opens anything again. A wrong, used, expired or unknown code is
 /// `invalid_code`, all alike; after too many the keypad locks, and every pickup is `locked_out`
-/// until the lockout ends, a correct code included.
+/// until the lockout ends, a correct code included. When the compartment cannot be opened — its
+/// latch fails, or a maintenance opening of it is in progress — the answer is
+/// `503 hardware_unavailable` and the code stays valid.
 #[utoipa::path(
     post,
     path = "/api/v1/pickup",
@@ -43,8 +45,9 @@ pub struct PickupCode {
         (status = 429, description = "`locked_out`: the keypad is locked; `Retry-After` and \
             `error.retry_after_s` give the seconds left", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds until the lockout ends"))),
-        (status = 503, description = "`hardware_unavailable`: the latch could not be opened; \
-            the code stays valid", body = ErrorBody),
+        (status = 503, description = "`hardware_unavailable`: the compartment could not be \
+            opened (its latch failed, or a maintenance opening of it is in progress); the code \
+            stays valid", body = ErrorBody),
         BodyErrors,
     )
 )]

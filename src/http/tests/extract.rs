@@ -1,10 +1,9 @@
 //! Rejections of bodies and queries, the body limit, and the fallbacks, on a small router of
 //! the same extractors and the same `finish` as the real one, which needs no locker.
 
-use crate::domain::Size;
 use crate::http::extract::{Json, Query, Rfc3339, Secret, page_limit};
 use crate::http::tokens::CreateToken;
-use crate::http::views::ParcelStateView;
+use crate::http::views::{ParcelStateView, SizeView};
 use crate::http::{BODY_LIMIT, finish};
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -17,7 +16,7 @@ use tower::ServiceExt;
 #[derive(Deserialize)]
 #[allow(dead_code)]
 struct Probe {
-    size: Size,
+    size: SizeView,
     name: String,
     code: Option<Secret>,
     until: Option<Rfc3339>,

@@ -160,3 +160,107 @@ fn every_path_and_query_parameter_is_declared() {
         assert_eq!(declared("query"), in_query, "{route}");
     }
 }
+
+/// The schema a `$ref` names, or the schema itself.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    }
+}
+
+#[test]
+fn sizes_are_the_enum_s_m_l_xl_wherever_a_size_appears() {
+    let doc = document(true);
+    let schemas = &doc["components"]["schemas"];
+    let size_of = |schema: &str| resolve(&doc, &schemas[schema]["properties"]["size"]).clone();
+    for schema in [
+        "CompartmentView",
+        "ParcelView",
+        "SizedCompartmentRef",
+        "NewDeposit",
+        "NewSize",
+    ] {
+        let size = size_of(schema);
+        assert_eq!(size["type"], "string", "{schema}: {size}");
+        assert_eq!(
+            size["enum"],
+            serde_json::json!(["S", "M", "L", "XL"]),
+            "{schema}: {size}"
+        );
+    }
+    for schema in ["NewDeposit", "NewSize"] {
+        let required = schemas[schema]["required"].as_array().unwrap();
+        assert!(required.iter().any(|r| r == "size"), "{schema}");
+    }
+}
+
+/// The description of `status` in the responses of `route`.
+fn response(doc: &Value, route: &str, status: &str) -> Option<String> {
+    let (_, operation) = operations(doc).into_iter().find(|(r, _)| r == route)?;
+    operation["responses"][status]["description"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[test]
+fn routes_that_answer_before_the_latch_fires_do_not_promise_a_hardware_error() {
+    let doc = document(true);
+    for route in [
+        "POST /api/v1/deposits/{parcel_id}/reopen",
+        "POST /api/v1/deposits/{parcel_id}/cancel",
+        "POST /api/v1/courier/returns/{parcel_id}/open",
+        "POST /api/v1/compartments/{id}/open",
+    ] {
+        assert!(response(&doc, route, "202").is_some(), "{route}");
+        assert_eq!(response(&doc, route, "503"), None, "{route}");
+        let (_, operation) = operations(&doc)
+            .into_iter()
+            .find(|(r, _)| r == route)
+            .unwrap();
+        let description = operation["description"].as_str().unwrap();
+        assert!(
+            description.contains("`fault`") && description.contains("`compartment.fault`"),
+            "{route}: {description}"
+        );
+    }
+    for route in [
+        "POST /api/v1/deposits",
+        "POST /api/v1/deposits/{parcel_id}/resize",
+    ] {
+        let text = response(&doc, route, "503").unwrap_or_default();
+        assert!(text.contains("`hardware_unavailable`"), "{route}: {text}");
+    }
+}
+
+#[test]
+fn a_busy_or_failed_pickup_is_hardware_unavailable_and_keeps_the_code() {
+    let doc = document(false);
+    let route = "POST /api/v1/pickup";
+    assert_eq!(response(&doc, route, "409"), None);
+    let text = response(&doc, route, "503").unwrap();
+    assert!(
+        text.contains("`hardware_unavailable`") && text.contains("maintenance"),
+        "{text}"
+    );
+    assert!(text.contains("stays valid"), "{text}");
+    let text = response(&doc, route, "401").unwrap();
+    assert!(text.contains("`invalid_code`") && text.contains("`unauthorized`"));
+}
+
+#[test]
+fn an_operator_is_told_why_it_cannot_deposit_or_log_out() {
+    let doc = document(false);
+    for route in ["POST /api/v1/deposits", "POST /api/v1/courier/logout"] {
+        let text = response(&doc, route, "403").unwrap();
+        assert!(
+            text.contains("`forbidden`") && text.contains("operator"),
+            "{route}: {text}"
+        );
+    }
+    let generic = response(&doc, "POST /api/v1/deposits/{parcel_id}/confirm", "403").unwrap();
+    assert!(!generic.contains("operator"), "{generic}");
+}

@@ -1,8 +1,8 @@
 //! Compartments, parcels, and the answers of deposit, pickup and the keypad.
 
-use super::states::{CompartmentStateView, DoorView, ParcelStateView, RemovalView};
+use super::states::{CompartmentStateView, DoorView, ParcelStateView, RemovalView, SizeView};
 use super::{opt_time, time};
-use crate::domain::{Compartment, Parcel, ParcelState, Size};
+use crate::domain::{Compartment, Parcel, ParcelState};
 use crate::locker::{DepositOpened, KeypadStatus, PickupOpened};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 pub struct CompartmentView {
     #[schema(example = "A1")]
     pub id: String,
-    pub size: Size,
+    pub size: SizeView,
     /// Reachable from a wheelchair.
     pub accessible: bool,
     pub state: CompartmentStateView,
@@ -25,7 +25,7 @@ impl From<Compartment> for CompartmentView {
     fn from(c: Compartment) -> Self {
         Self {
             id: c.id.0,
-            size: c.size,
+            size: c.size.into(),
             accessible: c.accessible,
             state: c.state.into(),
             door: c.door.into(),
@@ -45,7 +45,7 @@ pub struct ParcelView {
     pub id: String,
     pub tracking_id: String,
     /// The size the courier declared (added to API.md's shape).
-    pub size: Size,
+    pub size: SizeView,
     pub state: ParcelStateView,
     /// A removal in progress (added): the parcel keeps its state until the door has been seen
     /// open and then closed.
@@ -81,7 +81,7 @@ impl From<Parcel> for ParcelView {
         Self {
             id: p.id.0,
             tracking_id: p.tracking_id,
-            size: p.size,
+            size: p.size.into(),
             state: p.state.into(),
             removal: p.removal.map(|r| r.kind.into()),
             compartment: p.compartment.map(|c| c.0),
@@ -116,7 +116,7 @@ pub struct ParcelList {
 pub struct SizedCompartmentRef {
     #[schema(example = "A1")]
     pub id: String,
-    pub size: Size,
+    pub size: SizeView,
 }
 
 /// The deposit state as the answer names it: the door has been seen open by the time it is
@@ -141,7 +141,7 @@ impl From<DepositOpened> for DepositView {
             parcel_id: d.parcel_id.0,
             compartment: SizedCompartmentRef {
                 id: d.compartment.0,
-                size: d.size,
+                size: d.size.into(),
             },
             state: DepositState::Opening,
         }

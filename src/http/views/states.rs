@@ -1,6 +1,6 @@
-//! Wire names of the domain's states and of roles.
+//! Wire names of the domain's states, sizes and roles.
 
-use crate::domain::{CompartmentState, Door, ParcelState, RemovalKind};
+use crate::domain::{CompartmentState, Door, ParcelState, RemovalKind, Size};
 use crate::locker::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,6 +21,40 @@ impl From<Role> for RoleView {
             Role::Courier => Self::Courier,
             Role::Operator => Self::Operator,
             Role::Sync => Self::Sync,
+        }
+    }
+}
+
+/// A compartment or parcel size, smallest first; a compartment holds parcels of its size or
+/// smaller.
+// Named `Size` in the OpenAPI document; the domain's `Size` knows nothing of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Size, example = "M")]
+pub enum SizeView {
+    S,
+    M,
+    L,
+    XL,
+}
+
+impl From<Size> for SizeView {
+    fn from(s: Size) -> Self {
+        match s {
+            Size::S => Self::S,
+            Size::M => Self::M,
+            Size::L => Self::L,
+            Size::XL => Self::XL,
+        }
+    }
+}
+
+impl From<SizeView> for Size {
+    fn from(s: SizeView) -> Self {
+        match s {
+            SizeView::S => Self::S,
+            SizeView::M => Self::M,
+            SizeView::L => Self::L,
+            SizeView::XL => Self::XL,
         }
     }
 }
