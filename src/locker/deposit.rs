@@ -242,11 +242,25 @@ impl Locker {
     }
 
     pub async fn reopen(&self, courier: &Principal, parcel: &str) -> Result<()> {
-        let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
+        self.queue_opening(courier, parcel, Purpose::Reopen, Inner::begin_reopen)
+            .await
+    }
+
+    /// Starts an opening for a parcel within the caller's scope (`begin` checks the parcel and
+    /// records the intent) and queues it: the API answers 202 and the outcome shows in the
+    /// parcel's state and the event feed.
+    async fn queue_opening(
+        &self,
+        who: &Principal,
+        parcel: &str,
+        purpose: Purpose,
+        begin: fn(&Inner, Option<&CourierId>, &str) -> Result<(ParcelId, CompartmentId)>,
+    ) -> Result<()> {
+        let (scope, parcel) = (Self::parcel_scope(who)?, parcel.to_owned());
         let (parcel, compartment) = self
-            .blocking(move |inner| inner.begin_reopen(scope.as_ref(), &parcel))
+            .blocking(move |inner| begin(inner, scope.as_ref(), &parcel))
             .await?;
-        self.open_later(compartment, Purpose::Reopen, Some(parcel))
+        self.open_later(compartment, purpose, Some(parcel))
     }
 
     pub async fn resize(
@@ -282,10 +296,7 @@ impl Locker {
     }
 
     pub async fn open_return(&self, courier: &Principal, parcel: &str) -> Result<()> {
-        let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
-        let (parcel, compartment) = self
-            .blocking(move |inner| inner.begin_return(scope.as_ref(), &parcel))
-            .await?;
-        self.open_later(compartment, Purpose::Return, Some(parcel))
+        self.queue_opening(courier, parcel, Purpose::Return, Inner::begin_return)
+            .await
     }
 }
