@@ -10,6 +10,10 @@ use crate::domain::{
 use crate::store::{self, Purpose};
 use rusqlite::Connection;
 
+/// A use case that checks a parcel within a courier's scope and records the intent to open its
+/// compartment.
+type BeginOpening = fn(&Inner, Option<&CourierId>, &str) -> Result<(ParcelId, CompartmentId)>;
+
 pub fn check_tracking_id(tracking_id: &str) -> Result<()> {
     let ok = !tracking_id.is_empty()
         && tracking_id.len() <= 64
@@ -254,7 +258,7 @@ impl Locker {
         who: &Principal,
         parcel: &str,
         purpose: Purpose,
-        begin: fn(&Inner, Option<&CourierId>, &str) -> Result<(ParcelId, CompartmentId)>,
+        begin: BeginOpening,
     ) -> Result<()> {
         let (scope, parcel) = (Self::parcel_scope(who)?, parcel.to_owned());
         let (parcel, compartment) = self
