@@ -11,6 +11,7 @@
 pub mod door;
 pub mod error;
 pub mod latch;
+pub mod modbus;
 pub mod sim;
 
 pub use door::{DoorSensor, DoorState};
