@@ -10,6 +10,7 @@
 
 pub mod door;
 pub mod error;
+pub mod gpio;
 pub mod latch;
 pub mod modbus;
 pub mod sim;
