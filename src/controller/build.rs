@@ -1,12 +1,25 @@
 //! Building the buses and the channel maps from the config.
+//!
+//! Channels are numbered per bus in config order: latch channel `i` of a bus is the `i`-th
+//! compartment whose latch names that bus, door channel `i` the `i`-th whose door does. A sim
+//! bus has one channel per compartment on it, latch and door alike.
 
 use super::BusHealth;
 use super::bus::AnyBus;
-use crate::config::{Config, DoorRef, Driver, LatchRef};
+use crate::config::{self, BusConfig, CompartmentConfig, Config, DoorRef, Driver, LatchRef};
 use crate::domain::CompartmentId;
+use lockerd_hal::gpio::{self, DoorPin, GpioBank, LatchPin};
+use lockerd_hal::modbus::{self, CoilAddr, InputAddr, ModbusBoard, ModbusConfig, Transport};
 use lockerd_hal::sim::{SimHandle, SimLocker};
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// GPIO doors are kept current by interrupts; reading them is cheap, so they are read often.
+const GPIO_POLL: Duration = Duration::from_millis(50);
+/// A Modbus door input must read the same this many polls in a row before it counts, so a
+/// bouncing reed switch does not produce storms of forced/closed events. GPIO inputs are
+/// debounced by the driver and simulated doors do not bounce.
+const MODBUS_STABLE_READS: u8 = 2;
 
 /// Where a compartment's latch or door is: a bus (index into `buses`) and a channel on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,6 +35,8 @@ pub struct BusSlot {
     pub poll: Duration,
     /// Door channel `i` of this bus belongs to `doors[i]`.
     pub doors: Vec<CompartmentId>,
+    /// Consecutive equal reads before a door change counts.
+    pub stable_reads: u8,
 }
 
 /// Every bus, and where each compartment's latch and door are.
@@ -44,91 +59,272 @@ impl Hardware {
             })
             .collect()
     }
+
+    /// The buses a compartment's latch and door are on.
+    pub fn buses_of(&self, c: &CompartmentId) -> Vec<usize> {
+        let mut buses: Vec<usize> = [self.latches.get(c), self.doors.get(c)]
+            .into_iter()
+            .flatten()
+            .map(|ch| ch.bus)
+            .collect();
+        buses.dedup();
+        buses
+    }
 }
 
-/// Builds every configured bus. Drivers this build cannot run are an error naming the bus, so
-/// the daemon exits before touching any hardware.
+/// Builds every configured bus. A driver that cannot start (GPIO off a Pi) is an error naming
+/// the bus, so the daemon exits before touching anything else. Modbus buses connect lazily.
 pub fn build(config: &Config) -> anyhow::Result<Hardware> {
-    let mut buses = Vec::new();
-    let mut index = HashMap::new();
-    let mut sim = None;
-    for (i, bus) in config.buses.iter().enumerate() {
-        // Channel i of a sim bus is the i-th compartment that names it.
-        let on_bus: Vec<CompartmentId> = config
+    let mut hw = Hardware {
+        buses: vec![],
+        latches: HashMap::new(),
+        doors: HashMap::new(),
+        sim: None,
+    };
+    for (index, bus) in config.buses.iter().enumerate() {
+        let on_latch: Vec<&CompartmentConfig> = config
             .compartments
             .iter()
             .filter(|c| c.latch.bus() == bus.name)
-            .map(|c| CompartmentId(c.id.clone()))
             .collect();
-        let (driver, poll) = match &bus.driver {
-            Driver::Sim { poll } => {
-                let locker = SimLocker::new(on_bus.len());
-                let channels = on_bus
-                    .iter()
-                    .cloned()
-                    .enumerate()
-                    .map(|(ch, id)| (id, ch))
-                    .collect();
-                sim = Some((locker.handle(), channels));
-                (AnyBus::Sim(locker), *poll)
+        let on_door: Vec<&CompartmentConfig> = config
+            .compartments
+            .iter()
+            .filter(|c| c.door.bus() == bus.name)
+            .collect();
+        let slot = match &bus.driver {
+            Driver::Sim { poll } => sim_bus(&mut hw, index, bus, config, *poll),
+            Driver::Gpio { debounce } => gpio_bus(bus, &on_latch, &on_door, *debounce)?,
+            Driver::ModbusRtu { .. } | Driver::ModbusTcp { .. } => {
+                modbus_bus(bus, &on_latch, &on_door)
             }
-            other => anyhow::bail!(
-                "bus \"{}\": driver {} is not supported by this build yet; use a sim bus",
-                bus.name,
-                driver_name(other)
-            ),
         };
-        index.insert(bus.name.clone(), i);
-        buses.push(BusSlot {
-            name: bus.name.clone(),
-            driver,
-            poll,
-            doors: on_bus,
-        });
+        if !matches!(bus.driver, Driver::Sim { .. }) {
+            for (channel, c) in on_latch.iter().enumerate() {
+                hw.latches.insert(
+                    CompartmentId(c.id.clone()),
+                    Channel {
+                        bus: index,
+                        channel,
+                    },
+                );
+            }
+            for (channel, c) in on_door.iter().enumerate() {
+                hw.doors.insert(
+                    CompartmentId(c.id.clone()),
+                    Channel {
+                        bus: index,
+                        channel,
+                    },
+                );
+            }
+        }
+        hw.buses.push(slot);
     }
-    let mut latches = HashMap::new();
-    let mut doors = HashMap::new();
-    for c in &config.compartments {
-        let id = CompartmentId(c.id.clone());
-        let (LatchRef::Sim { bus }, DoorRef::Sim { bus: door_bus }) = (&c.latch, &c.door) else {
-            anyhow::bail!(
-                "compartment {}: only sim latches and doors are supported by this build yet",
-                c.id
-            );
+    Ok(hw)
+}
+
+fn sim_bus(
+    hw: &mut Hardware,
+    index: usize,
+    bus: &BusConfig,
+    config: &Config,
+    poll: Duration,
+) -> BusSlot {
+    let ids: Vec<CompartmentId> = config
+        .compartments
+        .iter()
+        .filter(|c| c.latch.bus() == bus.name || c.door.bus() == bus.name)
+        .map(|c| CompartmentId(c.id.clone()))
+        .collect();
+    let locker = SimLocker::new(ids.len());
+    for (channel, id) in ids.iter().enumerate() {
+        let at = Channel {
+            bus: index,
+            channel,
         };
-        let channel_of = |bus: &str| -> anyhow::Result<Channel> {
-            let b = *index
-                .get(bus)
-                .ok_or_else(|| anyhow::anyhow!("unknown bus {bus}"))?;
-            let ch = buses[b]
-                .doors
-                .iter()
-                .position(|d| *d == id)
-                .ok_or_else(|| {
-                    anyhow::anyhow!("compartment {} has no channel on bus {bus}", c.id)
-                })?;
-            Ok(Channel {
-                bus: b,
-                channel: ch,
-            })
-        };
-        let (latch, door) = (channel_of(bus)?, channel_of(door_bus)?);
-        latches.insert(id.clone(), latch);
-        doors.insert(id, door);
+        hw.latches.insert(id.clone(), at);
+        hw.doors.insert(id.clone(), at);
     }
-    Ok(Hardware {
-        buses,
-        latches,
-        doors,
-        sim,
+    let channels = ids
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(ch, id)| (id, ch))
+        .collect();
+    hw.sim = Some((locker.handle(), channels));
+    BusSlot {
+        name: bus.name.clone(),
+        driver: AnyBus::Sim(locker),
+        poll,
+        doors: ids,
+        stable_reads: 1,
+    }
+}
+
+fn gpio_bus(
+    bus: &BusConfig,
+    on_latch: &[&CompartmentConfig],
+    on_door: &[&CompartmentConfig],
+    debounce: Duration,
+) -> anyhow::Result<BusSlot> {
+    let latches = on_latch
+        .iter()
+        .filter_map(|c| match &c.latch {
+            LatchRef::Gpio {
+                pin, active_low, ..
+            } => Some(LatchPin {
+                pin: *pin,
+                active_low: *active_low,
+            }),
+            _ => None,
+        })
+        .collect();
+    let doors = on_door
+        .iter()
+        .filter_map(|c| match &c.door {
+            DoorRef::Gpio {
+                pin,
+                open_when,
+                pull,
+                ..
+            } => Some(DoorPin {
+                pin: *pin,
+                open_when: level(*open_when),
+                pull: pull_of(*pull),
+            }),
+            _ => None,
+        })
+        .collect();
+    let bank = GpioBank::open(latches, doors, debounce)
+        .map_err(|e| anyhow::anyhow!("bus \"{}\": {e}", bus.name))?;
+    Ok(BusSlot {
+        name: bus.name.clone(),
+        driver: AnyBus::Gpio(Box::new(bank)),
+        poll: GPIO_POLL,
+        doors: on_door
+            .iter()
+            .map(|c| CompartmentId(c.id.clone()))
+            .collect(),
+        stable_reads: 1,
     })
 }
 
-fn driver_name(d: &Driver) -> &'static str {
-    match d {
-        Driver::Sim { .. } => "sim",
-        Driver::Gpio { .. } => "gpio",
-        Driver::ModbusRtu { .. } => "modbus-rtu",
-        Driver::ModbusTcp { .. } => "modbus-tcp",
+fn modbus_bus(
+    bus: &BusConfig,
+    on_latch: &[&CompartmentConfig],
+    on_door: &[&CompartmentConfig],
+) -> BusSlot {
+    let (transport, timeout, poll, profile) = match &bus.driver {
+        Driver::ModbusRtu {
+            device,
+            baud,
+            parity,
+            stop_bits,
+            timeout,
+            poll,
+            profile,
+        } => {
+            let parity = match parity {
+                config::Parity::None => modbus::Parity::None,
+                config::Parity::Even => modbus::Parity::Even,
+                config::Parity::Odd => modbus::Parity::Odd,
+            };
+            let stop_bits = if *stop_bits == 2 {
+                modbus::StopBits::Two
+            } else {
+                modbus::StopBits::One
+            };
+            (
+                Transport::Rtu {
+                    device: device.clone(),
+                    baud: *baud,
+                    parity,
+                    stop_bits,
+                },
+                *timeout,
+                *poll,
+                *profile,
+            )
+        }
+        Driver::ModbusTcp {
+            address,
+            timeout,
+            poll,
+            profile,
+        } => (
+            Transport::Tcp {
+                address: address.clone(),
+            },
+            *timeout,
+            *poll,
+            *profile,
+        ),
+        _ => unreachable!("modbus_bus is called for Modbus buses only"),
+    };
+    let profile = match profile {
+        config::Profile::Generic => modbus::Profile::Generic,
+        config::Profile::Waveshare => modbus::Profile::Waveshare,
+        config::Profile::Eletechsup => modbus::Profile::Eletechsup,
+    };
+    let coils = on_latch
+        .iter()
+        .filter_map(|c| match &c.latch {
+            LatchRef::Modbus { unit, coil, .. } => Some(CoilAddr {
+                unit: *unit,
+                coil: *coil,
+            }),
+            _ => None,
+        })
+        .collect();
+    let inputs = on_door
+        .iter()
+        .filter_map(|c| match &c.door {
+            DoorRef::Modbus {
+                unit,
+                input,
+                open_when,
+                ..
+            } => Some(InputAddr {
+                unit: *unit,
+                input: *input,
+                open_when: *open_when,
+            }),
+            _ => None,
+        })
+        .collect();
+    let board = ModbusBoard::new(
+        ModbusConfig {
+            transport,
+            timeout,
+            profile,
+        },
+        coils,
+        inputs,
+    );
+    BusSlot {
+        name: bus.name.clone(),
+        driver: AnyBus::Modbus(Box::new(board)),
+        poll,
+        doors: on_door
+            .iter()
+            .map(|c| CompartmentId(c.id.clone()))
+            .collect(),
+        stable_reads: MODBUS_STABLE_READS,
+    }
+}
+
+fn level(l: config::Level) -> gpio::Level {
+    match l {
+        config::Level::High => gpio::Level::High,
+        config::Level::Low => gpio::Level::Low,
+    }
+}
+
+fn pull_of(p: config::Pull) -> gpio::Pull {
+    match p {
+        config::Pull::Up => gpio::Pull::Up,
+        config::Pull::Down => gpio::Pull::Down,
+        config::Pull::None => gpio::Pull::None,
     }
 }

@@ -4,6 +4,8 @@
 //! gives every driver error the same shape: a kind the controller acts on and a message for
 //! `/healthz`.
 
+use lockerd_hal::gpio::GpioBank;
+use lockerd_hal::modbus::ModbusBoard;
 use lockerd_hal::sim::SimLocker;
 use lockerd_hal::{DoorSensor, DoorState, ErrorKind, Latch};
 use std::time::Duration;
@@ -28,33 +30,39 @@ impl BusError {
 /// One configured bus with its driver.
 pub enum AnyBus {
     Sim(SimLocker),
+    Modbus(Box<ModbusBoard>),
+    Gpio(Box<GpioBank>),
+}
+
+/// Calls the same method on whichever driver the bus has.
+macro_rules! dispatch {
+    ($bus:expr, $d:ident => $call:expr) => {
+        match $bus {
+            AnyBus::Sim($d) => $call.map_err(BusError::from_driver),
+            AnyBus::Modbus($d) => $call.map_err(BusError::from_driver),
+            AnyBus::Gpio($d) => $call.map_err(BusError::from_driver),
+        }
+    };
 }
 
 impl AnyBus {
     pub async fn all_off(&mut self) -> Result<(), BusError> {
-        match self {
-            AnyBus::Sim(d) => d.all_off().await.map_err(BusError::from_driver),
-        }
+        dispatch!(self, d => d.all_off().await)
     }
 
     pub async fn pulse(&mut self, channel: usize, duration: Duration) -> Result<(), BusError> {
-        match self {
-            AnyBus::Sim(d) => d
-                .pulse(channel, duration)
-                .await
-                .map_err(BusError::from_driver),
-        }
+        dispatch!(self, d => d.pulse(channel, duration).await)
     }
 
     pub async fn read_doors(&mut self, states: &mut [DoorState]) -> Result<(), BusError> {
-        match self {
-            AnyBus::Sim(d) => d.read_doors(states).await.map_err(BusError::from_driver),
-        }
+        dispatch!(self, d => d.read_doors(states).await)
     }
 
     pub fn door_count(&self) -> usize {
         match self {
             AnyBus::Sim(d) => d.door_count(),
+            AnyBus::Modbus(d) => d.door_count(),
+            AnyBus::Gpio(d) => d.door_count(),
         }
     }
 }

@@ -45,8 +45,10 @@ pub struct Timing {
 /// What the hardware did, in the order it happened.
 #[derive(Debug)]
 pub enum HwEvent<T> {
-    /// The door states read at start, before any other event (`None`: bus unreadable).
-    Initial(HashMap<CompartmentId, Option<DoorState>>),
+    /// Doors read after being unknown: at start (always the first event, possibly empty), and
+    /// when a bus that was down answers again. The service reconciles them with what it
+    /// recorded, including openings left unfinished.
+    DoorsRead(HashMap<CompartmentId, DoorState>),
     /// The door of an `Open` request was seen open.
     Opened {
         compartment: CompartmentId,
@@ -57,6 +59,17 @@ pub enum HwEvent<T> {
         compartment: CompartmentId,
         ticket: T,
         reason: String,
+        /// The bus was down (or its outputs not known off): no pulse was tried, and the
+        /// compartment itself is not to blame.
+        bus_unavailable: bool,
+    },
+    /// A bus stopped answering: its compartments are unavailable until `BusUp`.
+    BusDown {
+        bus: String,
+        error: String,
+    },
+    BusUp {
+        bus: String,
     },
     /// A door opened with no opening requested: forced, or opened by hand.
     DoorForced(CompartmentId),
@@ -78,6 +91,8 @@ pub(crate) enum Command<T> {
 pub struct ControllerHandle<T> {
     commands: mpsc::UnboundedSender<Command<T>>,
     health: Arc<Mutex<Vec<BusHealth>>>,
+    /// The buses each compartment's latch and door are on.
+    placement: Arc<HashMap<CompartmentId, Vec<usize>>>,
 }
 
 impl<T> Clone for ControllerHandle<T> {
@@ -85,6 +100,7 @@ impl<T> Clone for ControllerHandle<T> {
         Self {
             commands: self.commands.clone(),
             health: self.health.clone(),
+            placement: self.placement.clone(),
         }
     }
 }
@@ -110,6 +126,15 @@ impl<T> ControllerHandle<T> {
         let _ = self.commands.send(Command::PollNow);
     }
 
+    /// Whether every bus a compartment depends on is up: an unavailable compartment is never
+    /// assigned, and a pickup from it answers `hardware_unavailable` with the code kept.
+    pub fn available(&self, compartment: &CompartmentId) -> bool {
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        self.placement
+            .get(compartment)
+            .is_some_and(|buses| buses.iter().all(|b| health.get(*b).is_some_and(|h| h.ok)))
+    }
+
     /// Each bus's health as last seen.
     pub fn health(&self) -> Vec<BusHealth> {
         self.health
@@ -122,7 +147,7 @@ impl<T> ControllerHandle<T> {
 /// Starts the controller task over `hardware`.
 ///
 /// It first drives every latch output off and reads every door (reported as
-/// [`HwEvent::Initial`]); it stops, switching every output off again, when `shutdown` resolves.
+/// [`HwEvent::DoorsRead`]); it stops, switching every output off again, when `shutdown` resolves.
 pub fn spawn<T: Send + 'static>(
     hardware: Hardware,
     timing: Timing,
@@ -135,9 +160,19 @@ pub fn spawn<T: Send + 'static>(
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (event_tx, events) = mpsc::unbounded_channel();
     let health = Arc::new(Mutex::new(hardware.initial_health()));
+    let placement = hardware
+        .latches
+        .keys()
+        .map(|c| (c.clone(), hardware.buses_of(c)))
+        .collect();
     let task = task::Task::new(hardware, timing, command_rx, event_tx, health.clone());
     let join = tokio::spawn(task.run(shutdown));
-    (ControllerHandle { commands, health }, events, join)
+    let handle = ControllerHandle {
+        commands,
+        health,
+        placement: Arc::new(placement),
+    };
+    (handle, events, join)
 }
 
 #[cfg(test)]

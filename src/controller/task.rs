@@ -2,11 +2,12 @@
 
 use super::BusHealth;
 use super::build::{Channel, Hardware};
-use super::{Command, HwEvent, Timing};
+use super::{BusError, Command, HwEvent, Timing};
 use crate::domain::CompartmentId;
 use lockerd_hal::DoorState;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
@@ -29,6 +30,8 @@ struct DoorView {
     state: Option<DoorState>,
     open_since: Option<Instant>,
     left_open_reported: bool,
+    /// A reading that differs from `state`, and how many polls in a row it has been read.
+    candidate: Option<(DoorState, u8)>,
 }
 
 pub(super) struct Task<T> {
@@ -44,7 +47,14 @@ pub(super) struct Task<T> {
     next_poll: Vec<Instant>,
     /// Per bus: every output is known to be off (see `make_safe`).
     safe: Vec<bool>,
+    /// Per bus: its last request was answered.
+    up: Vec<bool>,
+    /// Per bus: how long to wait before trying a down bus again.
+    backoff: Vec<Duration>,
 }
+
+/// A down bus is retried at its poll period, doubling up to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl<T: Send + 'static> Task<T> {
     pub(super) fn new(
@@ -56,6 +66,10 @@ impl<T: Send + 'static> Task<T> {
     ) -> Self {
         let next_poll = vec![Instant::now(); hw.buses.len()];
         let safe = vec![false; hw.buses.len()];
+        let (up, backoff) = (
+            vec![true; hw.buses.len()],
+            vec![Duration::ZERO; hw.buses.len()],
+        );
         Self {
             hw,
             timing,
@@ -68,6 +82,8 @@ impl<T: Send + 'static> Task<T> {
             rested_at: HashMap::new(),
             next_poll,
             safe,
+            up,
+            backoff,
         }
     }
 
@@ -75,7 +91,7 @@ impl<T: Send + 'static> Task<T> {
         // A coil left energized by a crash overheats: make every output safe before anything else.
         self.all_off().await;
         let initial = self.read_all_doors().await;
-        self.emit(HwEvent::Initial(initial));
+        self.emit(HwEvent::DoorsRead(initial));
         tokio::pin!(shutdown);
         // On shutdown, openings already asked for are finished (confirmed or given up) before
         // the loop ends: dropping them would leave a recipient's code held and a deposit
@@ -136,20 +152,66 @@ impl<T: Send + 'static> Task<T> {
 
     /// Drives every output of `bus` off. Until that has succeeded the bus is not safe: no latch
     /// on it is pulsed (a relay left on by a crash must not stay on while others fire), and
-    /// the attempt is repeated at every poll.
-    async fn make_safe(&mut self, bus: usize) {
-        let result = self.hw.buses[bus].driver.all_off().await;
-        if let Err(e) = &result {
-            tracing::error!(bus = %self.hw.buses[bus].name, error = %e, "could not switch the latch outputs off");
+    /// the attempt is repeated at every poll. Returns whether the bus is safe.
+    async fn make_safe(&mut self, bus: usize) -> bool {
+        match self.hw.buses[bus].driver.all_off().await {
+            Ok(()) => {
+                self.safe[bus] = true;
+                self.bus_ok(bus);
+                true
+            }
+            Err(e) => {
+                if self.up[bus] {
+                    // Once per outage: the retries at every poll would flood the log.
+                    tracing::error!(bus = %self.hw.buses[bus].name, error = %e, "could not switch the latch outputs off");
+                }
+                self.safe[bus] = false;
+                self.bus_failed(bus, &e);
+                false
+            }
         }
-        self.safe[bus] = result.is_ok();
-        self.record_health(bus, result.err().map(|e| e.message));
     }
 
-    fn record_health(&self, bus: usize, error: Option<String>) {
+    /// The bus answered. If it was down, it is back: its compartments are available again and
+    /// its doors, unknown meanwhile, are read afresh and reconciled (`DoorsRead`).
+    fn bus_ok(&mut self, bus: usize) {
+        if !self.up[bus] {
+            self.up[bus] = true;
+            self.backoff[bus] = Duration::ZERO;
+            let name = self.hw.buses[bus].name.clone();
+            tracing::info!(bus = %name, "bus answers again");
+            self.emit(HwEvent::BusUp { bus: name });
+        }
+        self.publish_health(bus, None);
+    }
+
+    /// A request failed: the bus is down until it answers again. Its compartments are
+    /// unavailable, its doors unknown, and it is retried with back-off.
+    fn bus_failed(&mut self, bus: usize, error: &BusError) {
+        if self.up[bus] {
+            self.up[bus] = false;
+            let name = self.hw.buses[bus].name.clone();
+            tracing::warn!(bus = %name, error = %error, "bus down");
+            self.emit(HwEvent::BusDown {
+                bus: name,
+                error: error.message.clone(),
+            });
+            for c in self.hw.buses[bus].doors.clone() {
+                let view = self.doors.entry(c).or_default();
+                (view.state, view.candidate, view.open_since) = (None, None, None);
+            }
+        }
+        let poll = self.hw.buses[bus].poll;
+        self.backoff[bus] = (self.backoff[bus] * 2).clamp(poll, MAX_BACKOFF.max(poll));
+        self.next_poll[bus] = Instant::now() + self.backoff[bus];
+        self.publish_health(bus, Some(error.message.clone()));
+    }
+
+    /// `/healthz`: a bus is ok only while it answers and its outputs are known off.
+    fn publish_health(&self, bus: usize, error: Option<String>) {
         let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(h) = health.get_mut(bus) {
-            h.ok = error.is_none();
+            h.ok = self.up[bus] && self.safe[bus];
             if error.is_some() {
                 h.last_error = error;
             }
@@ -163,7 +225,7 @@ impl<T: Send + 'static> Task<T> {
             pulses: 0,
         };
         if !self.hw.latches.contains_key(&job.compartment) {
-            return self.fail(job, "compartment has no latch".into());
+            return self.fail(job, "compartment has no latch".into(), false);
         }
         // Already open (a door left open, or opened by hand): nothing to pulse.
         if self.door_state(&job.compartment) == Some(DoorState::Open) {
@@ -184,11 +246,12 @@ impl<T: Send + 'static> Task<T> {
         self.doors.get(c).and_then(|d| d.state)
     }
 
-    fn fail(&self, job: Job<T>, reason: String) {
+    fn fail(&self, job: Job<T>, reason: String, bus_unavailable: bool) {
         self.emit(HwEvent::OpenFailed {
             compartment: job.compartment,
             ticket: job.ticket,
             reason,
+            bus_unavailable,
         });
     }
 
@@ -204,12 +267,11 @@ impl<T: Send + 'static> Task<T> {
 
     async fn pulse(&mut self, mut job: Job<T>) {
         let Channel { bus, channel } = self.hw.latches[&job.compartment];
-        if !self.safe[bus] {
-            let name = self.hw.buses[bus].name.clone();
-            return self.fail(
-                job,
-                format!("bus {name} unavailable: its outputs could not be switched off"),
-            );
+        let door_bus = self.hw.doors.get(&job.compartment).map(|d| d.bus);
+        let usable = |b: usize| self.up[b] && self.safe[b];
+        if !usable(bus) || door_bus.is_some_and(|b| !usable(b)) {
+            let name = &self.hw.buses[bus].name;
+            return self.fail(job, format!("bus {name} is unavailable"), true);
         }
         let length = self.timing.pulse.min(self.timing.max_pulse);
         job.pulses += 1;
@@ -220,19 +282,25 @@ impl<T: Send + 'static> Task<T> {
             Instant::now() + self.timing.cooldown,
         );
         match result {
+            Err(e) if e.kind == lockerd_hal::ErrorKind::Channel => {
+                // A wiring or config mistake: another pulse cannot help.
+                self.fail(job, format!("latch channel error: {e}"), false);
+            }
             Err(e) => {
                 tracing::warn!(compartment = %job.compartment, error = %e, "latch pulse failed");
-                self.record_health(bus, Some(e.message.clone()));
-                // The pulse may have been cut off with the output still on.
-                self.make_safe(bus).await;
-                if e.kind == lockerd_hal::ErrorKind::Channel {
-                    // A wiring or config mistake: another pulse cannot help.
-                    return self.fail(job, format!("latch channel error: {e}"));
+                // The pulse may have been cut off with the output still on. If the bus cannot
+                // even switch its outputs off, it is down; otherwise this was one failed pulse.
+                if self.make_safe(bus).await {
+                    self.retry_or_fail(job, format!("latch bus error: {e}"));
+                } else {
+                    self.fail(
+                        job,
+                        format!("bus {} is unavailable: {e}", self.hw.buses[bus].name),
+                        true,
+                    );
                 }
-                self.retry_or_fail(job, format!("latch bus error: {e}"));
             }
             Ok(()) => {
-                self.record_health(bus, None);
                 let deadline = Instant::now() + self.timing.open_timeout;
                 let door = self.hw.doors.get(&job.compartment).copied();
                 self.waiting
@@ -250,7 +318,7 @@ impl<T: Send + 'static> Task<T> {
             self.queue.push_front(job);
         } else {
             tracing::warn!(compartment = %job.compartment, pulses = job.pulses, "latch gave up");
-            self.fail(job, reason);
+            self.fail(job, reason, false);
         }
     }
 
@@ -290,19 +358,25 @@ impl<T: Send + 'static> Task<T> {
         }
     }
 
-    async fn read_all_doors(&mut self) -> HashMap<CompartmentId, Option<DoorState>> {
+    /// The doors of every bus that answers, at start.
+    async fn read_all_doors(&mut self) -> HashMap<CompartmentId, DoorState> {
         let mut all = HashMap::new();
         for bus in 0..self.hw.buses.len() {
-            let states = self.read_bus(bus).await;
-            for (i, c) in self.hw.buses[bus].doors.clone().into_iter().enumerate() {
-                let state = states.as_ref().map(|s| s[i]);
-                let view = self.doors.entry(c.clone()).or_default();
-                view.state = state;
-                view.open_since = (state == Some(DoorState::Open)).then(Instant::now);
-                all.insert(c, state);
+            if let Some(states) = self.read_bus(bus).await {
+                for (c, state) in self.hw.buses[bus].doors.clone().into_iter().zip(states) {
+                    self.door_known(&c, state);
+                    all.insert(c, state);
+                }
             }
         }
         all
+    }
+
+    /// A door read after being unknown: taken as it is, not as a change.
+    fn door_known(&mut self, c: &CompartmentId, state: DoorState) {
+        let view = self.doors.entry(c.clone()).or_default();
+        (view.state, view.candidate, view.left_open_reported) = (Some(state), None, false);
+        view.open_since = (state == DoorState::Open).then(Instant::now);
     }
 
     async fn read_bus(&mut self, bus: usize) -> Option<Vec<DoorState>> {
@@ -312,36 +386,63 @@ impl<T: Send + 'static> Task<T> {
         self.next_poll[bus] = Instant::now() + self.hw.buses[bus].poll;
         match result {
             Ok(()) => {
-                self.record_health(bus, None);
+                self.bus_ok(bus);
                 Some(states)
             }
             Err(e) => {
-                tracing::warn!(bus = %self.hw.buses[bus].name, error = %e, "door read failed");
-                self.record_health(bus, Some(e.message));
+                self.bus_failed(bus, &e);
                 None
             }
         }
     }
 
     async fn poll_bus(&mut self, bus: usize) {
-        if !self.safe[bus] {
-            self.make_safe(bus).await;
+        if !self.safe[bus] && !self.make_safe(bus).await {
+            return;
         }
         let Some(states) = self.read_bus(bus).await else {
             return;
         };
         let doors = self.hw.buses[bus].doors.clone();
+        let stable_reads = self.hw.buses[bus].stable_reads;
+        let mut fresh = HashMap::new();
         for (c, state) in doors.into_iter().zip(states) {
-            let previous = self.door_state(&c);
-            if previous != Some(state) {
+            if self.door_state(&c).is_none() {
+                self.door_known(&c, state);
+                fresh.insert(c, state);
+            } else if self.settled(&c, state, stable_reads) {
                 self.door_changed(c, state);
             }
         }
+        if !fresh.is_empty() {
+            self.emit(HwEvent::DoorsRead(fresh));
+        }
+    }
+
+    /// Whether `read` is a door change that has now been read `stable_reads` polls in a row
+    /// (a bouncing reed switch must not produce forced/closed storms). The first reading of a
+    /// door whose state is unknown counts at once.
+    fn settled(&mut self, c: &CompartmentId, read: DoorState, stable_reads: u8) -> bool {
+        let view = self.doors.entry(c.clone()).or_default();
+        if view.state == Some(read) {
+            view.candidate = None;
+            return false;
+        }
+        if view.state.is_none() {
+            return true;
+        }
+        let seen = match view.candidate {
+            Some((state, n)) if state == read => n.saturating_add(1),
+            _ => 1,
+        };
+        view.candidate = Some((read, seen));
+        seen >= stable_reads
     }
 
     fn door_changed(&mut self, c: CompartmentId, state: DoorState) {
         let view = self.doors.entry(c.clone()).or_default();
         view.state = Some(state);
+        view.candidate = None;
         match state {
             DoorState::Open => {
                 view.open_since = Some(Instant::now());
