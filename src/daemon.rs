@@ -18,6 +18,10 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+/// How long a graceful stop waits for in-flight requests by default (a stalled client must not
+/// keep the latches from being switched off).
+const DRAIN: Duration = Duration::from_secs(10);
+
 /// How often time-driven changes (grace periods, expiry) are checked.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -26,6 +30,8 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Overrides `api.listen` (tests bind port 0).
     pub listen: Option<SocketAddr>,
+    /// How long a graceful stop waits for in-flight requests.
+    pub drain: Duration,
 }
 
 impl Default for Options {
@@ -33,6 +39,7 @@ impl Default for Options {
         Options {
             clock: Arc::new(SystemClock),
             listen: None,
+            drain: DRAIN,
         }
     }
 }
@@ -43,6 +50,7 @@ pub struct Running {
     pub locker: Locker,
     /// The simulated locker, when a `sim` bus is configured.
     pub sim: Option<lockerd_hal::sim::SimHandle>,
+    drain: Duration,
     stop_server: watch::Sender<bool>,
     stop_hardware: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
@@ -156,6 +164,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         addr,
         locker,
         sim: sim.map(|(handle, _)| handle),
+        drain: options.drain,
         stop_server,
         stop_hardware,
         server,
@@ -183,17 +192,26 @@ async fn run_ticks(locker: Locker, shutdown: impl std::future::Future<Output = (
 
 impl Running {
     /// Graceful shutdown: stop accepting and let in-flight requests finish (their doors still
-    /// open), then let the controller finish the openings it was asked for, then every latch
-    /// output off.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    /// open) for at most `Options::drain`, then let the controller settle the openings it was asked
+    /// for, then every latch output off. The hardware is stopped whatever happened before.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = self.stop_server.send(true);
-        let served = self.server.await.context("the API server panicked")?;
+        let served = match tokio::time::timeout(self.drain, &mut self.server).await {
+            Ok(joined) => joined
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r.map_err(anyhow::Error::from)),
+            Err(_) => {
+                tracing::warn!("requests still open after {:?}: closing them", self.drain);
+                self.server.abort();
+                Ok(())
+            }
+        };
+        self.locker.stop_opening();
         let _ = self.stop_hardware.send(true);
-        self.controller
-            .await
-            .context("the hardware controller panicked")?;
-        self.engine.await.context("the event engine panicked")?;
-        self.ticker.await.context("the periodic task panicked")?;
+        let controller = self.controller.await;
+        let _ = self.engine.await;
+        let _ = self.ticker.await;
+        controller.context("the hardware controller panicked")?;
         served.context("the API server failed")
     }
 
@@ -223,6 +241,8 @@ impl Running {
             None => self.stop().await,
             Some((task, result)) => {
                 self.server.abort();
+                self.locker.stop_opening();
+                let _ = self.stop_hardware.send(true);
                 let why = result
                     .err()
                     .map(|e| e.to_string())

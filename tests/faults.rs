@@ -256,3 +256,54 @@ async fn a_compartment_under_maintenance_is_not_assigned() {
     assert_eq!(status, 201, "{deposit}");
     assert_eq!(deposit["compartment"]["id"], "B3");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_resize_whose_old_door_was_closed_cancels_and_inspects() {
+    let h = Harness::start().await;
+    let courier = h.courier_session("jo").await;
+    let (_, deposit) = h
+        .post(
+            "/api/v1/deposits",
+            &courier,
+            json!({"tracking_id": "RC-1", "size": "S"}),
+        )
+        .await;
+    let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
+    for id in ["C1", "C2", "D1", "D2"] {
+        h.sim()
+            .set_latch_fault(Harness::channel(id), LatchFault::Jammed)
+            .unwrap();
+    }
+    let resize = {
+        let (http, base, courier, parcel) = (
+            h.http.clone(),
+            h.base.clone(),
+            courier.clone(),
+            parcel.clone(),
+        );
+        tokio::spawn(async move {
+            let url = format!("{base}/api/v1/deposits/{parcel}/resize");
+            http.post(url)
+                .bearer_auth(courier)
+                .json(&json!({"size": "L"}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    // While the bigger compartments are tried, the courier shuts the old door.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while h.sim().pulses().len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no resize pulse");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    h.door("A3", false).await;
+    assert_eq!(resize.await.unwrap().unwrap(), 503);
+    assert_eq!(h.parcel(&parcel).await["state"], "cancelled");
+    assert_eq!(
+        h.compartment("A3").await["state"],
+        "disabled",
+        "looked into before reuse"
+    );
+    assert!(!h.event_types().await.contains(&"parcel.stored".to_owned()));
+}

@@ -152,3 +152,38 @@ async fn courier_login_accepts_a_totp_once_and_throttles_failures() {
         (429, Some("locked_out"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_answers_do_not_tell_which_courier_names_exist() {
+    let h = Harness::start().await;
+    h.new_courier("alice").await;
+    for name in ["x1", "x2", "x3"] {
+        let (status, _) = h
+            .post(
+                "/api/v1/courier/login",
+                &h.kiosk,
+                json!({"courier": name, "code": "000000"}),
+            )
+            .await;
+        assert_eq!(status, 401);
+    }
+    let (alice, _) = h
+        .post(
+            "/api/v1/courier/login",
+            &h.kiosk,
+            json!({"courier": "alice", "code": "000000"}),
+        )
+        .await;
+    let (bob, _) = h
+        .post(
+            "/api/v1/courier/login",
+            &h.kiosk,
+            json!({"courier": "bob", "code": "000000"}),
+        )
+        .await;
+    assert_eq!(
+        (alice, bob),
+        (401, 401),
+        "an unknown name answers like a real one"
+    );
+}

@@ -253,3 +253,100 @@ async fn a_crash_before_a_deposit_door_was_seen_open_drops_it_and_disables_the_c
     assert_eq!(status, 201, "{again}");
     assert_eq!(again["compartment"]["id"], "B3");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_resize_cancels_the_deposit_and_has_both_compartments_inspected() {
+    let mut h = Harness::start().await;
+    let courier = h.courier_session("hank").await;
+    let (_, deposit) = h
+        .post(
+            "/api/v1/deposits",
+            &courier,
+            json!({"tracking_id": "RZ-1", "size": "S"}),
+        )
+        .await;
+    let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
+    assert_eq!(deposit["compartment"]["id"], "A3");
+    h.sim()
+        .set_latch_fault(Harness::channel("C1"), LatchFault::Jammed)
+        .unwrap();
+    let resize = {
+        let (http, base, courier, parcel) = (
+            h.http.clone(),
+            h.base.clone(),
+            courier.clone(),
+            parcel.clone(),
+        );
+        tokio::spawn(async move {
+            let url = format!("{base}/api/v1/deposits/{parcel}/resize");
+            http.post(url)
+                .bearer_auth(courier)
+                .json(&json!({"size": "L"}))
+                .send()
+                .await
+        })
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while h.sim().pulses().len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no resize pulse");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    h.crash_and_restart().await;
+    let _ = resize.await;
+    // Where the parcel is, nobody knows: neither compartment is handed out before a look.
+    assert_eq!(h.parcel(&parcel).await["state"], "cancelled");
+    for c in ["A3", "C1"] {
+        let compartment = h.compartment(c).await;
+        assert_eq!(
+            (
+                compartment["state"].as_str(),
+                compartment["parcel_id"].as_str()
+            ),
+            (Some("disabled"), None),
+            "{c}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_during_a_cancel_does_not_store_the_parcel_later() {
+    let mut h = Harness::start().await;
+    let courier = h.courier_session("ivy").await;
+    let (_, deposit) = h
+        .post(
+            "/api/v1/deposits",
+            &courier,
+            json!({"tracking_id": "CX-1", "size": "M"}),
+        )
+        .await;
+    let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
+    h.door("B2", false).await;
+    h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
+        .await;
+    h.sim()
+        .set_latch_fault(Harness::channel("B2"), LatchFault::Jammed)
+        .unwrap();
+    let (status, _) = h
+        .post(
+            &format!("/api/v1/deposits/{parcel}/cancel"),
+            &courier,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while h.sim().pulses().len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no cancel pulse");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    h.crash_and_restart().await;
+    h.clock.advance(std::time::Duration::from_secs(600));
+    h.running().locker.tick().await.unwrap();
+    assert_eq!(
+        h.parcel(&parcel).await["state"],
+        "cancelled",
+        "never stored with a code"
+    );
+    assert_eq!(h.compartment("B2").await["state"], "disabled");
+    assert!(!h.event_types().await.contains(&"parcel.stored".to_owned()));
+}

@@ -89,3 +89,28 @@ fn a_bad_config_exits_before_creating_any_state() {
         "nothing created for a bad config"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_cannot_keep_the_daemon_from_stopping() {
+    use tokio::io::AsyncWriteExt;
+    let h = common::Harness::start().await;
+    let mut stalled = tokio::net::TcpStream::connect(h.running().addr)
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/v1/pickup HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{",
+        h.kiosk
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    let sim = h.sim();
+    let stop = tokio::time::timeout(Duration::from_secs(10), h.running.unwrap().stop()).await;
+    assert!(
+        stop.expect("stop finished despite the stalled request")
+            .is_ok()
+    );
+    assert_eq!(
+        sim.all_off_count(),
+        2,
+        "outputs switched off at start and at stop"
+    );
+}

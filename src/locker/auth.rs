@@ -13,12 +13,16 @@ const TOTP_STEP: u64 = 30;
 /// Steps either side of now that are accepted, for clock drift between phone and locker.
 const TOTP_SKEW: i64 = 1;
 /// Login failures count per courier, so a stranger typing wrong codes at the kiosk locks out
-/// the courier they name, not every courier. Names that match no courier share one throttle,
-/// which slows down guessing courier names too. Lengths follow the keypad policy.
-fn login_throttle(courier: Option<&CourierRow>) -> String {
+/// the courier they name, not every courier. A name that matches no courier gets a bucket of
+/// its own too (keyed by a hash of the name), so the answers never tell which names exist.
+/// Lengths follow the keypad policy.
+fn login_throttle(given: &str, courier: Option<&CourierRow>) -> String {
     match courier {
         Some(row) => format!("courier_login:{}", row.id),
-        None => "courier_login:unknown".to_owned(),
+        None => format!(
+            "courier_login:unknown:{}",
+            hex::encode(&token_hash(given)[..8])
+        ),
     }
 }
 
@@ -127,7 +131,7 @@ impl Inner {
         let now = self.now();
         self.tx(|tx| {
             let found = store::find_courier(tx, courier)?;
-            let key = login_throttle(found.as_ref());
+            let key = login_throttle(courier, found.as_ref());
             let mut throttle = store::get_throttle(tx, &key)?;
             if let Err(retry_after) = throttle.check(now) {
                 return Ok(Err(LockerError::LockedOut { retry_after }));

@@ -22,6 +22,23 @@ pub struct Ticket {
     pub parcel: Option<ParcelId>,
     /// Who waits for the outcome: the compartment that opened, or why none did.
     pub reply: Option<oneshot::Sender<Result<CompartmentId>>>,
+    /// Compartments a deposit already failed in, so failover never tries one twice.
+    pub tried: Vec<CompartmentId>,
+}
+
+impl Ticket {
+    pub fn new(
+        purpose: Purpose,
+        parcel: Option<ParcelId>,
+        reply: Option<oneshot::Sender<Result<CompartmentId>>>,
+    ) -> Self {
+        Ticket {
+            purpose,
+            parcel,
+            reply,
+            tried: vec![],
+        }
+    }
 }
 
 pub struct Inner {
@@ -32,6 +49,10 @@ pub struct Inner {
     pub controller: ControllerHandle<Ticket>,
     /// Configured compartments in config order (the order lists show).
     pub order: Vec<CompartmentId>,
+    /// Compartments whose opening was handed to the controller and is not settled yet.
+    pub live: std::sync::Mutex<std::collections::HashSet<CompartmentId>>,
+    /// Set once the daemon stops: no new openings are asked for.
+    pub stopping: std::sync::atomic::AtomicBool,
     pub sim: Option<(
         lockerd_hal::sim::SimHandle,
         std::collections::HashMap<CompartmentId, usize>,
@@ -41,6 +62,26 @@ pub struct Inner {
 impl Inner {
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether an opening of `c` is in the controller's hands.
+    pub fn is_live(&self, c: &CompartmentId) -> bool {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(c)
+    }
+
+    /// The controller has settled the opening of `c`.
+    pub fn settled(&self, c: &CompartmentId) {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(c);
     }
 
     /// Runs `f` in one immediate transaction and commits it if `f` succeeds.
@@ -148,32 +189,54 @@ impl Inner {
             reason: by.map(|(_, reason)| reason.to_owned()),
             created_at: self.now(),
         };
-        if store::insert_intent(conn, &intent)? {
-            Ok(())
-        } else {
-            Err(LockerError::CompartmentBusy)
+        if self.stopping() {
+            return Err(LockerError::HardwareUnavailable);
         }
+        if !store::insert_intent(conn, &intent)? {
+            return Err(LockerError::CompartmentBusy);
+        }
+        // Live from now on, so a door read afresh meanwhile does not take it for unfinished.
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(compartment.clone());
+        Ok(())
     }
 
-    /// Picks and reserves a compartment for `parcel`, or says why there is none: `HardwareUnavailable`
-    /// when fitting compartments exist but are all faulty, `NoCompartmentAvailable` otherwise.
+    /// Picks a compartment for a parcel of `size`, or says why there is none.
     pub fn choose(&self, conn: &Connection, size: Size) -> Result<Compartment> {
-        // A free compartment with an opening underway (maintenance) is not free to assign.
+        self.choose_excluding(conn, size, &[])
+    }
+
+    /// Like `choose`, skipping `tried`. Compartments with an opening underway or on a bus that
+    /// is down are not free to assign. `HardwareUnavailable` when fitting compartments exist
+    /// but are all faulty, unavailable or already tried; `NoCompartmentAvailable` otherwise.
+    pub fn choose_excluding(
+        &self,
+        conn: &Connection,
+        size: Size,
+        tried: &[CompartmentId],
+    ) -> Result<Compartment> {
         let busy: Vec<CompartmentId> = store::list_intents(conn)?
             .into_iter()
             .map(|i| i.compartment)
             .collect();
-        let mut all = store::list_compartments(conn, &self.order)?;
-        all.retain(|c| !busy.contains(&c.id));
-        if let Some(c) = crate::domain::choose(&all, size, false) {
+        let all = store::list_compartments(conn, &self.order)?;
+        let usable = |c: &Compartment| {
+            !busy.contains(&c.id) && !tried.contains(&c.id) && self.controller.available(&c.id)
+        };
+        let candidates: Vec<&Compartment> = all.iter().filter(|c| usable(c)).collect();
+        if let Some(c) = crate::domain::choose(candidates, size, false) {
             return Ok(c.clone());
         }
-        let fitting_faulty = all.iter().any(|c| {
-            c.size.fits(size)
-                && c.state == crate::domain::CompartmentState::Fault
-                && c.parcel.is_none()
+        let hardware_to_blame = all.iter().any(|c| {
+            let empty_and_fits = c.size.fits(size) && c.parcel.is_none();
+            let broken = c.state == crate::domain::CompartmentState::Fault
+                || tried.contains(&c.id)
+                || !self.controller.available(&c.id);
+            empty_and_fits && broken && c.state != crate::domain::CompartmentState::Disabled
         });
-        Err(if fitting_faulty {
+        Err(if hardware_to_blame {
             LockerError::HardwareUnavailable
         } else {
             LockerError::NoCompartmentAvailable

@@ -17,6 +17,12 @@ use rusqlite::Connection;
 use serde_json::json;
 use std::collections::HashMap;
 
+/// Why an opening failed.
+struct Failure<'a> {
+    reason: &'a str,
+    bus_unavailable: bool,
+}
+
 /// Follow-up work decided inside a transaction and done after it committed.
 enum After {
     Nothing,
@@ -27,19 +33,36 @@ enum After {
 impl Inner {
     pub fn apply_hw_event(&self, event: HwEvent<Ticket>) {
         let outcome = match event {
-            HwEvent::Initial(doors) => self.reconcile(doors).map(|()| After::Nothing),
+            HwEvent::DoorsRead(doors) => self.reconcile(doors).map(|()| After::Nothing),
             HwEvent::Opened {
                 compartment,
                 ticket,
-            } => self.tx(|tx| {
-                self.opened(tx, &compartment, &ticket)?;
-                Ok(After::Reply(ticket, Ok(compartment.clone())))
-            }),
+            } => {
+                self.settled(&compartment);
+                self.tx(|tx| {
+                    self.opened(tx, &compartment, &ticket)?;
+                    Ok(After::Reply(ticket, Ok(compartment.clone())))
+                })
+            }
             HwEvent::OpenFailed {
                 compartment,
                 ticket,
                 reason,
-            } => self.tx(|tx| self.open_failed(tx, &compartment, ticket, &reason)),
+                bus_unavailable,
+            } => {
+                self.settled(&compartment);
+                let failure = Failure {
+                    reason: &reason,
+                    bus_unavailable,
+                };
+                self.tx(|tx| self.open_failed(tx, &compartment, ticket, failure))
+            }
+            HwEvent::BusDown { bus, error } => self
+                .tx(|tx| self.publish(tx, "bus.down", json!({"bus": bus, "error": error})))
+                .map(|_| After::Nothing),
+            HwEvent::BusUp { bus } => self
+                .tx(|tx| self.publish(tx, "bus.up", json!({"bus": bus})))
+                .map(|_| After::Nothing),
             HwEvent::DoorForced(c) => self
                 .tx(|tx| self.door_forced(tx, &c, "no opening requested"))
                 .map(|()| After::Nothing),
@@ -61,8 +84,9 @@ impl Inner {
             Ok(After::Nothing) => {}
             Ok(After::Reply(ticket, result)) => reply(ticket, result),
             Ok(After::Open(compartment, ticket)) => {
-                if let Err(stopped) = self.controller.open(compartment, ticket) {
-                    tracing::warn!("{stopped}");
+                if let Err(stopped) = self.controller.open(compartment.clone(), ticket) {
+                    // Only while stopping; the intent is settled at the next start.
+                    tracing::warn!(%compartment, "{stopped}");
                 }
             }
             Err(e) => tracing::error!(error = %e, "applying a hardware event failed"),
@@ -101,21 +125,21 @@ impl Inner {
         Ok(())
     }
 
-    /// The latch gave up: the compartment is faulty, and what the opening was for moves on.
+    /// The opening failed: the latch gave up (the compartment is faulty) or its bus is down
+    /// (the compartment is merely unavailable). What the opening was for moves on.
     fn open_failed(
         &self,
         tx: &Connection,
         c: &CompartmentId,
-        ticket: Ticket,
-        reason: &str,
+        mut ticket: Ticket,
+        failure: Failure,
     ) -> Result<After> {
         store::take_intent(tx, c.as_str())?;
-        self.update_compartment(tx, c, CompartmentEvent::Faulted)?;
-        self.publish(
-            tx,
-            "compartment.fault",
-            json!({"compartment": c, "reason": reason, "purpose": ticket.purpose.as_str(), "parcel_id": ticket.parcel}),
-        )?;
+        if !failure.bus_unavailable {
+            self.update_compartment(tx, c, CompartmentEvent::Faulted)?;
+            let data = json!({"compartment": c, "reason": failure.reason, "purpose": ticket.purpose.as_str(), "parcel_id": ticket.parcel});
+            self.publish(tx, "compartment.fault", data)?;
+        }
         let Some(parcel_id) = ticket.parcel.clone() else {
             return Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)));
         };
@@ -123,6 +147,7 @@ impl Inner {
         match ticket.purpose {
             Purpose::Deposit => {
                 self.update_compartment(tx, c, CompartmentEvent::Released)?;
+                ticket.tried.push(c.clone());
                 self.move_deposit(tx, &parcel, ticket)
             }
             // A reopened deposit is still inside its compartment: it stays closed there.
@@ -142,8 +167,13 @@ impl Inner {
     }
 
     /// A deposit whose compartment failed goes to the next fitting one, if any is left.
+    /// Never while the daemon stops: the controller takes no new openings then.
     fn move_deposit(&self, tx: &Connection, parcel: &Parcel, ticket: Ticket) -> Result<After> {
-        if let Ok(next) = self.choose(tx, parcel.size) {
+        let next = match self.stopping() {
+            true => None,
+            false => self.choose_excluding(tx, parcel.size, &ticket.tried).ok(),
+        };
+        if let Some(next) = next {
             let moved = self.update_parcel(tx, parcel, ParcelEvent::Moved(next.id.clone()))?;
             self.update_compartment(tx, &next.id, CompartmentEvent::Reserved(parcel.id.clone()))?;
             self.intend(tx, &next.id, Purpose::Deposit, Some(&parcel.id), None)?;
@@ -162,23 +192,49 @@ impl Inner {
         ticket: Ticket,
         reason: &str,
     ) -> Result<After> {
-        if let Some(old) = store::compartments_holding(tx, &parcel.id)?
+        let old = store::compartments_holding(tx, &parcel.id)?
             .into_iter()
-            .next()
-        {
-            let back = self.update_parcel(tx, parcel, ParcelEvent::Moved(old.clone()))?;
-            let door = match self.compartment(tx, &old)?.door {
-                Door::Open => ParcelEvent::DoorOpened,
-                _ => ParcelEvent::DoorClosed,
-            };
-            self.update_parcel(tx, &back, door)?;
-            return Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)));
+            .next();
+        if let Some(old) = old.filter(|old| {
+            self.compartment(tx, old)
+                .is_ok_and(|c| c.door == Door::Open)
+        }) {
+            // The courier still stands at the open old door with the parcel.
+            let back = self.update_parcel(tx, parcel, ParcelEvent::Moved(old))?;
+            self.update_parcel(tx, &back, ParcelEvent::DoorOpened)?;
+        } else {
+            self.drop_deposit(tx, parcel, reason)?;
+        }
+        Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
+    }
+
+    /// Gives up a deposit whose whereabouts are unsure: the parcel is cancelled (the courier
+    /// has it, as far as anyone knows) and every compartment that held it is disabled until
+    /// someone has looked inside, so nothing unknown is ever assigned over.
+    fn drop_deposit(&self, tx: &Connection, parcel: &Parcel, reason: &str) -> Result<()> {
+        for c in store::compartments_holding(tx, &parcel.id)? {
+            self.update_compartment(tx, &c, CompartmentEvent::Released)?;
+            if self.compartment(tx, &c)?.door != Door::Open {
+                self.inspect(tx, &c, reason)?;
+            }
         }
         let dropped = self.update_parcel(tx, parcel, ParcelEvent::DepositFailed)?;
         let mut data = parcel_data(&dropped);
         data["reason"] = json!(reason);
         self.publish(tx, "parcel.cancelled", data)?;
-        Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
+        Ok(())
+    }
+
+    /// Takes a compartment out of service until an operator has looked inside and enables it.
+    fn inspect(&self, tx: &Connection, c: &CompartmentId, why: &str) -> Result<()> {
+        self.update_compartment(tx, c, CompartmentEvent::Disabled)?;
+        let reason = format!("inspect: {why}");
+        self.publish(
+            tx,
+            "compartment.disabled",
+            json!({"compartment": c, "reason": reason, "actor": "lockerd"}),
+        )?;
+        Ok(())
     }
 
     /// The parcel this compartment's door concerns: the one assigned here. A resized parcel on
@@ -211,6 +267,14 @@ impl Inner {
             && let Some(next) = self.try_update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?
         {
             parcel_inside = !next.state.is_final();
+            if next.state == ParcelState::Closed {
+                // The parcel is in here now: any other compartment still holding it lets go.
+                for other in store::compartments_holding(tx, &parcel.id)? {
+                    if other != *c {
+                        self.update_compartment(tx, &other, CompartmentEvent::Released)?;
+                    }
+                }
+            }
             if next.state != parcel.state && next.state.is_final() {
                 self.publish(
                     tx,
@@ -225,23 +289,21 @@ impl Inner {
 
     /// On start: make the database agree with the doors as they are now, and settle every
     /// opening that was in progress when the daemon stopped.
-    fn reconcile(&self, doors: HashMap<CompartmentId, Option<DoorState>>) -> Result<()> {
+    fn reconcile(&self, doors: HashMap<CompartmentId, DoorState>) -> Result<()> {
         let intents: HashMap<CompartmentId, Intent> = self
             .read(|c| Ok(store::list_intents(c)?))?
             .into_iter()
             .map(|i| (i.compartment.clone(), i))
             .collect();
         for c in &self.order {
-            let Some(Some(door)) = doors.get(c) else {
+            let Some(door) = doors.get(c) else {
                 continue;
             };
-            let result = self.tx(|tx| match (door, intents.get(c)) {
+            // An opening still in the controller's hands is not unfinished.
+            let intent = intents.get(c).filter(|_| !self.is_live(c));
+            let result = self.tx(|tx| match (door, intent) {
                 (DoorState::Open, Some(intent)) => {
-                    let ticket = Ticket {
-                        purpose: intent.purpose,
-                        parcel: intent.parcel.clone(),
-                        reply: None,
-                    };
+                    let ticket = Ticket::new(intent.purpose, intent.parcel.clone(), None);
                     self.opened(tx, c, &ticket)
                 }
                 (DoorState::Open, None) => {
@@ -261,14 +323,15 @@ impl Inner {
                 }
             });
             if let Err(e) = result {
-                tracing::error!(compartment = %c, error = %e, "reconciling at start failed");
+                tracing::error!(compartment = %c, error = %e, "reconciling a door read afresh failed");
             }
         }
         Ok(())
     }
 
-    /// An opening in progress when the daemon stopped, whose door is closed now: it may or may
-    /// not have opened and closed meanwhile. Choose what loses nothing and opens nothing twice.
+    /// An opening in progress when the daemon stopped (or its bus went down), whose door is
+    /// closed now: it may or may not have opened and closed meanwhile. Choose what loses
+    /// nothing and opens nothing twice.
     fn unfinished_opening(&self, tx: &Connection, intent: &Intent) -> Result<()> {
         store::take_intent(tx, intent.compartment.as_str())?;
         let Some(parcel_id) = &intent.parcel else {
@@ -276,33 +339,13 @@ impl Inner {
         };
         let parcel = self.parcel(tx, parcel_id.as_str())?;
         match (intent.purpose, parcel.removal) {
-            // Never seen open: the latch may or may not have fired, and the courier, who got no
-            // answer, may or may not have put the parcel in. A resized parcel goes back to the
-            // compartment it came from; a new deposit is dropped (the courier keeps the parcel
-            // and may deposit it again) and the compartment is kept out of service until
-            // someone has looked inside, so nothing unknown is ever assigned over.
+            // Never seen open: the courier, who got no answer, may or may not have put the
+            // parcel in (or, for a resize, moved it). Nothing is assumed: see `drop_deposit`.
             (Purpose::Deposit, _) if parcel.state == ParcelState::Opening => {
-                let c = &intent.compartment;
-                self.update_compartment(tx, c, CompartmentEvent::Released)?;
-                if store::compartments_holding(tx, parcel_id)?.is_empty() {
-                    self.update_compartment(tx, c, CompartmentEvent::Disabled)?;
-                    let reason = "inspect: a deposit opening was interrupted by a restart";
-                    self.publish(
-                        tx,
-                        "compartment.disabled",
-                        json!({"compartment": c, "reason": reason, "actor": "lockerd"}),
-                    )?;
-                }
-                let ticket = Ticket {
-                    purpose: Purpose::Deposit,
-                    parcel: Some(parcel_id.clone()),
-                    reply: None,
-                };
-                self.move_back_or_drop(
+                self.drop_deposit(
                     tx,
                     &parcel,
-                    ticket,
-                    "restart before the door was seen open",
+                    "a deposit opening was interrupted before its door was seen open",
                 )?;
             }
             // A reopened deposit is inside its compartment: it stays there, closed.
@@ -322,6 +365,17 @@ impl Inner {
                 self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
                 store::drop_held_code(tx, parcel_id)?;
                 self.publish_new_code(tx, &parcel, "restart during pickup")?;
+            }
+            // The courier meant to take it back and may have: the deposit is cancelled and the
+            // compartment looked into, rather than storing a parcel that may be gone.
+            (Purpose::Cancel, Some(r)) if !r.door_seen_open => {
+                let kept = self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
+                let opening = self.update_parcel(tx, &kept, ParcelEvent::Reopened)?;
+                self.drop_deposit(
+                    tx,
+                    &opening,
+                    "a cancel was interrupted before its door was seen open",
+                )?;
             }
             (_, Some(r)) if !r.door_seen_open => {
                 self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;

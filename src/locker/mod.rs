@@ -73,6 +73,8 @@ impl Locker {
             controller: parts.controller,
             order,
             sim: parts.sim,
+            live: Default::default(),
+            stopping: Default::default(),
         };
         Ok(Locker {
             inner: Arc::new(inner),
@@ -100,6 +102,14 @@ impl Locker {
         }
     }
 
+    /// From now on no new opening is asked for: the daemon is stopping and its controller is
+    /// about to take none. Requests that would open a door answer `hardware_unavailable`.
+    pub fn stop_opening(&self) {
+        self.inner
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Runs the time-driven changes (grace periods, expiry) once.
     pub async fn tick(&self) -> Result<()> {
         self.blocking(|inner| inner.tick()).await
@@ -123,11 +133,7 @@ impl Locker {
         parcel: ParcelId,
     ) -> Result<CompartmentId> {
         let (reply, outcome) = oneshot::channel();
-        let ticket = Ticket {
-            purpose,
-            parcel: Some(parcel),
-            reply: Some(reply),
-        };
+        let ticket = Ticket::new(purpose, Some(parcel), Some(reply));
         self.inner
             .controller
             .open(compartment, ticket)
@@ -144,11 +150,7 @@ impl Locker {
         purpose: Purpose,
         parcel: Option<ParcelId>,
     ) -> Result<()> {
-        let ticket = Ticket {
-            purpose,
-            parcel,
-            reply: None,
-        };
+        let ticket = Ticket::new(purpose, parcel, None);
         self.inner
             .controller
             .open(compartment, ticket)
@@ -160,11 +162,15 @@ impl Locker {
         principal.courier.clone().ok_or(LockerError::Forbidden)
     }
 
-    /// Whose parcels `principal` may act on: a courier its own, an operator any (`None`).
+    /// Whose parcels `principal` may act on: a courier its own, an operator any (`None`, and
+    /// logged with the operator's name, since it may open a door with someone's parcel).
     fn parcel_scope(principal: &Principal) -> Result<Option<CourierId>> {
         match (principal.role, &principal.courier) {
             (Role::Courier, Some(courier)) => Ok(Some(courier.clone())),
-            (Role::Operator, _) => Ok(None),
+            (Role::Operator, _) => {
+                tracing::info!(actor = %principal.name, "operator acting on a courier's parcel");
+                Ok(None)
+            }
             _ => Err(LockerError::Forbidden),
         }
     }

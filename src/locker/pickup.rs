@@ -53,6 +53,10 @@ impl Inner {
             throttle.succeed();
             store::save_throttle(tx, KEYPAD, &throttle)?;
             let compartment = parcel.compartment.clone().expect("filtered above");
+            if !self.controller.available(&compartment) {
+                // Its bus is down: nothing is tried, the code is not even held.
+                return Ok(Err(LockerError::HardwareUnavailable));
+            }
             // A maintenance opening of the same compartment is underway: the latch cannot be
             // used now, which the recipient sees like any latch failure (the code stays valid).
             self.intend(tx, &compartment, Purpose::Pickup, Some(&parcel.id), None)

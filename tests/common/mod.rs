@@ -338,6 +338,7 @@ async fn launch(dir: &tempfile::TempDir, clock: &ManualClock, extra_policy: &str
     let options = Options {
         clock: Arc::new(clock.clone()),
         listen: Some("127.0.0.1:0".parse().unwrap()),
+        drain: std::time::Duration::from_millis(500),
     };
     daemon::start(config, options).await.expect("daemon starts")
 }
