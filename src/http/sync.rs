@@ -40,6 +40,18 @@ pub struct Ack {
 ///
 /// Roles: sync, operator. `parcel.stored` and `parcel.code_changed` carry `data.pickup_code`
 /// until acknowledged; afterwards the code is scrubbed from the stored event.
+///
+/// Event types: `parcel.opening`, `parcel.stored`, `parcel.code_changed`, `parcel.collected`,
+/// `parcel.expired`, `parcel.returned`, `parcel.cancelled` (data: the parcel's `parcel_id`,
+/// `tracking_id`, `state`, `size`, `compartment`, `courier` and times, plus `reason` or `cause`
+/// where one applies); `door.left_open`, `door.forced` (`compartment`, `parcel_id`, `cause`);
+/// `compartment.fault` (`compartment`, `reason`, `purpose`, `parcel_id`);
+/// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`, `actor`; a reason
+/// starting `inspect:` means lockerd took it out of service until someone looks inside);
+/// `maintenance.opened` (`compartment`, `actor`, `reason`); `keypad.locked_out` (`until`,
+/// `lockout_s`). Extensions to API.md: `bus.down` (`bus`, `error`) when a hardware bus stops
+/// answering (its compartments are unavailable meanwhile) and `bus.up` (`bus`) when it answers
+/// again.
 #[utoipa::path(
     get,
     path = "/api/v1/sync/events",
