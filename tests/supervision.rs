@@ -54,7 +54,12 @@ async fn a_bus_that_goes_down_makes_its_compartments_unavailable_until_it_return
     );
     assert_eq!(h.sim().pulses().len(), pulses);
     assert_eq!(h.parcel(&parcel).await["state"], "stored");
-    assert_ne!(h.compartment(&compartment).await["state"], "fault");
+    let shown = h.compartment(&compartment).await;
+    assert_ne!(shown["state"], "fault");
+    assert_eq!(
+        (shown["available"].as_bool(), shown["door"].as_str()),
+        (Some(false), Some("unknown"))
+    );
 
     // Back: available again without an operator, and the same code works.
     h.sim().set_bus_failure(None);

@@ -41,10 +41,7 @@ async fn list_compartments(
     State(state): State<AppState>,
 ) -> Result<Json<CompartmentList>, ApiError> {
     let compartments = state.locker.compartments().await?;
-    let compartments = compartments
-        .into_iter()
-        .map(CompartmentView::from)
-        .collect();
+    let compartments = compartments.into_iter().map(|c| view(&state, c)).collect();
     Ok(Json(CompartmentList { compartments }))
 }
 
@@ -68,7 +65,7 @@ async fn get_compartment(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CompartmentView>, ApiError> {
-    Ok(Json(state.locker.compartment(&id).await?.into()))
+    Ok(Json(view(&state, state.locker.compartment(&id).await?)))
 }
 
 /// Open a compartment for maintenance.
@@ -128,7 +125,7 @@ async fn disable_compartment(
     Json(body): Json<Reason>,
 ) -> Result<Json<CompartmentView>, ApiError> {
     let compartment = state.locker.disable(&id, &body.reason, &actor).await?;
-    Ok(Json(compartment.into()))
+    Ok(Json(view(&state, compartment)))
 }
 
 /// Put a disabled or faulted compartment back in service; enabling clears a fault.
@@ -151,5 +148,11 @@ async fn enable_compartment(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CompartmentView>, ApiError> {
-    Ok(Json(state.locker.enable(&id, &actor).await?.into()))
+    Ok(Json(view(&state, state.locker.enable(&id, &actor).await?)))
+}
+
+/// A compartment as the API shows it, with whether its bus answers.
+fn view(state: &AppState, c: crate::domain::Compartment) -> CompartmentView {
+    let available = state.locker.available(&c.id);
+    CompartmentView::new(c, available)
 }

@@ -147,6 +147,11 @@ impl Inner {
 }
 
 impl Locker {
+    /// Whether every bus the compartment depends on answers (see `CompartmentView::available`).
+    pub fn available(&self, id: &CompartmentId) -> bool {
+        self.inner.controller.available(id)
+    }
+
     pub async fn compartments(&self) -> Result<Vec<Compartment>> {
         self.blocking(|inner| inner.compartments()).await
     }

@@ -100,10 +100,16 @@ fn a_compartment_shows_the_api_shape() {
     c.state = CompartmentState::Occupied;
     c.door = Door::Closed;
     c.parcel = Some(ParcelId::from("p9"));
-    let v = serde_json::to_value(CompartmentView::from(c)).unwrap();
+    let v = serde_json::to_value(CompartmentView::new(c.clone(), true)).unwrap();
     let expected = json!({"id": "B2", "size": "XL", "accessible": true, "state": "occupied",
-        "door": "closed", "parcel_id": "p9"});
+        "door": "closed", "parcel_id": "p9", "available": true});
     assert_eq!(v, expected);
+    // On a bus that does not answer, the door is not known.
+    let v = serde_json::to_value(CompartmentView::new(c, false)).unwrap();
+    assert_eq!(
+        (v["available"].as_bool(), v["door"].as_str()),
+        (Some(false), Some("unknown"))
+    );
 }
 
 #[test]

@@ -19,17 +19,26 @@ pub struct CompartmentView {
     pub door: DoorView,
     /// The parcel inside (or being deposited), if any.
     pub parcel_id: Option<String>,
+    /// Extension: `false` while the bus of its latch or door does not answer. It is then never
+    /// assigned, a pickup from it answers `503 hardware_unavailable` (the code stays valid), and
+    /// its door is `unknown`; it comes back by itself when the bus answers again.
+    pub available: bool,
 }
 
-impl From<Compartment> for CompartmentView {
-    fn from(c: Compartment) -> Self {
+impl CompartmentView {
+    pub fn new(c: Compartment, available: bool) -> Self {
         Self {
             id: c.id.0,
             size: c.size.into(),
             accessible: c.accessible,
             state: c.state.into(),
-            door: c.door.into(),
+            door: if available {
+                c.door.into()
+            } else {
+                crate::domain::Door::Unknown.into()
+            },
             parcel_id: c.parcel.map(|p| p.0),
+            available,
         }
     }
 }
