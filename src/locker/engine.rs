@@ -1,5 +1,5 @@
 //! Applying what the hardware did: openings confirmed or failed, doors forced, closed or left
-//! open, and on start the reconciliation of unfinished intents against the doors.
+//! open, buses down and back. What a fresh door read settles is in `recovery`.
 //!
 //! Hardware events arrive in order on one channel and are applied one at a time, each in its
 //! own transaction, so the database follows the doors in the order they moved.
@@ -9,13 +9,10 @@ use super::{LockerError, Result};
 use crate::controller::HwEvent;
 use crate::domain::{
     Compartment, CompartmentEvent, CompartmentId, Door, Parcel, ParcelEvent, ParcelState,
-    RemovalKind,
 };
-use crate::store::{self, Intent, Purpose};
-use lockerd_hal::DoorState;
+use crate::store::{self, Purpose};
 use rusqlite::Connection;
 use serde_json::json;
-use std::collections::HashMap;
 
 /// Why an opening failed.
 struct Failure<'a> {
@@ -94,7 +91,7 @@ impl Inner {
     }
 
     /// The door of an opening was seen open.
-    fn opened(&self, tx: &Connection, c: &CompartmentId, ticket: &Ticket) -> Result<()> {
+    pub(super) fn opened(&self, tx: &Connection, c: &CompartmentId, ticket: &Ticket) -> Result<()> {
         let intent = store::take_intent(tx, c.as_str())?;
         self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
         if let Some(parcel_id) = &ticket.parcel {
@@ -208,35 +205,6 @@ impl Inner {
         Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
     }
 
-    /// Gives up a deposit whose whereabouts are unsure: the parcel is cancelled (the courier
-    /// has it, as far as anyone knows) and every compartment that held it is disabled until
-    /// someone has looked inside, so nothing unknown is ever assigned over.
-    fn drop_deposit(&self, tx: &Connection, parcel: &Parcel, reason: &str) -> Result<()> {
-        for c in store::compartments_holding(tx, &parcel.id)? {
-            self.update_compartment(tx, &c, CompartmentEvent::Released)?;
-            if self.compartment(tx, &c)?.door != Door::Open {
-                self.inspect(tx, &c, reason)?;
-            }
-        }
-        let dropped = self.update_parcel(tx, parcel, ParcelEvent::DepositFailed)?;
-        let mut data = parcel_data(&dropped);
-        data["reason"] = json!(reason);
-        self.publish(tx, "parcel.cancelled", data)?;
-        Ok(())
-    }
-
-    /// Takes a compartment out of service until an operator has looked inside and enables it.
-    fn inspect(&self, tx: &Connection, c: &CompartmentId, why: &str) -> Result<()> {
-        self.update_compartment(tx, c, CompartmentEvent::Disabled)?;
-        let reason = format!("inspect: {why}");
-        self.publish(
-            tx,
-            "compartment.disabled",
-            json!({"compartment": c, "reason": reason, "actor": "lockerd"}),
-        )?;
-        Ok(())
-    }
-
     /// The parcel this compartment's door concerns: the one assigned here. A resized parcel on
     /// its way to another compartment is not moved by this door.
     fn parcel_here(&self, tx: &Connection, c: &Compartment) -> Result<Option<Parcel>> {
@@ -245,7 +213,12 @@ impl Inner {
         Ok((parcel.compartment.as_ref() == Some(&c.id)).then_some(parcel))
     }
 
-    fn door_forced(&self, tx: &Connection, c: &CompartmentId, cause: &str) -> Result<()> {
+    pub(super) fn door_forced(
+        &self,
+        tx: &Connection,
+        c: &CompartmentId,
+        cause: &str,
+    ) -> Result<()> {
         let compartment = self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
         if let Some(parcel) = self.parcel_here(tx, &compartment)? {
             self.try_update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
@@ -259,7 +232,7 @@ impl Inner {
     }
 
     /// A door closed: the parcel in it moves on (closed, collected, cancelled, returned).
-    fn door_closed(&self, tx: &Connection, c: &CompartmentId) -> Result<()> {
+    pub(super) fn door_closed(&self, tx: &Connection, c: &CompartmentId) -> Result<()> {
         let compartment = self.compartment(tx, c)?;
         // Whatever is assigned here and not leaving stays (a resized parcel in transit too).
         let mut parcel_inside = compartment.parcel.is_some();
@@ -284,104 +257,6 @@ impl Inner {
             }
         }
         self.update_compartment(tx, c, CompartmentEvent::DoorClosed { parcel_inside })?;
-        Ok(())
-    }
-
-    /// On start: make the database agree with the doors as they are now, and settle every
-    /// opening that was in progress when the daemon stopped.
-    fn reconcile(&self, doors: HashMap<CompartmentId, DoorState>) -> Result<()> {
-        let intents: HashMap<CompartmentId, Intent> = self
-            .read(|c| Ok(store::list_intents(c)?))?
-            .into_iter()
-            .map(|i| (i.compartment.clone(), i))
-            .collect();
-        for c in &self.order {
-            let Some(door) = doors.get(c) else {
-                continue;
-            };
-            // An opening still in the controller's hands is not unfinished.
-            let intent = intents.get(c).filter(|_| !self.is_live(c));
-            let result = self.tx(|tx| match (door, intent) {
-                (DoorState::Open, Some(intent)) => {
-                    let ticket = Ticket::new(intent.purpose, intent.parcel.clone(), None);
-                    self.opened(tx, c, &ticket)
-                }
-                (DoorState::Open, None) => {
-                    if self.compartment(tx, c)?.door != Door::Open {
-                        self.door_forced(tx, c, "found open at start")?;
-                    }
-                    Ok(())
-                }
-                (DoorState::Closed, intent) => {
-                    if let Some(intent) = intent {
-                        self.unfinished_opening(tx, intent)?;
-                    }
-                    if self.compartment(tx, c)?.door != Door::Closed {
-                        self.door_closed(tx, c)?;
-                    }
-                    Ok(())
-                }
-            });
-            if let Err(e) = result {
-                tracing::error!(compartment = %c, error = %e, "reconciling a door read afresh failed");
-            }
-        }
-        Ok(())
-    }
-
-    /// An opening in progress when the daemon stopped (or its bus went down), whose door is
-    /// closed now: it may or may not have opened and closed meanwhile. Choose what loses
-    /// nothing and opens nothing twice.
-    fn unfinished_opening(&self, tx: &Connection, intent: &Intent) -> Result<()> {
-        store::take_intent(tx, intent.compartment.as_str())?;
-        let Some(parcel_id) = &intent.parcel else {
-            return Ok(());
-        };
-        let parcel = self.parcel(tx, parcel_id.as_str())?;
-        match (intent.purpose, parcel.removal) {
-            // Never seen open: the courier, who got no answer, may or may not have put the
-            // parcel in (or, for a resize, moved it). Nothing is assumed: see `drop_deposit`.
-            (Purpose::Deposit, _) if parcel.state == ParcelState::Opening => {
-                self.drop_deposit(
-                    tx,
-                    &parcel,
-                    "a deposit opening was interrupted before its door was seen open",
-                )?;
-            }
-            // A reopened deposit is inside its compartment: it stays there, closed.
-            (Purpose::Reopen, _) if parcel.state == ParcelState::Opening => {
-                self.update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?;
-                self.update_compartment(
-                    tx,
-                    &intent.compartment,
-                    CompartmentEvent::DoorClosed {
-                        parcel_inside: true,
-                    },
-                )?;
-            }
-            (Purpose::Pickup, Some(r)) if r.kind == RemovalKind::Pickup && !r.door_seen_open => {
-                // The held code may already have opened the door: it dies, and the recipient
-                // gets a new one through the cloud.
-                self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
-                store::drop_held_code(tx, parcel_id)?;
-                self.publish_new_code(tx, &parcel, "restart during pickup")?;
-            }
-            // The courier meant to take it back and may have: the deposit is cancelled and the
-            // compartment looked into, rather than storing a parcel that may be gone.
-            (Purpose::Cancel, Some(r)) if !r.door_seen_open => {
-                let kept = self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
-                let opening = self.update_parcel(tx, &kept, ParcelEvent::Reopened)?;
-                self.drop_deposit(
-                    tx,
-                    &opening,
-                    "a cancel was interrupted before its door was seen open",
-                )?;
-            }
-            (_, Some(r)) if !r.door_seen_open => {
-                self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
-            }
-            _ => {}
-        }
         Ok(())
     }
 

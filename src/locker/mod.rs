@@ -14,6 +14,7 @@ mod core;
 mod deposit;
 mod engine;
 mod pickup;
+mod recovery;
 mod secrets;
 mod types;
 

@@ -1,8 +1,11 @@
-//! The controller's loop: one pulse at a time, door polling, confirmations and alarms.
+//! The controller's loop: one pulse at a time, confirmations, retries and alarms. Reading
+//! doors and supervising buses is in `doors`.
+
+mod doors;
 
 use super::BusHealth;
 use super::build::{Channel, Hardware};
-use super::{BusError, Command, HwEvent, Timing};
+use super::{Command, HwEvent, Timing};
 use crate::domain::CompartmentId;
 use lockerd_hal::DoorState;
 use std::collections::{HashMap, VecDeque};
@@ -52,9 +55,6 @@ pub(super) struct Task<T> {
     /// Per bus: how long to wait before trying a down bus again.
     backoff: Vec<Duration>,
 }
-
-/// A down bus is retried at its poll period, doubling up to this.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl<T: Send + 'static> Task<T> {
     pub(super) fn new(
@@ -147,74 +147,6 @@ impl<T: Send + 'static> Task<T> {
     async fn all_off(&mut self) {
         for bus in 0..self.hw.buses.len() {
             self.make_safe(bus).await;
-        }
-    }
-
-    /// Drives every output of `bus` off. Until that has succeeded the bus is not safe: no latch
-    /// on it is pulsed (a relay left on by a crash must not stay on while others fire), and
-    /// the attempt is repeated at every poll. Returns whether the bus is safe.
-    async fn make_safe(&mut self, bus: usize) -> bool {
-        match self.hw.buses[bus].driver.all_off().await {
-            Ok(()) => {
-                self.safe[bus] = true;
-                self.bus_ok(bus);
-                true
-            }
-            Err(e) => {
-                if self.up[bus] {
-                    // Once per outage: the retries at every poll would flood the log.
-                    tracing::error!(bus = %self.hw.buses[bus].name, error = %e, "could not switch the latch outputs off");
-                }
-                self.safe[bus] = false;
-                self.bus_failed(bus, &e);
-                false
-            }
-        }
-    }
-
-    /// The bus answered. If it was down, it is back: its compartments are available again and
-    /// its doors, unknown meanwhile, are read afresh and reconciled (`DoorsRead`).
-    fn bus_ok(&mut self, bus: usize) {
-        if !self.up[bus] {
-            self.up[bus] = true;
-            self.backoff[bus] = Duration::ZERO;
-            let name = self.hw.buses[bus].name.clone();
-            tracing::info!(bus = %name, "bus answers again");
-            self.emit(HwEvent::BusUp { bus: name });
-        }
-        self.publish_health(bus, None);
-    }
-
-    /// A request failed: the bus is down until it answers again. Its compartments are
-    /// unavailable, its doors unknown, and it is retried with back-off.
-    fn bus_failed(&mut self, bus: usize, error: &BusError) {
-        if self.up[bus] {
-            self.up[bus] = false;
-            let name = self.hw.buses[bus].name.clone();
-            tracing::warn!(bus = %name, error = %error, "bus down");
-            self.emit(HwEvent::BusDown {
-                bus: name,
-                error: error.message.clone(),
-            });
-            for c in self.hw.buses[bus].doors.clone() {
-                let view = self.doors.entry(c).or_default();
-                (view.state, view.candidate, view.open_since) = (None, None, None);
-            }
-        }
-        let poll = self.hw.buses[bus].poll;
-        self.backoff[bus] = (self.backoff[bus] * 2).clamp(poll, MAX_BACKOFF.max(poll));
-        self.next_poll[bus] = Instant::now() + self.backoff[bus];
-        self.publish_health(bus, Some(error.message.clone()));
-    }
-
-    /// `/healthz`: a bus is ok only while it answers and its outputs are known off.
-    fn publish_health(&self, bus: usize, error: Option<String>) {
-        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(h) = health.get_mut(bus) {
-            h.ok = self.up[bus] && self.safe[bus];
-            if error.is_some() {
-                h.last_error = error;
-            }
         }
     }
 
@@ -341,138 +273,6 @@ impl<T: Send + 'static> Task<T> {
             .chain(alarms)
             .min()
             .unwrap_or(far)
-    }
-
-    async fn poll_due(&mut self) {
-        let now = Instant::now();
-        for bus in 0..self.hw.buses.len() {
-            if self.next_poll[bus] <= now {
-                self.poll_bus(bus).await;
-            }
-        }
-    }
-
-    async fn poll_all(&mut self) {
-        for bus in 0..self.hw.buses.len() {
-            self.poll_bus(bus).await;
-        }
-    }
-
-    /// The doors of every bus that answers, at start.
-    async fn read_all_doors(&mut self) -> HashMap<CompartmentId, DoorState> {
-        let mut all = HashMap::new();
-        for bus in 0..self.hw.buses.len() {
-            if let Some(states) = self.read_bus(bus).await {
-                for (c, state) in self.hw.buses[bus].doors.clone().into_iter().zip(states) {
-                    self.door_known(&c, state);
-                    all.insert(c, state);
-                }
-            }
-        }
-        all
-    }
-
-    /// A door read after being unknown: taken as it is, not as a change.
-    fn door_known(&mut self, c: &CompartmentId, state: DoorState) {
-        let view = self.doors.entry(c.clone()).or_default();
-        (view.state, view.candidate, view.left_open_reported) = (Some(state), None, false);
-        view.open_since = (state == DoorState::Open).then(Instant::now);
-    }
-
-    async fn read_bus(&mut self, bus: usize) -> Option<Vec<DoorState>> {
-        let slot = &mut self.hw.buses[bus];
-        let mut states = vec![DoorState::Closed; slot.driver.door_count()];
-        let result = slot.driver.read_doors(&mut states).await;
-        self.next_poll[bus] = Instant::now() + self.hw.buses[bus].poll;
-        match result {
-            Ok(()) => {
-                self.bus_ok(bus);
-                Some(states)
-            }
-            Err(e) => {
-                self.bus_failed(bus, &e);
-                None
-            }
-        }
-    }
-
-    async fn poll_bus(&mut self, bus: usize) {
-        if !self.safe[bus] && !self.make_safe(bus).await {
-            return;
-        }
-        let Some(states) = self.read_bus(bus).await else {
-            return;
-        };
-        let doors = self.hw.buses[bus].doors.clone();
-        let stable_reads = self.hw.buses[bus].stable_reads;
-        let mut fresh = HashMap::new();
-        for (c, state) in doors.into_iter().zip(states) {
-            if self.door_state(&c).is_none() {
-                self.door_known(&c, state);
-                fresh.insert(c, state);
-            } else if self.settled(&c, state, stable_reads) {
-                self.door_changed(c, state);
-            }
-        }
-        if !fresh.is_empty() {
-            self.emit(HwEvent::DoorsRead(fresh));
-        }
-    }
-
-    /// Whether `read` is a door change that has now been read `stable_reads` polls in a row
-    /// (a bouncing reed switch must not produce forced/closed storms). The first reading of a
-    /// door whose state is unknown counts at once.
-    fn settled(&mut self, c: &CompartmentId, read: DoorState, stable_reads: u8) -> bool {
-        let view = self.doors.entry(c.clone()).or_default();
-        if view.state == Some(read) {
-            view.candidate = None;
-            return false;
-        }
-        if view.state.is_none() {
-            return true;
-        }
-        let seen = match view.candidate {
-            Some((state, n)) if state == read => n.saturating_add(1),
-            _ => 1,
-        };
-        view.candidate = Some((read, seen));
-        seen >= stable_reads
-    }
-
-    fn door_changed(&mut self, c: CompartmentId, state: DoorState) {
-        let view = self.doors.entry(c.clone()).or_default();
-        view.state = Some(state);
-        view.candidate = None;
-        match state {
-            DoorState::Open => {
-                view.open_since = Some(Instant::now());
-                view.left_open_reported = false;
-                if let Some(w) = self.waiting.remove(&c) {
-                    let Job {
-                        compartment,
-                        ticket,
-                        ..
-                    } = w.job;
-                    self.emit(HwEvent::Opened {
-                        compartment,
-                        ticket,
-                    });
-                } else if let Some(i) = self.queue.iter().position(|j| j.compartment == c) {
-                    // Opened late, between retries: that is the opening the job asked for.
-                    let job = self.queue.remove(i).expect("index from position");
-                    self.emit(HwEvent::Opened {
-                        compartment: job.compartment,
-                        ticket: job.ticket,
-                    });
-                } else {
-                    self.emit(HwEvent::DoorForced(c));
-                }
-            }
-            DoorState::Closed => {
-                view.open_since = None;
-                self.emit(HwEvent::DoorClosed(c));
-            }
-        }
     }
 
     fn check_deadlines(&mut self) {
