@@ -3,6 +3,7 @@
 //! broken rule is reported; nothing here touches the filesystem or hardware.
 
 use super::duration::show;
+use super::hardware::{BusConfig, Driver, Profile};
 use super::raw::RawFile;
 use super::sections::{LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
 use super::{Config, ConfigError, buses, compartments};
@@ -54,6 +55,7 @@ pub(super) fn validate(raw: RawFile, source: &Path) -> Result<Config, ConfigErro
     latch(&check, &raw.latch)?;
     photo_and_sync(&check, &raw.photo, &raw.sync)?;
     let buses = buses::validate(&check, raw.buses)?;
+    board_timed_pulse(&check, &raw.latch, &buses)?;
     let compartments = compartments::validate(&check, raw.compartments, &buses)?;
     Ok(Config {
         source: source.to_path_buf(),
@@ -142,6 +144,41 @@ fn latch(check: &Check, latch: &LatchConfig) -> Result<(), ConfigError> {
         )
     })?;
     check.positive("latch.door_left_open", latch.door_left_open)
+}
+
+/// An `eletechsup` board times the pulse itself (FC06 `0x06XX`: on for XX seconds, then off), so
+/// a daemon killed mid-pulse cannot leave a coil energized; but it counts whole seconds only. A
+/// `latch.pulse` it cannot time exactly would be cut short (never lengthened) by the driver, or
+/// refused outright when under a second: say so at start-up instead.
+fn board_timed_pulse(
+    check: &Check,
+    latch: &LatchConfig,
+    buses: &[BusConfig],
+) -> Result<(), ConfigError> {
+    let Some(bus) = buses
+        .iter()
+        .find(|bus| profile(&bus.driver) == Some(Profile::Eletechsup))
+    else {
+        return Ok(());
+    };
+    let pulse = latch.pulse;
+    let whole_seconds = pulse >= Duration::from_secs(1) && pulse.subsec_nanos() == 0;
+    check.ensure(whole_seconds, "latch.pulse", || {
+        format!(
+            "{} cannot be timed by bus {:?}: its profile \"eletechsup\" times pulses on the board \
+             in whole seconds, so latch.pulse must be a whole number of seconds, at least 1s \
+             (e.g. \"1s\")",
+            show(pulse),
+            bus.name
+        )
+    })
+}
+
+fn profile(driver: &Driver) -> Option<Profile> {
+    match driver {
+        Driver::ModbusRtu { profile, .. } | Driver::ModbusTcp { profile, .. } => Some(*profile),
+        Driver::Sim { .. } | Driver::Gpio { .. } => None,
+    }
 }
 
 fn photo_and_sync(

@@ -29,9 +29,11 @@ fn every_shipped_file_loads() {
         .collect();
     for expected in [
         "lockerd.toml",
-        "modbus-rtu.toml",
-        "modbus-tcp.toml",
+        "waveshare-16.toml",
+        "bank-48-three-boards.toml",
+        "modbus-tcp-gateway.toml",
         "gpio-porch.toml",
+        "eletechsup-8.toml",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
@@ -135,9 +137,144 @@ fn the_default_file_gives_every_key_its_default() {
     }
 }
 
+fn example(name: &str) -> Config {
+    Config::load(&config_dir().join("examples").join(name)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The Modbus units a configuration's latches and doors use, each sorted and deduplicated.
+fn units(config: &Config) -> (Vec<u8>, Vec<u8>) {
+    let mut latches = Vec::new();
+    let mut doors = Vec::new();
+    for c in &config.compartments {
+        if let LatchRef::Modbus { unit, .. } = c.latch {
+            latches.push(unit);
+        }
+        if let DoorRef::Modbus { unit, .. } = c.door {
+            doors.push(unit);
+        }
+    }
+    for list in [&mut latches, &mut doors] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    (latches, doors)
+}
+
+/// Each door unit is an 8-input board (Waveshare Modbus RTU IO 8CH): inputs 0..=7 only.
+fn doors_fit_eight_input_boards(config: &Config) {
+    for c in &config.compartments {
+        match c.door {
+            DoorRef::Modbus {
+                input, open_when, ..
+            } => {
+                assert!(input <= 7, "{}: input {input} on an 8-input board", c.id);
+                // A reed switch holds the input on while the door is shut.
+                assert!(!open_when, "{}: open when the input is off", c.id);
+            }
+            ref other => panic!("{}: expected a modbus door, got {other:?}", c.id),
+        }
+    }
+}
+
+/// A real bank: a mix of sizes, and some (not all) compartments reachable from a wheelchair.
+fn a_mix_of_sizes_some_accessible(config: &Config) {
+    let mut sizes: Vec<Size> = Vec::new();
+    for c in &config.compartments {
+        if !sizes.contains(&c.size) {
+            sizes.push(c.size);
+        }
+    }
+    assert!(
+        sizes.len() >= 3,
+        "{}: sizes {sizes:?}",
+        config.source.display()
+    );
+    let accessible = config.compartments.iter().filter(|c| c.accessible).count();
+    assert!(
+        (1..config.compartments.len()).contains(&accessible),
+        "{}: {accessible} accessible",
+        config.source.display()
+    );
+}
+
 #[test]
-fn the_gpio_example_boots_locked() {
-    let config = Config::load(&config_dir().join("examples/gpio-porch.toml")).unwrap();
+fn the_waveshare_example_is_16_latches_on_one_board_and_16_doors_on_two() {
+    let config = example("waveshare-16.toml");
+    assert_eq!(config.compartments.len(), 16);
+    assert_eq!(config.buses.len(), 1);
+    assert!(matches!(
+        config.buses[0].driver,
+        Driver::ModbusRtu {
+            profile: Profile::Waveshare,
+            baud: 9600,
+            ..
+        }
+    ));
+    assert_eq!(units(&config), (vec![1], vec![2, 3]));
+    doors_fit_eight_input_boards(&config);
+    a_mix_of_sizes_some_accessible(&config);
+}
+
+#[test]
+fn the_48_compartment_example_is_three_relay_boards_on_one_line() {
+    let config = example("bank-48-three-boards.toml");
+    assert_eq!(config.compartments.len(), 48);
+    assert_eq!(config.buses.len(), 1, "one RS-485 line");
+    assert!(matches!(
+        config.buses[0].driver,
+        Driver::ModbusRtu {
+            profile: Profile::Waveshare,
+            ..
+        }
+    ));
+    assert_eq!(units(&config), (vec![1, 2, 3], vec![4, 5, 6, 7, 8, 9]));
+    for c in &config.compartments {
+        if let LatchRef::Modbus { coil, .. } = c.latch {
+            assert!(coil <= 15, "{}: coil {coil} on a 16-relay board", c.id);
+        }
+    }
+    doors_fit_eight_input_boards(&config);
+    a_mix_of_sizes_some_accessible(&config);
+}
+
+#[test]
+fn the_gateway_example_waits_longer_than_an_rtu_turn_around() {
+    let config = example("modbus-tcp-gateway.toml");
+    assert_eq!(config.compartments.len(), 16);
+    match &config.buses[0].driver {
+        Driver::ModbusTcp {
+            address, timeout, ..
+        } => {
+            assert!(address.ends_with(":502"), "{address}");
+            assert!(*timeout >= Duration::from_millis(500), "{timeout:?}");
+        }
+        other => panic!("expected a modbus-tcp bus, got {other:?}"),
+    }
+    assert_eq!(units(&config), (vec![1], vec![2, 3]));
+    doors_fit_eight_input_boards(&config);
+    a_mix_of_sizes_some_accessible(&config);
+}
+
+#[test]
+fn the_eletechsup_example_pulses_in_whole_seconds() {
+    let config = example("eletechsup-8.toml");
+    assert!(matches!(
+        config.buses[0].driver,
+        Driver::ModbusRtu {
+            profile: Profile::Eletechsup,
+            ..
+        }
+    ));
+    assert!(config.latch.pulse >= Duration::from_secs(1));
+    assert_eq!(config.latch.pulse.subsec_nanos(), 0);
+    assert_eq!(units(&config), (vec![1], vec![2]));
+    doors_fit_eight_input_boards(&config);
+}
+
+#[test]
+fn the_gpio_example_is_one_compartment_that_boots_locked() {
+    let config = example("gpio-porch.toml");
+    assert_eq!(config.compartments.len(), 1);
     for compartment in &config.compartments {
         match compartment.latch {
             // Pulled down at power-up and active-high: an unpowered latch until lockerd runs.
@@ -146,6 +283,20 @@ fn the_gpio_example_boots_locked() {
             } => assert!((9..=27).contains(&pin) && !active_low),
             ref other => panic!("{}: expected a gpio latch, got {other:?}", compartment.id),
         }
+        // A reed switch to ground: shut pulls the pin low, open lets the pull-up take it high.
+        assert!(
+            matches!(
+                compartment.door,
+                DoorRef::Gpio {
+                    open_when: Level::High,
+                    pull: Pull::Up,
+                    ..
+                }
+            ),
+            "{}: {:?}",
+            compartment.id,
+            compartment.door
+        );
     }
 }
 

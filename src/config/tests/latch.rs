@@ -92,3 +92,93 @@ fn the_first_broken_latch_rule_is_reported() {
         "at most 5",
     );
 }
+
+/// A file with one Modbus bus of `profile` (and `driver`), its compartment, and `latch` as the
+/// `[latch]` table.
+fn with_profile(driver: &str, profile: &str, latch: &str) -> String {
+    let transport = match driver {
+        "modbus-rtu" => "device = \"/dev/ttyUSB0\"",
+        _ => "address = \"10.0.0.5:502\"",
+    };
+    format!(
+        "[latch]\n{latch}\n\
+         [[bus]]\nname = \"relays\"\ndriver = \"{driver}\"\n{transport}\nprofile = \"{profile}\"\n\
+         [[compartment]]\nid = \"A1\"\nsize = \"M\"\n\
+         latch = {{ bus = \"relays\", unit = 1, coil = 0 }}\n\
+         door = {{ bus = \"relays\", unit = 2, input = 0 }}\n"
+    )
+}
+
+#[test]
+fn an_eletechsup_bus_needs_a_pulse_of_whole_seconds() {
+    for driver in ["modbus-rtu", "modbus-tcp"] {
+        // The default 400ms is shorter than the board's one-second step.
+        let error = refused(
+            &with_profile(driver, "eletechsup", ""),
+            "latch.pulse",
+            "400ms cannot be timed by bus \"relays\"",
+        );
+        assert!(error.message.contains("whole seconds"), "{error}");
+        assert!(error.message.contains("at least 1s"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("test/lockerd.toml: latch.pulse: "),
+            "{error}"
+        );
+        // 1.5s would silently be cut to 1s by the board.
+        refused(
+            &with_profile(
+                driver,
+                "eletechsup",
+                "pulse = \"1500ms\"\nmax_pulse = \"2s\"",
+            ),
+            "latch.pulse",
+            "1s 500ms cannot be timed",
+        );
+        let config = ok(&with_profile(driver, "eletechsup", "pulse = \"1s\""));
+        assert_eq!(config.latch.pulse, Duration::from_secs(1));
+        ok(&with_profile(
+            driver,
+            "eletechsup",
+            "pulse = \"2s\"\nmax_pulse = \"2s\"",
+        ));
+    }
+}
+
+#[test]
+fn other_profiles_pulse_in_milliseconds() {
+    for profile in ["generic", "waveshare"] {
+        for driver in ["modbus-rtu", "modbus-tcp"] {
+            let config = ok(&with_profile(driver, profile, "pulse = \"250ms\""));
+            assert_eq!(config.latch.pulse, Duration::from_millis(250));
+        }
+    }
+    // Sim and gpio buses time pulses in software as well.
+    ok(&latch("{ bus = \"pi\", pin = 17 }"));
+}
+
+#[test]
+fn the_eletechsup_bus_is_named_among_others() {
+    let text = format!(
+        "{BUSES}[[bus]]\nname = \"bank-2\"\ndriver = \"modbus-rtu\"\ndevice = \"/dev/ttyUSB1\"\n\
+         profile = \"eletechsup\"\n{}",
+        sim_compartment("A1")
+    );
+    let error = refused(&text, "latch.pulse", "bus \"bank-2\"");
+    assert!(error.message.contains("\"eletechsup\""), "{error}");
+}
+
+#[test]
+fn pulse_against_max_pulse_is_reported_before_the_board_rule() {
+    // A pulse longer than its cap is wrong whatever the board: that is the message to see.
+    refused(
+        &with_profile(
+            "modbus-rtu",
+            "eletechsup",
+            "pulse = \"2s\"\nmax_pulse = \"1s\"",
+        ),
+        "latch.pulse",
+        "longer than latch.max_pulse",
+    );
+}
