@@ -8,13 +8,10 @@ mod modbus_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use lockerd_hal::modbus::emulator::{Board, Fault, TcpServer};
 use lockerd_hal::modbus::{InputAddr, ModbusBoard, Profile};
 use lockerd_hal::{DoorState, Error, ErrorKind, Latch};
-use modbus_support::emulator::{Emulator, Fault};
-use modbus_support::tcp::TcpServer;
 use modbus_support::{coil, door, kind, read, refused_addr, tcp_board};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_modbus::{ExceptionCode, Request};
 
@@ -30,11 +27,11 @@ fn board(addr: SocketAddr, timeout: Duration, doors: &[InputAddr]) -> ModbusBoar
 
 #[tokio::test]
 async fn an_exception_reply_is_a_device_error_and_the_connection_stays() {
-    let emulator = Emulator::new(&[1]);
+    let emulator = Board::new(&[1]);
     let refusal = Fault::Exception(ExceptionCode::ServerDeviceFailure);
     emulator.inject(refusal, 1, |_, r| *r == Request::WriteSingleCoil(3, true));
-    let server = TcpServer::start(emulator.clone()).await;
-    let mut board = board(server.addr, TIMEOUT, &[]);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
+    let mut board = board(server.addr(), TIMEOUT, &[]);
 
     assert_eq!(kind(board.pulse(0, PULSE).await), ErrorKind::Device);
     assert_eq!(
@@ -49,11 +46,11 @@ async fn an_exception_reply_is_a_device_error_and_the_connection_stays() {
 
 #[tokio::test]
 async fn an_on_write_without_answer_is_still_followed_by_off() {
-    let emulator = Emulator::new(&[1]);
-    let late = Fault::LateAnswer(Duration::from_secs(2));
+    let emulator = Board::new(&[1]);
+    let late = Fault::Late(Duration::from_secs(2));
     emulator.inject(late, 1, |_, r| *r == Request::WriteSingleCoil(3, true));
-    let server = TcpServer::start(emulator.clone()).await;
-    let mut board = board(server.addr, SHORT_TIMEOUT, &[]);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
+    let mut board = board(server.addr(), SHORT_TIMEOUT, &[]);
 
     assert_eq!(kind(board.pulse(0, PULSE).await), ErrorKind::Timeout);
 
@@ -71,11 +68,11 @@ async fn an_on_write_without_answer_is_still_followed_by_off() {
 
 #[tokio::test]
 async fn a_failed_off_write_is_retried_then_repeated_before_the_next_request() {
-    let emulator = Emulator::new(&[1]);
+    let emulator = Board::new(&[1]);
     let refusal = Fault::Exception(ExceptionCode::ServerDeviceBusy);
     let is_off = |_: u8, r: &Request<'_>| *r == Request::WriteSingleCoil(3, false);
-    let server = TcpServer::start(emulator.clone()).await;
-    let mut board = board(server.addr, TIMEOUT, &[door(1, 0, true)]);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
+    let mut board = board(server.addr(), TIMEOUT, &[door(1, 0, true)]);
 
     emulator.inject(refusal, 1, is_off);
     board
@@ -103,16 +100,11 @@ async fn a_failed_off_write_is_retried_then_repeated_before_the_next_request() {
 
 #[tokio::test]
 async fn a_silent_server_times_out_within_the_timeout_and_is_reconnected() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (accepted, mut connections) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = accepted.send(stream); // held open, never answered
-        }
-    });
+    let emulator = Board::new(&[1]);
+    emulator.inject(Fault::Silent, usize::MAX, |_, _| true);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
     let timeout = Duration::from_millis(200);
-    let mut board = board(addr, timeout, &[door(1, 0, true)]);
+    let mut board = board(server.addr(), timeout, &[door(1, 0, true)]);
 
     for attempt in 1..=2 {
         let started = Instant::now();
@@ -122,17 +114,17 @@ async fn a_silent_server_times_out_within_the_timeout_and_is_reconnected() {
             took >= timeout && took < timeout * 5,
             "attempt {attempt} took {took:?}"
         );
-        connections.recv().await.expect("a connection per attempt");
+        assert_eq!(server.accepted(), attempt, "a connection per attempt");
     }
 }
 
 #[tokio::test]
 async fn a_late_answer_never_passes_for_the_next_one() {
-    let emulator = Emulator::new(&[1]);
-    let late = Fault::LateAnswer(Duration::from_millis(300));
+    let emulator = Board::new(&[1]);
+    let late = Fault::Late(Duration::from_millis(300));
     emulator.inject(late, 1, |_, r| matches!(r, Request::ReadDiscreteInputs(..)));
-    let server = TcpServer::start(emulator.clone()).await;
-    let mut board = board(server.addr, SHORT_TIMEOUT, &[door(1, 0, true)]);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
+    let mut board = board(server.addr(), SHORT_TIMEOUT, &[door(1, 0, true)]);
 
     assert_eq!(kind(read(&mut board).await), ErrorKind::Timeout);
     emulator.set_input(1, 0, true);
@@ -142,27 +134,17 @@ async fn a_late_answer_never_passes_for_the_next_one() {
 
 #[tokio::test]
 async fn garbage_is_a_protocol_error_and_the_connection_is_dropped() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (accepted, mut connections) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let _ = accepted.send(());
-            tokio::spawn(async move {
-                let mut request = [0; 260];
-                while stream.read(&mut request).await.is_ok_and(|n| n > 0) {
-                    // An MBAP header with protocol id 0x1234 instead of 0.
-                    let _ = stream.write_all(&[0, 0, 0x12, 0x34, 0, 3, 1, 2, 0]).await;
-                }
-            });
-        }
-    });
-    let mut board = board(addr, TIMEOUT, &[door(1, 0, true)]);
+    let emulator = Board::new(&[1]);
+    emulator.inject(Fault::Garbage, 2, |_, _| true);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
+    let mut board = board(server.addr(), TIMEOUT, &[door(1, 0, true)]);
 
-    for _ in 1..=2 {
+    for attempt in 1..=2 {
         assert_eq!(kind(read(&mut board).await), ErrorKind::Protocol);
-        connections.recv().await.expect("a connection per attempt");
+        assert_eq!(server.accepted(), attempt, "a connection per attempt");
     }
+    emulator.set_input(1, 0, true);
+    assert_eq!(read(&mut board).await.expect("read"), [DoorState::Open]);
 }
 
 #[tokio::test]
@@ -180,9 +162,9 @@ async fn a_refused_connection_is_disconnected() {
 
 #[tokio::test]
 async fn a_server_that_goes_away_and_comes_back_is_used_again() {
-    let emulator = Emulator::new(&[1]);
-    let server = TcpServer::start(emulator.clone()).await;
-    let addr = server.addr;
+    let emulator = Board::new(&[1]);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
+    let addr = server.addr();
     let mut board = board(addr, TIMEOUT, &[door(1, 0, true)]);
     read(&mut board).await.expect("read while up");
 
@@ -198,7 +180,9 @@ async fn a_server_that_goes_away_and_comes_back_is_used_again() {
         "refused"
     );
 
-    let server = TcpServer::start_on(addr, emulator.clone()).await;
+    let server = TcpServer::start_on(addr, emulator.clone())
+        .await
+        .expect("serve again");
     emulator.set_input(1, 0, true);
     assert_eq!(read(&mut board).await.expect("read"), [DoorState::Open]);
     assert_eq!(server.accepted(), 1);
@@ -206,9 +190,9 @@ async fn a_server_that_goes_away_and_comes_back_is_used_again() {
 
 #[tokio::test]
 async fn a_pulse_abandoned_mid_way_is_switched_off_by_the_next_request() {
-    let emulator = Emulator::new(&[1]);
-    let server = TcpServer::start(emulator.clone()).await;
-    let mut board = board(server.addr, TIMEOUT, &[door(1, 0, true)]);
+    let emulator = Board::new(&[1]);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
+    let mut board = board(server.addr(), TIMEOUT, &[door(1, 0, true)]);
 
     // The daemon's select or shutdown drops a pulse future while the coil is on.
     let abandoned = tokio::time::timeout(PULSE, board.pulse(0, Duration::from_secs(60))).await;

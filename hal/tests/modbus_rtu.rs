@@ -6,11 +6,11 @@ mod modbus_support;
 
 use std::time::Duration;
 
+use lockerd_hal::modbus::emulator::{Board, Fault, serve_rtu};
 use lockerd_hal::modbus::{
     CoilAddr, InputAddr, ModbusBoard, ModbusConfig, Parity, Profile, StopBits, Transport,
 };
 use lockerd_hal::{DoorSensor, DoorState, Latch};
-use modbus_support::emulator::{Emulator, Fault};
 use tokio_modbus::{ExceptionCode, Request};
 use tokio_serial::{SerialPort, SerialStream};
 
@@ -21,11 +21,10 @@ const SILENT_INTERVAL: Duration = Duration::from_nanos(3_645_833);
 /// The emulated bus behind an RTU server on one end of a pty pair; the driver's end of the
 /// line. The returned stream keeps the driver's end open between the driver's reopenings (a
 /// pty whose last slave closes stops serving its master).
-fn serve(emulator: Emulator) -> (std::path::PathBuf, SerialStream) {
+fn serve(emulator: Board) -> (std::path::PathBuf, SerialStream) {
     let (server_end, driver_end) = SerialStream::pair().expect("pseudo-terminal pair");
     let path = driver_end.name().expect("the pty has a path").into();
-    let server = tokio_modbus::server::rtu::Server::new(server_end);
-    tokio::spawn(server.serve_forever(emulator));
+    serve_rtu(emulator, server_end);
     (path, driver_end)
 }
 
@@ -57,7 +56,7 @@ fn door(unit: u8, input: u16, open_when: bool) -> InputAddr {
 
 #[tokio::test]
 async fn a_pulse_and_a_door_read_on_two_units_of_one_line() {
-    let emulator = Emulator::new(&[1, 2]);
+    let emulator = Board::new(&[1, 2]);
     emulator.set_input(1, 1, true);
     let (device, _line) = serve(emulator.clone());
     let doors = [door(1, 0, true), door(1, 1, true), door(2, 7, false)];
@@ -100,7 +99,7 @@ async fn a_pulse_and_a_door_read_on_two_units_of_one_line() {
 
 #[tokio::test]
 async fn scan_finds_the_units_that_answer_and_the_line_recovers_from_silence() {
-    let emulator = Emulator::new(&[1, 3]);
+    let emulator = Board::new(&[1, 3]);
     let refusal = Fault::Exception(ExceptionCode::IllegalDataAddress);
     emulator.inject(refusal, 1, |unit, _| unit == 3);
     let (device, _line) = serve(emulator.clone());

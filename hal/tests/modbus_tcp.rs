@@ -9,10 +9,9 @@ mod modbus_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use lockerd_hal::modbus::emulator::{Board, TcpServer};
 use lockerd_hal::modbus::{InputAddr, ModbusBoard, Profile};
 use lockerd_hal::{DoorSensor, DoorState, Error, ErrorKind, Latch};
-use modbus_support::emulator::Emulator;
-use modbus_support::tcp::TcpServer;
 use modbus_support::{coil, door, kind, read, refused_addr, tcp_board};
 use tokio::time::Instant;
 use tokio_modbus::Request;
@@ -33,9 +32,9 @@ fn board(
 
 #[tokio::test]
 async fn generic_pulse_writes_the_coil_on_then_off_after_the_duration() {
-    let emulator = Emulator::new(&[1]);
-    let server = TcpServer::start(emulator.clone()).await;
-    let mut board = board(server.addr, Profile::Generic, &[(1, 4), (1, 7)], &[]);
+    let emulator = Board::new(&[1]);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
+    let mut board = board(server.addr(), Profile::Generic, &[(1, 4), (1, 7)], &[]);
 
     let started = Instant::now();
     board.pulse(1, PULSE).await.expect("pulse");
@@ -53,11 +52,11 @@ async fn generic_pulse_writes_the_coil_on_then_off_after_the_duration() {
 
 #[tokio::test]
 async fn generic_all_off_switches_every_configured_coil_off() {
-    let emulator = Emulator::new(&[1, 2]);
+    let emulator = Board::new(&[1, 2]);
     emulator.set_coil(1, 3, true);
-    let server = TcpServer::start(emulator.clone()).await;
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
     let mut board = board(
-        server.addr,
+        server.addr(),
         Profile::Generic,
         &[(1, 0), (1, 3), (2, 5)],
         &[],
@@ -72,12 +71,12 @@ async fn generic_all_off_switches_every_configured_coil_off() {
 
 #[tokio::test]
 async fn waveshare_all_off_writes_coil_00ff_off_once_per_unit() {
-    let emulator = Emulator::new(&[1, 2]);
+    let emulator = Board::new(&[1, 2]);
     emulator.set_coil(1, 1, true);
     emulator.set_coil(2, 6, true);
-    let server = TcpServer::start(emulator.clone()).await;
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
     let mut board = board(
-        server.addr,
+        server.addr(),
         Profile::Waveshare,
         &[(1, 0), (1, 1), (2, 0)],
         &[],
@@ -94,9 +93,9 @@ async fn waveshare_all_off_writes_coil_00ff_off_once_per_unit() {
 
 #[tokio::test]
 async fn eletechsup_pulse_is_timed_by_the_board_in_whole_seconds() {
-    let emulator = Emulator::new(&[1]);
-    let server = TcpServer::start(emulator.clone()).await;
-    let mut board = board(server.addr, Profile::Eletechsup, &[(1, 0), (1, 2)], &[]);
+    let emulator = Board::new(&[1]);
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
+    let mut board = board(server.addr(), Profile::Eletechsup, &[(1, 0), (1, 2)], &[]);
 
     let refused = board.pulse(1, Duration::from_millis(400)).await;
     let err = refused.expect_err("a pulse under 1 s is refused");
@@ -127,18 +126,18 @@ async fn eletechsup_pulse_is_timed_by_the_board_in_whole_seconds() {
 
 #[tokio::test]
 async fn doors_are_read_with_one_fc02_per_unit_through_open_when() {
-    let emulator = Emulator::new(&[1, 2]);
+    let emulator = Board::new(&[1, 2]);
     emulator.set_input(1, 2, true); // door 0: open when on -> open
     emulator.set_input(1, 5, true); // door 1: open when off -> closed
     emulator.set_input(2, 0, true); // door 2: open when on -> open
-    let server = TcpServer::start(emulator.clone()).await;
+    let server = TcpServer::start(emulator.clone()).await.expect("serve");
     let doors = [
         door(1, 2, true),
         door(1, 5, false),
         door(2, 0, true),
         door(1, 3, true),
     ];
-    let mut board = board(server.addr, Profile::Generic, &[(1, 0), (2, 0)], &doors);
+    let mut board = board(server.addr(), Profile::Generic, &[(1, 0), (2, 0)], &doors);
 
     let states = read(&mut board).await.expect("read doors");
 

@@ -17,6 +17,8 @@
 
 mod board;
 mod bus;
+#[cfg(feature = "emulator")]
+pub mod emulator;
 mod error;
 
 use std::path::PathBuf;

@@ -1,10 +1,7 @@
-//! Support for the Modbus driver tests: the board emulator, its TCP server, and short ways to
-//! build a driver and read what it returns.
+//! Support for the Modbus driver tests: short ways to build a driver and read what it returns.
+//! The emulated boards they run against are `lockerd_hal::modbus::emulator`.
 
 #![allow(dead_code)] // Each test binary uses its own part of this module.
-
-pub mod emulator;
-pub mod tcp;
 
 use std::net::SocketAddr;
 use std::time::Duration;
