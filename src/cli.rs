@@ -33,6 +33,11 @@ enum Command {
         #[arg(long, short, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Commissioning tools for installers: check buses and doors, pulse a latch, scan a bus.
+    Hw {
+        #[command(subcommand)]
+        command: crate::hw::HwCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -60,6 +65,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => exit(run(&config)),
+        Command::Hw { command } => crate::hw::main(command),
         Command::Token {
             command: TokenCommand::Create { config, role, name },
         } => exit(token_create(&config, &role, &name)),

@@ -2,6 +2,8 @@
 //!
 //! Layout, from the outside in:
 //! - `cli` — the command line (`lockerd run`, `check-config`, `token create`); `main.rs` calls it.
+//! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`): the buses driven
+//!   directly, without the daemon, for installers at the locker.
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
 //! - `http` — the axum API of ../shared/API.md, its errors, and the generated OpenAPI document.
 //! - `locker` — the service: each use case as a transaction plus, where a door opens, a
@@ -20,5 +22,6 @@ pub mod controller;
 pub mod daemon;
 pub mod domain;
 pub mod http;
+pub mod hw;
 pub mod locker;
 pub mod store;

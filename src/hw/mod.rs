@@ -1,0 +1,218 @@
+//! `lockerd hw`: commissioning tools an installer runs at the locker, without the daemon.
+//!
+//! - `status`: does every bus answer, and is every door open or closed?
+//! - `pulse`: one audited latch pulse, confirmed by the door sensor.
+//! - `scan`: which Modbus unit ids answer on a bus.
+//!
+//! They drive the buses directly, through the drivers the controller uses
+//! ([`controller::build`]), so they refuse to run while the daemon answers on `api.listen`: two
+//! masters on one RS485 line garble each other's frames, and an all-off from here would cut a
+//! pulse of the daemon's short. Like the daemon, they drive every latch output of a bus off
+//! before anything else touches it (a coil left on by a crash must not stay on).
+//!
+//! Depends on `config`, `controller` (the drivers), `daemon::open_state` and `store` (the audit
+//! event); only `cli` depends on it.
+
+mod pulse;
+mod scan;
+mod status;
+
+pub use scan::modbus_board;
+
+use crate::config::{BusConfig, Config, Driver};
+use crate::controller::{self, AnyBus, BusError, Hardware};
+use crate::domain::CompartmentId;
+use clap::Subcommand;
+use lockerd_hal::DoorState;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const DEFAULT_CONFIG: &str = "/etc/lockerd/lockerd.toml";
+
+/// How long to wait for the daemon's listener before deciding nothing listens: on the same host
+/// a listener accepts (or the kernel refuses) at once.
+const DAEMON_PROBE: Duration = Duration::from_millis(500);
+
+/// The `lockerd hw` subcommands.
+#[derive(Subcommand)]
+pub enum HwCommand {
+    /// Check that every bus answers (latches off, one door read) and show every door.
+    ///
+    /// Exits 1, naming the buses, if any bus does not answer.
+    Status {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Pulse one compartment's latch once and check that its door opens.
+    ///
+    /// Refused while the daemon runs (use POST /api/v1/compartments/{id}/open then). Recorded
+    /// as a maintenance.opened event in the database.
+    Pulse {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The compartment's id, as in the config.
+        compartment: String,
+    },
+    /// List the unit ids that answer on a Modbus bus.
+    Scan {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The bus's name, as in the config.
+        #[arg(long)]
+        bus: String,
+        /// The unit ids to try: one id or a range such as 1-16.
+        #[arg(long, default_value = "1-247", value_parser = parse_units)]
+        units: RangeInclusive<u8>,
+    },
+}
+
+/// Runs a `lockerd hw` command: exit 0 on success, 1 on failure, 2 for a bad config.
+pub fn main(command: HwCommand) -> ExitCode {
+    let path = match &command {
+        HwCommand::Status { config } => config,
+        HwCommand::Pulse { config, .. } => config,
+        HwCommand::Scan { config, .. } => config,
+    };
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let result = tokio::runtime::Runtime::new()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                match command {
+                    HwCommand::Status { .. } => status::run(&config).await,
+                    HwCommand::Pulse { compartment, .. } => pulse::run(&config, &compartment).await,
+                    HwCommand::Scan { bus, units, .. } => scan::run(&config, &bus, units).await,
+                }
+            })
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// As every other command: a refused config is exit 2, like bad usage.
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// `--units`: `N` or `LOW-HIGH`, within the Modbus unit ids 1..=247 (0 is broadcast).
+fn parse_units(text: &str) -> Result<RangeInclusive<u8>, String> {
+    let expected =
+        || format!("{text:?}: expected a unit id or a range such as 1-247, within 1-247");
+    let id = |s: &str| {
+        s.trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|u| (1..=247).contains(u))
+            .ok_or_else(expected)
+    };
+    let (low, high) = match text.split_once('-') {
+        Some((low, high)) => (id(low)?, id(high)?),
+        None => (id(text)?, id(text)?),
+    };
+    if low > high {
+        return Err(expected());
+    }
+    Ok(low..=high)
+}
+
+/// Fails if something accepts connections on the config's `api.listen`: the daemon runs there.
+/// `instead` tells the user what to do through the daemon.
+async fn refuse_if_daemon_runs(config: &Config, instead: &str) -> anyhow::Result<()> {
+    let addr = reachable(config.api.listen);
+    let connected = tokio::time::timeout(DAEMON_PROBE, tokio::net::TcpStream::connect(addr)).await;
+    if matches!(connected, Ok(Ok(_))) {
+        anyhow::bail!(
+            "the daemon is running (something answers on {addr}, the config's api.listen): \
+             it owns the hardware; {instead}"
+        );
+    }
+    Ok(())
+}
+
+/// Where to connect to reach a listener bound to `listen`: a wildcard address means any local
+/// address, so try loopback.
+fn reachable(listen: SocketAddr) -> SocketAddr {
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, listen.port())
+}
+
+/// The part of `config` on the named buses: those buses, and every compartment with its latch or
+/// door on one of them. `controller::build` numbers a bus's channels by the compartments on it,
+/// in file order, so each bus built from the part has the channels it has in the daemon; and
+/// one bus that cannot be opened (GPIO off a Pi) does not keep the others from being checked.
+fn on_buses(config: &Config, names: &[&str]) -> Config {
+    let mut part = config.clone();
+    part.buses.retain(|b| names.contains(&b.name.as_str()));
+    part.compartments
+        .retain(|c| names.contains(&c.latch.bus()) || names.contains(&c.door.bus()));
+    part
+}
+
+/// Opens the named buses as the daemon would (Modbus buses connect on their first request).
+fn open_buses(config: &Config, names: &[&str]) -> anyhow::Result<Hardware> {
+    controller::build(&on_buses(config, names))
+}
+
+/// Reads every door of a bus: its compartments (door channel order) with their states.
+async fn read_doors(
+    driver: &mut AnyBus,
+    doors: &[CompartmentId],
+) -> Result<Vec<(CompartmentId, DoorState)>, BusError> {
+    let mut states = vec![DoorState::Closed; driver.door_count()];
+    driver.read_doors(&mut states).await?;
+    Ok(doors.iter().cloned().zip(states).collect())
+}
+
+/// A bus as the installer wrote it: `net (modbus-tcp 192.168.10.20:502)`.
+fn describe(bus: &BusConfig) -> String {
+    match &bus.driver {
+        Driver::ModbusRtu { device, .. } => {
+            format!("{} (modbus-rtu {})", bus.name, device.display())
+        }
+        Driver::ModbusTcp { address, .. } => format!("{} (modbus-tcp {address})", bus.name),
+        driver => format!("{} ({})", bus.name, driver.kind()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_one_id_or_a_range_within_modbus_unit_ids() {
+        assert_eq!(parse_units("1-247"), Ok(1..=247));
+        assert_eq!(parse_units("5"), Ok(5..=5));
+        assert_eq!(parse_units("2-4"), Ok(2..=4));
+        for bad in ["0", "248", "0-3", "4-2", "a", "1-", ""] {
+            assert!(parse_units(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn a_wildcard_listener_is_probed_on_loopback() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(reachable(any), "127.0.0.1:8080".parse().unwrap());
+        let any6: SocketAddr = "[::]:8080".parse().unwrap();
+        assert_eq!(reachable(any6), "[::1]:8080".parse().unwrap());
+        let lan: SocketAddr = "192.168.1.2:80".parse().unwrap();
+        assert_eq!(reachable(lan), lan);
+    }
+}
