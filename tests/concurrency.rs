@@ -12,11 +12,7 @@ async fn the_same_code_typed_twice_at_once_opens_once() {
     let h = Harness::start().await;
     let courier = h.courier_session("alice").await;
     let (_, _, code) = h.deposit_stored(&courier, "CC-1", "S").await;
-    let body = json!({"code": code});
-    let (a, b) = tokio::join!(
-        h.post("/api/v1/pickup", &h.kiosk, body.clone()),
-        h.post("/api/v1/pickup", &h.kiosk, body)
-    );
+    let (a, b) = tokio::join!(h.enter_code(&code), h.enter_code(&code));
     let mut statuses = [a.0, b.0];
     statuses.sort();
     assert_eq!(statuses, [200, 401]);
@@ -35,13 +31,11 @@ async fn concurrent_deposits_get_distinct_compartments_and_pulses_never_overlap(
         h.courier_session("b").await,
         h.courier_session("c").await,
     ];
-    let requests = couriers.iter().enumerate().map(|(i, token)| {
-        h.post(
-            "/api/v1/deposits",
-            token,
-            json!({"tracking_id": format!("CD-{i}"), "size": "S"}),
-        )
-    });
+    let tracking_ids: Vec<String> = (0..couriers.len()).map(|i| format!("CD-{i}")).collect();
+    let requests = couriers
+        .iter()
+        .zip(&tracking_ids)
+        .map(|(token, tracking_id)| h.deposit(token, tracking_id, "S"));
     let answers = futures::future::join_all(requests).await;
     let compartments: HashSet<String> = answers
         .iter()
@@ -77,13 +71,7 @@ async fn removing_a_courier_ends_its_sessions() {
         )
         .await;
     assert_eq!(status, 204);
-    let (status, _) = h
-        .post(
-            "/api/v1/deposits",
-            &session,
-            json!({"tracking_id": "X", "size": "S"}),
-        )
-        .await;
+    let (status, _) = h.deposit(&session, "X", "S").await;
     assert_eq!(status, 401);
     let (_, couriers) = h.get("/api/v1/couriers", &h.operator).await;
     assert_eq!(couriers["couriers"], json!([]));

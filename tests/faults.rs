@@ -14,13 +14,7 @@ async fn a_jammed_latch_is_retried_marked_fault_and_the_deposit_moves_on() {
         .set_latch_fault(Harness::channel("B2"), LatchFault::Jammed)
         .unwrap();
 
-    let (status, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "J-1", "size": "M"}),
-        )
-        .await;
+    let (status, deposit) = h.deposit(&courier, "J-1", "M").await;
     assert_eq!(status, 201, "{deposit}");
     assert_eq!(
         deposit["compartment"]["id"], "B3",
@@ -62,13 +56,7 @@ async fn every_fitting_compartment_faulty_is_hardware_unavailable() {
             .set_latch_fault(Harness::channel(id), LatchFault::Jammed)
             .unwrap();
     }
-    let (status, body) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "XL-1", "size": "XL"}),
-        )
-        .await;
+    let (status, body) = h.deposit(&courier, "XL-1", "XL").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("hardware_unavailable")),
@@ -81,13 +69,7 @@ async fn every_fitting_compartment_faulty_is_hardware_unavailable() {
     assert_eq!(cancelled["parcels"][0]["tracking_id"], "XL-1");
     // Both XL compartments now faulty: still 503, and nothing is pulsed.
     let before = h.sim().pulses().len();
-    let (status, _) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "XL-1", "size": "XL"}),
-        )
-        .await;
+    let (status, _) = h.deposit(&courier, "XL-1", "XL").await;
     assert_eq!(status, 503);
     assert_eq!(h.sim().pulses().len(), before);
 }
@@ -101,9 +83,7 @@ async fn a_pickup_whose_latch_fails_keeps_the_code_valid() {
     h.sim()
         .set_latch_fault(channel, LatchFault::Jammed)
         .unwrap();
-    let (status, body) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, body) = h.enter_code(&code).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("hardware_unavailable"))
@@ -111,9 +91,7 @@ async fn a_pickup_whose_latch_fails_keeps_the_code_valid() {
     assert_eq!(h.parcel(&parcel).await["state"], "stored");
 
     h.sim().set_latch_fault(channel, LatchFault::None).unwrap();
-    let (status, body) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, body) = h.enter_code(&code).await;
     assert_eq!(status, 200, "the code stayed valid: {body}");
 }
 
@@ -146,13 +124,7 @@ async fn a_door_opened_without_a_pulse_is_forced() {
 async fn a_resize_that_cannot_open_anything_bigger_keeps_the_parcel_where_it_was() {
     let h = Harness::start().await;
     let courier = h.courier_session("erin").await;
-    let (_, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "RS-1", "size": "S"}),
-        )
-        .await;
+    let (_, deposit) = h.deposit(&courier, "RS-1", "S").await;
     let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
     assert_eq!(deposit["compartment"]["id"], "A3");
     for id in ["C1", "C2", "D1", "D2"] {
@@ -160,13 +132,7 @@ async fn a_resize_that_cannot_open_anything_bigger_keeps_the_parcel_where_it_was
             .set_latch_fault(Harness::channel(id), LatchFault::Jammed)
             .unwrap();
     }
-    let (status, body) = h
-        .post(
-            &format!("/api/v1/deposits/{parcel}/resize"),
-            &courier,
-            json!({"size": "L"}),
-        )
-        .await;
+    let (status, body) = h.resize(&courier, &parcel, "L").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("hardware_unavailable"))
@@ -202,9 +168,7 @@ async fn a_pickup_during_a_maintenance_opening_is_unavailable_and_keeps_the_code
         )
         .await;
     assert_eq!(status, 202);
-    let (status, body) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, body) = h.enter_code(&code).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("hardware_unavailable"))
@@ -222,12 +186,7 @@ async fn a_pickup_during_a_maintenance_opening_is_unavailable_and_keeps_the_code
         json!({}),
     )
     .await;
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(h.enter_code(&code).await.0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,13 +205,7 @@ async fn a_compartment_under_maintenance_is_not_assigned() {
         )
         .await;
     assert_eq!(status, 202);
-    let (status, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "MB-1", "size": "M"}),
-        )
-        .await;
+    let (status, deposit) = h.deposit(&courier, "MB-1", "M").await;
     assert_eq!(status, 201, "{deposit}");
     assert_eq!(deposit["compartment"]["id"], "B3");
 }
@@ -261,42 +214,20 @@ async fn a_compartment_under_maintenance_is_not_assigned() {
 async fn a_failed_resize_whose_old_door_was_closed_cancels_and_inspects() {
     let h = Harness::start().await;
     let courier = h.courier_session("jo").await;
-    let (_, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "RC-1", "size": "S"}),
-        )
-        .await;
+    let (_, deposit) = h.deposit(&courier, "RC-1", "S").await;
     let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
     for id in ["C1", "C2", "D1", "D2"] {
         h.sim()
             .set_latch_fault(Harness::channel(id), LatchFault::Jammed)
             .unwrap();
     }
-    let resize = {
-        let (http, base, courier, parcel) = (
-            h.http.clone(),
-            h.base.clone(),
-            courier.clone(),
-            parcel.clone(),
-        );
-        tokio::spawn(async move {
-            let url = format!("{base}/api/v1/deposits/{parcel}/resize");
-            http.post(url)
-                .bearer_auth(courier)
-                .json(&json!({"size": "L"}))
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-        })
-    };
+    let resize = h.spawn_post(
+        &format!("/api/v1/deposits/{parcel}/resize"),
+        &courier,
+        json!({"size": "L"}),
+    );
     // While the bigger compartments are tried, the courier shuts the old door.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while h.sim().pulses().len() < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "no resize pulse");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    h.wait_for_pulses(2, "resize pulse").await;
     h.door("A3", false).await;
     assert_eq!(resize.await.unwrap().unwrap(), 503);
     assert_eq!(h.parcel(&parcel).await["state"], "cancelled");

@@ -11,13 +11,7 @@ async fn courier_deposits_and_recipient_collects() {
     let courier = h.courier_session("alice").await;
 
     // Smallest fitting compartment, non-accessible before accessible: an M parcel goes to B2.
-    let (status, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "TRK-1", "size": "M"}),
-        )
-        .await;
+    let (status, deposit) = h.deposit(&courier, "TRK-1", "M").await;
     assert_eq!(status, 201, "{deposit}");
     assert_eq!(deposit["compartment"], json!({"id": "B2", "size": "M"}));
     assert_eq!(deposit["state"], "opening");
@@ -32,13 +26,7 @@ async fn courier_deposits_and_recipient_collects() {
     h.door("B2", false).await;
     h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
         .await;
-    let (status, stored) = h
-        .post(
-            &format!("/api/v1/deposits/{parcel}/confirm"),
-            &courier,
-            json!({}),
-        )
-        .await;
+    let (status, stored) = h.confirm(&courier, &parcel).await;
     assert_eq!(
         (status, stored["state"].as_str()),
         (200, Some("stored")),
@@ -49,9 +37,7 @@ async fn courier_deposits_and_recipient_collects() {
     assert_eq!(code.len(), 6);
 
     // The recipient's code opens B2 and only B2.
-    let (status, pickup) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, pickup) = h.enter_code(&code).await;
     assert_eq!(status, 200, "{pickup}");
     assert_eq!(
         pickup,
@@ -74,9 +60,7 @@ async fn courier_deposits_and_recipient_collects() {
     assert_eq!(h.compartment("B2").await["state"], "free");
 
     // The same code never opens anything again.
-    let (status, body) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, body) = h.enter_code(&code).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (401, Some("invalid_code"))
@@ -94,52 +78,22 @@ async fn courier_deposits_and_recipient_collects() {
 async fn deposit_errors_are_the_api_codes() {
     let h = Harness::start().await;
     let courier = h.courier_session("bob").await;
-    let (status, _) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "DUP", "size": "XL"}),
-        )
-        .await;
+    let (status, _) = h.deposit(&courier, "DUP", "XL").await;
     assert_eq!(status, 201);
-    let (status, body) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "DUP", "size": "S"}),
-        )
-        .await;
+    let (status, body) = h.deposit(&courier, "DUP", "S").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (409, Some("duplicate_tracking_id"))
     );
     // D1 holds DUP; D2 takes the next XL; a third XL has nowhere to go.
-    let (status, _) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "X2", "size": "XL"}),
-        )
-        .await;
+    let (status, _) = h.deposit(&courier, "X2", "XL").await;
     assert_eq!(status, 201);
-    let (status, body) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "X3", "size": "XL"}),
-        )
-        .await;
+    let (status, body) = h.deposit(&courier, "X3", "XL").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (409, Some("no_compartment_available"))
     );
-    let (status, body) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "X4", "size": "XXL"}),
-        )
-        .await;
+    let (status, body) = h.deposit(&courier, "X4", "XXL").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (400, Some("invalid_request"))
@@ -154,22 +108,10 @@ async fn deposit_errors_are_the_api_codes() {
 async fn a_parcel_that_does_not_fit_moves_to_a_bigger_compartment() {
     let h = Harness::start().await;
     let courier = h.courier_session("carol").await;
-    let (_, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "BIG", "size": "S"}),
-        )
-        .await;
+    let (_, deposit) = h.deposit(&courier, "BIG", "S").await;
     let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
     assert_eq!(deposit["compartment"]["id"], "A3");
-    let (status, moved) = h
-        .post(
-            &format!("/api/v1/deposits/{parcel}/resize"),
-            &courier,
-            json!({"size": "L"}),
-        )
-        .await;
+    let (status, moved) = h.resize(&courier, &parcel, "L").await;
     assert_eq!(status, 201, "{moved}");
     assert_eq!(moved["compartment"], json!({"id": "C1", "size": "L"}));
     // The old door is still open and empty: free once it closes.
@@ -185,24 +127,12 @@ async fn a_parcel_that_does_not_fit_moves_to_a_bigger_compartment() {
 async fn a_cancelled_deposit_frees_its_compartment_when_the_door_closes() {
     let h = Harness::start().await;
     let courier = h.courier_session("dave").await;
-    let (_, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "C-1", "size": "M"}),
-        )
-        .await;
+    let (_, deposit) = h.deposit(&courier, "C-1", "M").await;
     let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
     h.door("B2", false).await;
     h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
         .await;
-    let (status, _) = h
-        .post(
-            &format!("/api/v1/deposits/{parcel}/cancel"),
-            &courier,
-            json!({}),
-        )
-        .await;
+    let (status, _) = h.cancel(&courier, &parcel).await;
     assert_eq!(status, 202);
     // The compartment reopens for the courier to take the parcel back.
     h.wait_for("/api/v1/compartments/B2", "door", "open").await;
@@ -221,13 +151,7 @@ async fn a_cancelled_deposit_frees_its_compartment_when_the_door_closes() {
 async fn closed_deposits_are_stored_on_logout_and_after_the_grace_period() {
     let h = Harness::start().await;
     let courier = h.courier_session("erin").await;
-    let (_, a) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "G-1", "size": "S"}),
-        )
-        .await;
+    let (_, a) = h.deposit(&courier, "G-1", "S").await;
     let a = a["parcel_id"].as_str().unwrap().to_owned();
     h.door("A3", false).await;
     h.wait_for(&format!("/api/v1/parcels/{a}"), "state", "closed")
@@ -240,13 +164,7 @@ async fn closed_deposits_are_stored_on_logout_and_after_the_grace_period() {
         "stored after deposit_grace"
     );
 
-    let (_, b) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "G-2", "size": "S"}),
-        )
-        .await;
+    let (_, b) = h.deposit(&courier, "G-2", "S").await;
     let b = b["parcel_id"].as_str().unwrap().to_owned();
     h.door("A4", false).await;
     h.wait_for(&format!("/api/v1/parcels/{b}"), "state", "closed")
@@ -254,13 +172,7 @@ async fn closed_deposits_are_stored_on_logout_and_after_the_grace_period() {
     let (status, _) = h.post("/api/v1/courier/logout", &courier, json!({})).await;
     assert_eq!(status, 204);
     assert_eq!(h.parcel(&b).await["state"], "stored", "stored on logout");
-    let (status, _) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "G-3", "size": "S"}),
-        )
-        .await;
+    let (status, _) = h.deposit(&courier, "G-3", "S").await;
     assert_eq!(status, 401, "the session ended with the logout");
 }
 
@@ -280,9 +192,7 @@ async fn stored_parcels_expire_and_their_code_dies() {
         "parcel.expired"
     );
     assert_eq!(h.parcel(&parcel).await["state"], "expired");
-    let (status, _) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, _) = h.enter_code(&code).await;
     assert_eq!(status, 401);
     let (status, returns) = h.get("/api/v1/courier/returns", &courier).await;
     assert_eq!(status, 200);

@@ -12,9 +12,7 @@
 
 mod common;
 
-use lockerd::config::Config;
-use lockerd::daemon::{self, Options, Running};
-use lockerd::locker::{ManualClock, Principal, Role};
+use common::Harness;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -74,7 +72,8 @@ async fn deposit_and_pickup_through_a_pymodbus_rtu_server_on_a_pty() {
 /// The spine of lockerd against the board: start-up all-off, a courier's deposit, the door
 /// closed and the deposit confirmed, the recipient's pickup, the door closed again.
 async fn flow(board: &Board, bus: &str) {
-    let daemon = Daemon::start(bus).await;
+    // lockerd with its compartments on the board's bus, and the tokens to drive it over HTTP.
+    let daemon = Harness::start_config(DEADLINE, |state_dir| config_text(state_dir, bus)).await;
 
     // Before anything else, every configured latch output is driven off (profile generic:
     // FC05 off to each coil), and nothing is switched on.
@@ -95,13 +94,7 @@ async fn flow(board: &Board, bus: &str) {
 
     // The deposit: smallest fitting compartment for an L parcel is A3, on coil 2.
     let mark = board.coil_writes().len();
-    let (status, deposit) = daemon
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "PYM-1", "size": "L"}),
-        )
-        .await;
+    let (status, deposit) = daemon.deposit(&courier, "PYM-1", "L").await;
     assert_eq!(status, 201, "{deposit}");
     assert_eq!(deposit["compartment"], json!({"id": "A3", "size": "L"}));
     let parcel = deposit["parcel_id"].as_str().expect("parcel id").to_owned();
@@ -122,13 +115,7 @@ async fn flow(board: &Board, bus: &str) {
     daemon
         .wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
         .await;
-    let (status, stored) = daemon
-        .post(
-            &format!("/api/v1/deposits/{parcel}/confirm"),
-            &courier,
-            json!({}),
-        )
-        .await;
+    let (status, stored) = daemon.confirm(&courier, &parcel).await;
     assert_eq!(
         (status, stored["state"].as_str()),
         (200, Some("stored")),
@@ -147,9 +134,7 @@ async fn flow(board: &Board, bus: &str) {
 
     // The recipient's code pulses A3's latch and only that one.
     let mark = board.coil_writes().len();
-    let (status, pickup) = daemon
-        .post("/api/v1/pickup", &daemon.kiosk, json!({"code": code}))
-        .await;
+    let (status, pickup) = daemon.enter_code(&code).await;
     assert_eq!(status, 200, "{pickup}");
     assert_eq!(
         pickup,
@@ -463,165 +448,6 @@ impl Board {
                 && e["cause"] == "command"
         })
         .await;
-    }
-}
-
-/// lockerd with its compartments on the board's bus, and the tokens to drive it over HTTP.
-struct Daemon {
-    _dir: tempfile::TempDir,
-    running: Option<Running>,
-    clock: ManualClock,
-    base: String,
-    http: reqwest::Client,
-    operator: String,
-    kiosk: String,
-    sync: String,
-}
-
-impl Daemon {
-    async fn start(bus: &str) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let text = config_text(&dir.path().join("state"), bus);
-        let config =
-            Config::parse(&text, &dir.path().join("lockerd.toml")).expect("test config is valid");
-        let clock = ManualClock::new();
-        let options = Options {
-            clock: Arc::new(clock.clone()),
-            listen: Some("127.0.0.1:0".parse().unwrap()),
-            drain: Duration::from_millis(500),
-        };
-        let running = daemon::start(config, options).await.expect("daemon starts");
-        let admin = Principal {
-            role: Role::Operator,
-            name: "test".into(),
-            courier: None,
-        };
-        let mut tokens = vec![];
-        for (role, name) in [
-            (Role::Operator, "ops"),
-            (Role::Kiosk, "kiosk"),
-            (Role::Sync, "cloud"),
-        ] {
-            let token = running.locker.create_token(role, name, &admin).await;
-            tokens.push(token.expect("token"));
-        }
-        let [operator, kiosk, sync] = tokens.try_into().expect("three tokens");
-        Daemon {
-            base: format!("http://{}", running.addr),
-            _dir: dir,
-            running: Some(running),
-            clock,
-            http: reqwest::Client::new(),
-            operator,
-            kiosk,
-            sync,
-        }
-    }
-
-    async fn stop(mut self) {
-        let running = self.running.take().expect("running");
-        running.stop().await.expect("clean stop");
-    }
-
-    async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self.http.request(
-            method.parse().expect("method"),
-            format!("{}{path}", self.base),
-        );
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        self.request("GET", path, Some(token), None).await
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        self.request("POST", path, Some(token), Some(body)).await
-    }
-
-    async fn parcel(&self, id: &str) -> Value {
-        let (status, body) = self
-            .get(&format!("/api/v1/parcels/{id}"), &self.operator)
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    /// Polls `GET path` until `field` equals `want`.
-    async fn wait_for(&self, path: &str, field: &str, want: &str) -> Value {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let (_, body) = self.get(path, &self.operator).await;
-            if body[field] == want {
-                return body;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{path}: {field} never became {want}: {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// Creates a courier and logs it in at the kiosk with its current TOTP.
-    async fn courier_session(&self, name: &str) -> String {
-        let (status, courier) = self
-            .post("/api/v1/couriers", &self.operator, json!({"name": name}))
-            .await;
-        assert_eq!(status, 201, "{courier}");
-        let secret = courier["totp_secret"].as_str().expect("secret");
-        let code = common::totp_now(secret, &self.clock);
-        let (status, session) = self
-            .post(
-                "/api/v1/courier/login",
-                &self.kiosk,
-                json!({"courier": name, "code": code}),
-            )
-            .await;
-        assert_eq!(status, 200, "{session}");
-        session["token"].as_str().expect("token").to_owned()
-    }
-
-    async fn feed(&self) -> Vec<Value> {
-        let (status, feed) = self
-            .get("/api/v1/sync/events?after=0&limit=1000", &self.sync)
-            .await;
-        assert_eq!(status, 200, "{feed}");
-        feed["events"].as_array().expect("events").clone()
-    }
-
-    /// The pickup code the event feed published for `parcel`.
-    async fn code_of(&self, parcel: &str) -> String {
-        self.feed()
-            .await
-            .iter()
-            .rev()
-            .find(|e| e["data"]["parcel_id"] == parcel && e["data"]["pickup_code"].is_string())
-            .map(|e| e["data"]["pickup_code"].as_str().unwrap().to_owned())
-            .expect("a published pickup code")
-    }
-
-    async fn event_types(&self) -> Vec<String> {
-        self.feed()
-            .await
-            .iter()
-            .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
-            .collect()
     }
 }
 

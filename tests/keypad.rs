@@ -15,9 +15,7 @@ async fn wrong_codes_lock_the_keypad_and_the_lockout_doubles() {
     let wrong = if code == "000000" { "111111" } else { "000000" };
 
     for _ in 0..3 {
-        let (status, body) = h
-            .post("/api/v1/pickup", &h.kiosk, json!({"code": wrong}))
-            .await;
+        let (status, body) = h.enter_code(wrong).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
             (401, Some("invalid_code"))
@@ -39,9 +37,7 @@ async fn wrong_codes_lock_the_keypad_and_the_lockout_doubles() {
 
     // A correct code during the lockout is refused too, and opens nothing.
     let pulses = h.sim().pulses().len();
-    let (status, _) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, _) = h.enter_code(&code).await;
     assert_eq!(status, 429);
     assert_eq!(h.sim().pulses().len(), pulses);
     let (_, keypad) = h.get("/api/v1/keypad", &h.operator).await;
@@ -50,20 +46,15 @@ async fn wrong_codes_lock_the_keypad_and_the_lockout_doubles() {
     // The lockout ends with time, not with sleeping; the next one is twice as long.
     h.clock.advance(Duration::from_secs(60));
     for _ in 0..3 {
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": wrong}))
-            .await;
+        h.enter_code(wrong).await;
     }
-    let (status, body) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, body) = h.enter_code(&code).await;
     assert_eq!(
         (status, body["error"]["retry_after_s"].as_u64()),
         (429, Some(120))
     );
     h.clock.advance(Duration::from_secs(120));
-    let (status, body) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, body) = h.enter_code(&code).await;
     assert_eq!(status, 200, "{body}");
     assert!(
         h.event_types()
@@ -79,40 +70,26 @@ async fn wrong_codes_lock_the_keypad_and_the_lockout_doubles() {
 async fn an_operator_ends_a_lockout() {
     let h = Harness::start().await;
     for _ in 0..3 {
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": "999999"}))
-            .await;
+        h.enter_code("999999").await;
     }
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": "999999"}))
-            .await
-            .0,
-        429
-    );
+    assert_eq!(h.enter_code("999999").await.0, 429);
     let (status, _) = h
         .post("/api/v1/keypad/unlock", &h.operator, json!({}))
         .await;
     assert_eq!(status, 204);
     let (_, keypad) = h.get("/api/v1/keypad", &h.operator).await;
     assert_eq!(keypad, json!({"locked_until": null, "failures": 0}));
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": "999999"}))
-            .await
-            .0,
-        401
-    );
+    assert_eq!(h.enter_code("999999").await.0, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lockout_survives_a_restart() {
     let mut h = Harness::start().await;
     for _ in 0..3 {
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": "999999"}))
-            .await;
+        h.enter_code("999999").await;
     }
     h.restart().await;
-    let (status, body) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": "999999"}))
-        .await;
+    let (status, body) = h.enter_code("999999").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (429, Some("locked_out"))

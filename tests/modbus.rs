@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use lockerd_hal::modbus::emulator::{Board, Logged, Request};
 use modbus_locker::{Layout, Locker, OnBoard, coil_writes};
-use serde_json::json;
 
 const PULSE: Duration = Duration::from_millis(50);
 const MAX_PULSE: Duration = Duration::from_millis(300);
@@ -134,9 +133,7 @@ async fn a_deposit_and_a_pickup_each_pulse_their_coil_once_within_max_pulse() {
     assert_eq!(locker.pickup(&code).await, parcel);
     assert_one_pulse(&locker, &board.log()[from..], &compartment);
 
-    let (_, body) = locker
-        .post("/api/v1/pickup", &locker.kiosk, json!({"code": code}))
-        .await;
+    let (_, body) = locker.enter_code(&code).await;
     assert_eq!(body["error"]["code"], "invalid_code", "a code opens once");
     locker.stop().await;
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use lockerd_hal::modbus::emulator::{Board, ExceptionCode, Fault, TcpServer};
 use modbus_locker::{BUS, Layout, Locker, OnBoard, bus_health, coil_writes};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Small compartments on the simulated bus, large ones on the Modbus boards: a large parcel
 /// fits only on the Modbus bus.
@@ -161,15 +161,13 @@ async fn outage_and_recovery(outage: Outage) {
 /// Nothing on the Modbus bus is assigned or opened while it is down, and the code survives.
 async fn unavailable_while_down(locker: &Locker, courier: &str, parcel: &str, code: &str) {
     let pulses_before = coil_writes(&locker.board.log()).len();
-    let deposit = json!({"tracking_id": "NET-2", "size": "L"});
-    let (status, body) = locker.post("/api/v1/deposits", courier, deposit).await;
+    let (status, body) = locker.deposit(courier, "NET-2", "L").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("hardware_unavailable")),
         "deposit: {body}"
     );
-    let pickup = json!({"code": code});
-    let (status, body) = locker.post("/api/v1/pickup", &locker.kiosk, pickup).await;
+    let (status, body) = locker.enter_code(code).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("hardware_unavailable")),
@@ -189,8 +187,7 @@ async fn unavailable_while_down(locker: &Locker, courier: &str, parcel: &str, co
 
 /// A deposit and its pickup on the simulated bus, whose latches pop their doors.
 async fn sim_bus_works(locker: &Locker, courier: &str) {
-    let deposit = json!({"tracking_id": "SIM-1", "size": "S"});
-    let (status, body) = locker.post("/api/v1/deposits", courier, deposit).await;
+    let (status, body) = locker.deposit(courier, "SIM-1", "S").await;
     assert_eq!(
         status, 201,
         "sim deposit while the Modbus bus is down: {body}"
@@ -198,30 +195,17 @@ async fn sim_bus_works(locker: &Locker, courier: &str) {
     let parcel = body["parcel_id"].as_str().expect("parcel").to_owned();
     let compartment = body["compartment"]["id"].as_str().expect("compartment");
     assert!(compartment.starts_with('S'), "{body}");
-    sim_door(locker, compartment, false).await;
-    let parcel_path = format!("/api/v1/parcels/{parcel}");
-    locker.wait_for(&parcel_path, "state", "closed").await;
-    let confirm = format!("/api/v1/deposits/{parcel}/confirm");
-    let (status, body) = locker.post(&confirm, courier, json!({})).await;
-    assert_eq!(status, 200, "{body}");
+    locker.door(compartment, false).await;
+    let code = locker.confirm_once_closed(courier, &parcel).await;
 
-    let code = locker.code_of(&parcel).await;
-    let pickup = json!({"code": code});
-    let (status, body) = locker.post("/api/v1/pickup", &locker.kiosk, pickup).await;
+    let (status, body) = locker.enter_code(&code).await;
     assert_eq!(
         status, 200,
         "sim pickup while the Modbus bus is down: {body}"
     );
-    sim_door(locker, compartment, false).await;
+    locker.door(compartment, false).await;
+    let parcel_path = format!("/api/v1/parcels/{parcel}");
     locker.wait_for(&parcel_path, "state", "collected").await;
-}
-
-async fn sim_door(locker: &Locker, compartment: &str, open: bool) {
-    let path = format!("/api/v1/sim/doors/{compartment}");
-    let (status, body) = locker
-        .post(&path, &locker.operator, json!({"open": open}))
-        .await;
-    assert_eq!(status, 204, "sim door: {body}");
 }
 
 /// A bus outage is not the compartments' fault.

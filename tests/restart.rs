@@ -11,13 +11,7 @@ use serde_json::json;
 async fn restart_with_a_deposit_door_open_keeps_the_parcel() {
     let mut h = Harness::start().await;
     let courier = h.courier_session("alice").await;
-    let (_, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "R-1", "size": "M"}),
-        )
-        .await;
+    let (_, deposit) = h.deposit(&courier, "R-1", "M").await;
     let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
     assert_eq!(h.parcel(&parcel).await["state"], "open");
 
@@ -26,27 +20,11 @@ async fn restart_with_a_deposit_door_open_keeps_the_parcel() {
     assert_eq!(h.parcel(&parcel).await["state"], "closed");
     assert_eq!(h.compartment("B2").await["state"], "occupied");
     // The courier session survived; confirming stores it and the code works once.
-    let (status, _) = h
-        .post(
-            &format!("/api/v1/deposits/{parcel}/confirm"),
-            &courier,
-            json!({}),
-        )
-        .await;
+    let (status, _) = h.confirm(&courier, &parcel).await;
     assert_eq!(status, 200);
     let code = h.code_of(&parcel).await;
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-            .await
-            .0,
-        401
-    );
+    assert_eq!(h.enter_code(&code).await.0, 200);
+    assert_eq!(h.enter_code(&code).await.0, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,23 +32,13 @@ async fn restart_during_a_pickup_with_the_door_open_collects_the_parcel() {
     let mut h = Harness::start().await;
     let courier = h.courier_session("bob").await;
     let (parcel, compartment, code) = h.deposit_stored(&courier, "R-2", "S").await;
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(h.enter_code(&code).await.0, 200);
 
     h.restart().await;
     // The door was seen open for the pickup and is closed now: collected.
     assert_eq!(h.parcel(&parcel).await["state"], "collected");
     assert_eq!(h.compartment(&compartment).await["state"], "free");
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-            .await
-            .0,
-        401
-    );
+    assert_eq!(h.enter_code(&code).await.0, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,23 +51,9 @@ async fn a_crash_before_a_pickup_opening_was_confirmed_replaces_the_code() {
     h.sim()
         .set_latch_fault(Harness::channel(&compartment), LatchFault::Jammed)
         .unwrap();
-    let pickup = {
-        let (http, base, kiosk) = (h.http.clone(), h.base.clone(), h.kiosk.clone());
-        let code = code.clone();
-        tokio::spawn(async move {
-            http.post(format!("{base}/api/v1/pickup"))
-                .bearer_auth(kiosk)
-                .json(&json!({"code": code}))
-                .send()
-                .await
-        })
-    };
+    let pickup = h.spawn_post("/api/v1/pickup", &h.kiosk, json!({"code": code}));
     // Wait until the pulse happened: the intent is recorded and the code held.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while h.sim().pulses().len() < 3 {
-        assert!(tokio::time::Instant::now() < deadline, "no pickup pulse");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    h.wait_for_pulses(3, "pickup pulse").await;
     h.crash_and_restart().await;
     let _ = pickup.await;
 
@@ -113,18 +67,8 @@ async fn a_crash_before_a_pickup_opening_was_confirmed_replaces_the_code() {
             .await
             .contains(&"parcel.code_changed".to_owned())
     );
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-            .await
-            .0,
-        401
-    );
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": new_code}))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(h.enter_code(&code).await.0, 401);
+    assert_eq!(h.enter_code(&new_code).await.0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,28 +99,8 @@ async fn a_graceful_stop_settles_a_pickup_in_flight_and_the_code_survives() {
     h.sim()
         .set_latch_fault(channel, LatchFault::Jammed)
         .unwrap();
-    let pickup = {
-        let (http, base, kiosk, code) = (
-            h.http.clone(),
-            h.base.clone(),
-            h.kiosk.clone(),
-            code.clone(),
-        );
-        tokio::spawn(async move {
-            let resp = http
-                .post(format!("{base}/api/v1/pickup"))
-                .bearer_auth(kiosk)
-                .json(&json!({"code": code}))
-                .send()
-                .await;
-            resp.map(|r| r.status().as_u16())
-        })
-    };
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while h.sim().pulses().len() < 3 {
-        assert!(tokio::time::Instant::now() < deadline, "no pickup pulse");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let pickup = h.spawn_post("/api/v1/pickup", &h.kiosk, json!({"code": code}));
+    h.wait_for_pulses(3, "pickup pulse").await;
     // The stop waits for the opening to be settled: the latch gives up, the request is answered.
     h.restart().await;
     assert_eq!(pickup.await.unwrap().unwrap(), 503);
@@ -190,13 +114,7 @@ async fn a_graceful_stop_settles_a_pickup_in_flight_and_the_code_survives() {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(
-        h.post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-            .await
-            .0,
-        200,
-        "the code survived"
-    );
+    assert_eq!(h.enter_code(&code).await.0, 200, "the code survived");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,22 +124,9 @@ async fn a_crash_before_a_deposit_door_was_seen_open_drops_it_and_disables_the_c
     h.sim()
         .set_latch_fault(Harness::channel("B2"), LatchFault::Jammed)
         .unwrap();
-    let deposit = {
-        let (http, base, courier) = (h.http.clone(), h.base.clone(), courier.clone());
-        tokio::spawn(async move {
-            let body = json!({"tracking_id": "R-6", "size": "M"});
-            http.post(format!("{base}/api/v1/deposits"))
-                .bearer_auth(courier)
-                .json(&body)
-                .send()
-                .await
-        })
-    };
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while h.sim().pulses().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "no deposit pulse");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let body = json!({"tracking_id": "R-6", "size": "M"});
+    let deposit = h.spawn_post("/api/v1/deposits", &courier, body);
+    h.wait_for_pulses(1, "deposit pulse").await;
     h.crash_and_restart().await;
     let _ = deposit.await;
 
@@ -243,13 +148,7 @@ async fn a_crash_before_a_deposit_door_was_seen_open_drops_it_and_disables_the_c
         "no code for a parcel nobody saw"
     );
     // The courier deposits the parcel again, elsewhere.
-    let (status, again) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "R-6", "size": "M"}),
-        )
-        .await;
+    let (status, again) = h.deposit(&courier, "R-6", "M").await;
     assert_eq!(status, 201, "{again}");
     assert_eq!(again["compartment"]["id"], "B3");
 }
@@ -258,39 +157,18 @@ async fn a_crash_before_a_deposit_door_was_seen_open_drops_it_and_disables_the_c
 async fn a_crash_mid_resize_cancels_the_deposit_and_has_both_compartments_inspected() {
     let mut h = Harness::start().await;
     let courier = h.courier_session("hank").await;
-    let (_, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "RZ-1", "size": "S"}),
-        )
-        .await;
+    let (_, deposit) = h.deposit(&courier, "RZ-1", "S").await;
     let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
     assert_eq!(deposit["compartment"]["id"], "A3");
     h.sim()
         .set_latch_fault(Harness::channel("C1"), LatchFault::Jammed)
         .unwrap();
-    let resize = {
-        let (http, base, courier, parcel) = (
-            h.http.clone(),
-            h.base.clone(),
-            courier.clone(),
-            parcel.clone(),
-        );
-        tokio::spawn(async move {
-            let url = format!("{base}/api/v1/deposits/{parcel}/resize");
-            http.post(url)
-                .bearer_auth(courier)
-                .json(&json!({"size": "L"}))
-                .send()
-                .await
-        })
-    };
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while h.sim().pulses().len() < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "no resize pulse");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let resize = h.spawn_post(
+        &format!("/api/v1/deposits/{parcel}/resize"),
+        &courier,
+        json!({"size": "L"}),
+    );
+    h.wait_for_pulses(2, "resize pulse").await;
     h.crash_and_restart().await;
     let _ = resize.await;
     // Where the parcel is, nobody knows: neither compartment is handed out before a look.
@@ -312,13 +190,7 @@ async fn a_crash_mid_resize_cancels_the_deposit_and_has_both_compartments_inspec
 async fn a_crash_during_a_cancel_does_not_store_the_parcel_later() {
     let mut h = Harness::start().await;
     let courier = h.courier_session("ivy").await;
-    let (_, deposit) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "CX-1", "size": "M"}),
-        )
-        .await;
+    let (_, deposit) = h.deposit(&courier, "CX-1", "M").await;
     let parcel = deposit["parcel_id"].as_str().unwrap().to_owned();
     h.door("B2", false).await;
     h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
@@ -326,19 +198,9 @@ async fn a_crash_during_a_cancel_does_not_store_the_parcel_later() {
     h.sim()
         .set_latch_fault(Harness::channel("B2"), LatchFault::Jammed)
         .unwrap();
-    let (status, _) = h
-        .post(
-            &format!("/api/v1/deposits/{parcel}/cancel"),
-            &courier,
-            json!({}),
-        )
-        .await;
+    let (status, _) = h.cancel(&courier, &parcel).await;
     assert_eq!(status, 202);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while h.sim().pulses().len() < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "no cancel pulse");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    h.wait_for_pulses(2, "cancel pulse").await;
     h.crash_and_restart().await;
     h.clock.advance(std::time::Duration::from_secs(600));
     h.running().locker.tick().await.unwrap();

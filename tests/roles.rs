@@ -165,13 +165,7 @@ async fn malformed_bodies_are_invalid_request_naming_the_field() {
         "{body}"
     );
     let big = "x".repeat(70 * 1024);
-    let (status, body) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": big, "size": "S"}),
-        )
-        .await;
+    let (status, body) = h.deposit(&courier, &big, "S").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (413, Some("payload_too_large"))
@@ -181,13 +175,7 @@ async fn malformed_bodies_are_invalid_request_naming_the_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_cannot_deposit_without_a_courier_session() {
     let h = Harness::start().await;
-    let (status, body) = h
-        .post(
-            "/api/v1/deposits",
-            &h.operator,
-            json!({"tracking_id": "OP-1", "size": "S"}),
-        )
-        .await;
+    let (status, body) = h.deposit(&h.operator, "OP-1", "S").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (403, Some("forbidden"))

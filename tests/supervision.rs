@@ -6,7 +6,6 @@ mod common;
 
 use common::Harness;
 use lockerd_hal::ErrorKind;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bus_that_goes_down_makes_its_compartments_unavailable_until_it_returns() {
@@ -33,20 +32,12 @@ async fn a_bus_that_goes_down_makes_its_compartments_unavailable_until_it_return
 
     // Nothing is assigned or pulsed, nothing is marked faulty, the code survives.
     let pulses = h.sim().pulses().len();
-    let (status, body) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, body) = h.enter_code(&code).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("hardware_unavailable"))
     );
-    let (status, body) = h
-        .post(
-            "/api/v1/deposits",
-            &courier,
-            json!({"tracking_id": "BD-2", "size": "S"}),
-        )
-        .await;
+    let (status, body) = h.deposit(&courier, "BD-2", "S").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("hardware_unavailable")),
@@ -75,9 +66,7 @@ async fn a_bus_that_goes_down_makes_its_compartments_unavailable_until_it_return
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let (status, body) = h
-        .post("/api/v1/pickup", &h.kiosk, json!({"code": code}))
-        .await;
+    let (status, body) = h.enter_code(&code).await;
     assert_eq!(status, 200, "{body}");
     let types = h.event_types().await;
     let down = types

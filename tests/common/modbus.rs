@@ -11,17 +11,14 @@
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::ops::Deref;
 use std::time::Duration;
 
-use lockerd::config::Config;
-use lockerd::daemon::{self, Options, Running};
-use lockerd::locker::{ManualClock, Principal, Role};
 use lockerd_hal::modbus::emulator::{Board, Logged, Request, TcpServer};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::common::totp_now;
+use crate::common::Harness;
 
 /// The Modbus bus's name in the config.
 pub const BUS: &str = "net";
@@ -118,21 +115,23 @@ door_left_open = "60s"
     }
 }
 
-/// A running daemon on emulated boards, with the tokens a test needs.
+/// A running daemon on emulated boards; the daemon's `Harness` (API, tokens, clock) is reached
+/// through it.
 pub struct Locker {
     pub layout: Layout,
     pub board: Board,
     /// The boards' server; `None` while a test has taken it away.
     pub server: Option<TcpServer>,
     pub addr: SocketAddr,
-    pub running: Option<Running>,
-    pub clock: ManualClock,
-    pub base: String,
-    pub http: reqwest::Client,
-    pub operator: String,
-    pub kiosk: String,
-    pub sync: String,
-    _dir: tempfile::TempDir,
+    pub harness: Harness,
+}
+
+impl Deref for Locker {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
 }
 
 impl Locker {
@@ -141,97 +140,20 @@ impl Locker {
     pub async fn start(layout: Layout, board: Board) -> Locker {
         let server = TcpServer::start(board.clone()).await.expect("serve boards");
         let addr = server.addr();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let text = layout.config_text(&dir.path().join("state"), addr);
-        let config =
-            Config::parse(&text, &dir.path().join("lockerd.toml")).expect("test config is valid");
-        let clock = ManualClock::new();
-        let options = Options {
-            clock: Arc::new(clock.clone()),
-            listen: Some("127.0.0.1:0".parse().unwrap()),
-            drain: Duration::from_millis(500),
-        };
-        let running = daemon::start(config, options).await.expect("daemon starts");
-        let admin = Principal {
-            role: Role::Operator,
-            name: "test".into(),
-            courier: None,
-        };
-        let mut tokens = vec![];
-        for (role, name) in [
-            (Role::Operator, "ops"),
-            (Role::Kiosk, "kiosk"),
-            (Role::Sync, "cloud"),
-        ] {
-            let token = running.locker.create_token(role, name, &admin).await;
-            tokens.push(token.expect("token"));
-        }
-        let [operator, kiosk, sync] = tokens.try_into().expect("three tokens");
+        let harness =
+            Harness::start_config(DEADLINE, |state_dir| layout.config_text(state_dir, addr)).await;
         Locker {
             layout,
             board,
             server: Some(server),
             addr,
-            base: format!("http://{}", running.addr),
-            running: Some(running),
-            clock,
-            http: reqwest::Client::new(),
-            operator,
-            kiosk,
-            sync,
-            _dir: dir,
+            harness,
         }
     }
 
     /// Stops the daemon gracefully; fails the test if a task of it panicked.
-    pub async fn stop(mut self) {
-        let running = self.running.take().expect("running");
-        running.stop().await.expect("clean stop, no panic");
-    }
-
-    pub async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.http.request(method.parse().expect("method"), url);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        self.request("GET", path, Some(token), None).await
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        self.request("POST", path, Some(token), Some(body)).await
-    }
-
-    /// Polls `GET path` until `field` equals `want`.
-    pub async fn wait_for(&self, path: &str, field: &str, want: &str) -> Value {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let (_, body) = self.get(path, &self.operator).await;
-            if body[field] == want {
-                return body;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{path}: {field} never became {want}: {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    pub async fn stop(self) {
+        self.harness.stop().await;
     }
 
     /// Polls `/healthz` until the Modbus bus shows `ok`; returns the whole answer.
@@ -284,25 +206,6 @@ impl Locker {
         c.id
     }
 
-    /// Creates a courier and logs it in at the kiosk; returns the session token.
-    pub async fn courier_session(&self, name: &str) -> String {
-        let (status, courier) = self
-            .post("/api/v1/couriers", &self.operator, json!({"name": name}))
-            .await;
-        assert_eq!(status, 201, "{courier}");
-        let secret = courier["totp_secret"].as_str().expect("secret");
-        let code = totp_now(secret, &self.clock);
-        let (status, session) = self
-            .post(
-                "/api/v1/courier/login",
-                &self.kiosk,
-                json!({"courier": name, "code": code}),
-            )
-            .await;
-        assert_eq!(status, 200, "{session}");
-        session["token"].as_str().expect("token").to_owned()
-    }
-
     /// Deposits into a Modbus compartment: the door is opened by hand once its latch released,
     /// closed, and the deposit confirmed. Returns (parcel id, compartment, pickup code).
     pub async fn deposit_stored(
@@ -312,9 +215,8 @@ impl Locker {
         size: &str,
     ) -> (String, String, String) {
         let from = self.board.log().len();
-        let body = json!({"tracking_id": tracking_id, "size": size});
         let ((status, body), opened) = tokio::join!(
-            self.post("/api/v1/deposits", courier, body),
+            self.deposit(courier, tracking_id, size),
             self.hand_opens_released_door(from)
         );
         assert_eq!(status, 201, "{body}");
@@ -322,12 +224,7 @@ impl Locker {
         let compartment = body["compartment"]["id"].as_str().unwrap().to_owned();
         assert_eq!(compartment, opened, "the door opened is the one assigned");
         self.set_door(&compartment, false);
-        self.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
-            .await;
-        let confirm = format!("/api/v1/deposits/{parcel}/confirm");
-        let (status, body) = self.post(&confirm, courier, json!({})).await;
-        assert_eq!(status, 200, "{body}");
-        let code = self.code_of(&parcel).await;
+        let code = self.confirm_once_closed(courier, &parcel).await;
         (parcel, compartment, code)
     }
 
@@ -335,10 +232,8 @@ impl Locker {
     /// latch released, and closed; waits until the parcel is collected.
     pub async fn pickup(&self, code: &str) -> String {
         let from = self.board.log().len();
-        let ((status, body), opened) = tokio::join!(
-            self.post("/api/v1/pickup", &self.kiosk, json!({"code": code})),
-            self.hand_opens_released_door(from)
-        );
+        let ((status, body), opened) =
+            tokio::join!(self.enter_code(code), self.hand_opens_released_door(from));
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["compartment"]["id"], opened, "{body}");
         let parcel = body["parcel_id"].as_str().unwrap().to_owned();
@@ -346,26 +241,6 @@ impl Locker {
         self.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "collected")
             .await;
         parcel
-    }
-
-    /// The latest pickup code the event feed published for `parcel`.
-    pub async fn code_of(&self, parcel: &str) -> String {
-        self.events()
-            .await
-            .iter()
-            .rev()
-            .find(|e| e["data"]["parcel_id"] == parcel && e["data"]["pickup_code"].is_string())
-            .map(|e| e["data"]["pickup_code"].as_str().unwrap().to_owned())
-            .expect("a published pickup code")
-    }
-
-    /// Every event of the sync feed, in order.
-    pub async fn events(&self) -> Vec<Value> {
-        let (status, feed) = self
-            .get("/api/v1/sync/events?after=0&limit=1000", &self.sync)
-            .await;
-        assert_eq!(status, 200, "{feed}");
-        feed["events"].as_array().expect("events").clone()
     }
 
     /// Every compartment as the API shows it.
