@@ -14,6 +14,14 @@ use rusqlite::Connection;
 /// compartment.
 type BeginOpening = fn(&Inner, Option<&CourierId>, &str) -> Result<(ParcelId, CompartmentId)>;
 
+/// The compartment a parcel is assigned to; a parcel that has left has none.
+fn compartment_of(parcel: &Parcel) -> Result<CompartmentId> {
+    parcel
+        .compartment
+        .clone()
+        .ok_or_else(|| LockerError::Conflict("the parcel is in no compartment".into()))
+}
+
 pub fn check_tracking_id(tracking_id: &str) -> Result<()> {
     let ok = !tracking_id.is_empty()
         && tracking_id.len() <= 64
@@ -90,10 +98,7 @@ impl Inner {
     ) -> Result<(ParcelId, CompartmentId)> {
         self.tx(|tx| {
             let parcel = self.own_parcel(tx, scope, id)?;
-            let compartment = parcel
-                .compartment
-                .clone()
-                .ok_or_else(|| LockerError::Conflict("parcel has no compartment".into()))?;
+            let compartment = compartment_of(&parcel)?;
             self.update_parcel(tx, &parcel, ParcelEvent::Reopened)?;
             self.intend(tx, &compartment, Purpose::Reopen, Some(&parcel.id), None)?;
             Ok((parcel.id, compartment))
@@ -115,10 +120,7 @@ impl Inner {
                     parcel.state.as_str()
                 )));
             }
-            let old = parcel
-                .compartment
-                .clone()
-                .ok_or_else(|| LockerError::Conflict("parcel has no compartment".into()))?;
+            let old = compartment_of(&parcel)?;
             let old_size = self.compartment(tx, &old)?.size;
             if size <= old_size {
                 return Err(LockerError::InvalidRequest(format!(
@@ -151,10 +153,7 @@ impl Inner {
                 &parcel,
                 ParcelEvent::RemovalStarted(RemovalKind::Cancel),
             )?;
-            let compartment = parcel
-                .compartment
-                .clone()
-                .ok_or_else(|| LockerError::Conflict("parcel has no compartment".into()))?;
+            let compartment = compartment_of(&parcel)?;
             if next.removal.is_some_and(|r| r.door_seen_open) {
                 return Ok(None);
             }
@@ -186,10 +185,7 @@ impl Inner {
                 &parcel,
                 ParcelEvent::RemovalStarted(RemovalKind::Return),
             )?;
-            let compartment = parcel
-                .compartment
-                .clone()
-                .ok_or_else(|| LockerError::Conflict("parcel has no compartment".into()))?;
+            let compartment = compartment_of(&parcel)?;
             self.intend(tx, &compartment, Purpose::Return, Some(&parcel.id), None)?;
             Ok((parcel.id, compartment))
         })
