@@ -322,3 +322,28 @@ async fn a_bouncing_door_is_not_reported_until_it_reads_the_same_twice() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(events.try_recv().is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_door_that_opens_while_its_bus_blips_still_confirms_the_opening() {
+    let mut rig = rig(1, TIMING).await;
+    rig.sim.set_latch_fault(0, LatchFault::Jammed).unwrap();
+    rig.handle.open(id(0), 5).unwrap();
+    // The pulse is done and the opening awaits its door when the bus stops answering.
+    tokio::time::sleep(TIMING.pulse + Duration::from_millis(10)).await;
+    rig.sim
+        .set_bus_failure(Some(lockerd_hal::ErrorKind::Timeout));
+    assert!(matches!(rig.next().await, HwEvent::BusDown { .. }));
+    rig.sim.set_door(0, true).unwrap();
+    rig.sim.set_bus_failure(None);
+    assert!(matches!(rig.next().await, HwEvent::BusUp { .. }));
+    let next = rig.next().await;
+    assert!(
+        matches!(next, HwEvent::Opened { ticket: 5, .. }),
+        "{next:?}"
+    );
+    assert_eq!(
+        rig.sim.pulses().len(),
+        1,
+        "no second pulse on a door already open"
+    );
+}

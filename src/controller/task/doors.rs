@@ -62,8 +62,15 @@ impl<T: Send + 'static> Task<T> {
         let mut fresh = HashMap::new();
         for (c, state) in doors.into_iter().zip(states) {
             if self.door_state(&c).is_none() {
-                self.door_known(&c, state);
-                fresh.insert(c, state);
+                let awaited =
+                    self.waiting.contains_key(&c) || self.queue.iter().any(|j| j.compartment == c);
+                if awaited && state == DoorState::Open {
+                    // Its bus blipped while an opening was under way: this is that opening.
+                    self.door_changed(c, state);
+                } else {
+                    self.door_known(&c, state);
+                    fresh.insert(c, state);
+                }
             } else if self.settled(&c, state, stable_reads) {
                 self.door_changed(c, state);
             }

@@ -205,6 +205,18 @@ impl<T: Send + 'static> Task<T> {
             let name = &self.hw.buses[bus].name;
             return self.fail(job, format!("bus {name} is unavailable"), true);
         }
+        // Already open (seen between retries, or after a bus blip): nothing to pulse.
+        if self.door_state(&job.compartment) == Some(DoorState::Open) {
+            let Job {
+                compartment,
+                ticket,
+                ..
+            } = job;
+            return self.emit(HwEvent::Opened {
+                compartment,
+                ticket,
+            });
+        }
         let length = self.timing.pulse.min(self.timing.max_pulse);
         job.pulses += 1;
         tracing::debug!(compartment = %job.compartment, pulse = job.pulses, "pulsing latch");
