@@ -63,9 +63,19 @@ pub(super) async fn run(config: &Config, id: &str) -> anyhow::Result<()> {
 
     let length = config.latch.pulse.min(config.latch.max_pulse);
     let started = Instant::now();
-    pulse(&mut hw.buses[latch.bus].driver, latch.channel, length)
-        .await
-        .with_context(|| format!("{id}: the latch pulse on bus {latch_bus} failed"))?;
+    if let Err(e) = pulse(&mut hw.buses[latch.bus].driver, latch.channel, length).await {
+        // The pulse may have been cut off with the coil still on: this tool must not exit
+        // leaving a solenoid energized.
+        let off = switch_off_with_retries(&mut hw).await;
+        let state = if off {
+            "the latch outputs are confirmed off"
+        } else {
+            "WARNING: the latch outputs could NOT be confirmed off; cut the latch power"
+        };
+        return Err(e.context(format!(
+            "{id}: the latch pulse on bus {latch_bus} failed; {state}"
+        )));
+    }
     audit(&db, id)?;
     println!(
         "{id}: latch pulsed for {} on bus {latch_bus}",
@@ -85,6 +95,17 @@ pub(super) async fn run(config: &Config, id: &str) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// After a failed pulse: every output off, trying for a few seconds while a bus recovers.
+async fn switch_off_with_retries(hw: &mut Hardware) -> bool {
+    for attempt in 0..5 {
+        if all_off(hw).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500 * (attempt + 1))).await;
+    }
+    false
 }
 
 /// Every latch output of the buses off, before anything else touches them.
