@@ -161,10 +161,13 @@ impl ModbusBoard {
         // Rounded down: never energize longer than asked.
         let command = 0x0600 | secs as u16;
         let request = Request::WriteSingleRegister(eletechsup_register(addr)?, command);
-        self.bus.call(addr.unit, request).await?;
-        // The caller may count on the door having been released when this returns.
+        let result = self.bus.call(addr.unit, request).await;
+        // Wait out the board's timer even if the answer was lost: the command may have reached
+        // the board, which then keeps the coil on (ignoring OFF) for the whole pulse, and the
+        // next latch must not fire meanwhile. The caller may also count on the door having
+        // been released when this returns.
         sleep_until(self.bus.sent_at() + duration).await;
-        Ok(())
+        result.map(|_| ())
     }
 
     /// Read one unit's door inputs with one FC02 request.
