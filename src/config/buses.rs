@@ -3,7 +3,7 @@
 use super::ConfigError;
 use super::hardware::{BusConfig, Driver};
 use super::raw::{DriverKind, RawBus};
-use super::validate::Check;
+use super::validate::{Check, MINUTE};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -40,6 +40,7 @@ pub(super) fn validate(check: &Check, raw: Vec<RawBus>) -> Result<Vec<BusConfig>
         "at least one [[bus]] is required (driver = \"sim\" for development)".to_owned()
     })?;
     let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut sim: Option<usize> = None;
     let mut buses = Vec::with_capacity(raw.len());
     for (index, bus) in raw.into_iter().enumerate() {
         let key = format!("bus[{index}]");
@@ -55,6 +56,20 @@ pub(super) fn validate(check: &Check, raw: Vec<RawBus>) -> Result<Vec<BusConfig>
                     bus.name
                 ),
             ));
+        }
+        // Every simulated latch and door lives on one sim bus, so a compartment can never be
+        // half simulated on one and half on another.
+        if bus.driver == DriverKind::Sim {
+            if let Some(first) = sim {
+                return Err(check.error(
+                    format!("{key}.driver"),
+                    format!(
+                        "a second sim bus (bus[{first}] is already one); at most one sim bus may \
+                         be configured"
+                    ),
+                ));
+            }
+            sim = Some(index);
         }
         buses.push(one(check, &key, bus, &buses)?);
     }
@@ -82,12 +97,21 @@ fn one(
     let driver = match bus.driver {
         DriverKind::Sim => {
             let poll = bus.poll.unwrap_or(Duration::from_millis(50));
-            check.positive(&format!("{key}.poll"), poll)?;
+            poll_period(check, key, poll)?;
             Driver::Sim { poll }
         }
-        DriverKind::Gpio => Driver::Gpio {
-            debounce: bus.debounce.unwrap_or(Duration::from_millis(20)),
-        },
+        DriverKind::Gpio => {
+            let debounce = bus.debounce.unwrap_or(Duration::from_millis(20));
+            check.at_most(
+                &format!("{key}.debounce"),
+                debounce,
+                Duration::from_secs(1),
+                "1s",
+                "a reed switch settles in milliseconds, and a longer filter hides a door's \
+                 real changes",
+            )?;
+            Driver::Gpio { debounce }
+        }
         DriverKind::ModbusRtu => modbus_rtu(check, key, &bus, earlier)?,
         DriverKind::ModbusTcp => modbus_tcp(check, key, &bus)?,
     };
@@ -104,10 +128,33 @@ fn modbus_timing(
     bus: &RawBus,
 ) -> Result<(Duration, Duration), ConfigError> {
     let timeout = bus.timeout.unwrap_or(Duration::from_millis(300));
-    check.positive(&format!("{key}.timeout"), timeout)?;
+    let timeout_key = format!("{key}.timeout");
+    check.positive(&timeout_key, timeout)?;
+    check.at_most(
+        &timeout_key,
+        timeout,
+        MINUTE,
+        "60s",
+        "a board that has not answered in a minute is not answering, and longer waits must fit \
+         the controller's clock arithmetic",
+    )?;
     let poll = bus.poll.unwrap_or(Duration::from_millis(250));
-    check.positive(&format!("{key}.poll"), poll)?;
+    poll_period(check, key, poll)?;
     Ok((timeout, poll))
+}
+
+/// Every driver that polls: more than 0s, at most a minute.
+fn poll_period(check: &Check, key: &str, poll: Duration) -> Result<(), ConfigError> {
+    let poll_key = format!("{key}.poll");
+    check.positive(&poll_key, poll)?;
+    check.at_most(
+        &poll_key,
+        poll,
+        MINUTE,
+        "60s",
+        "doors read less often go unseen, and longer periods must fit the controller's clock \
+         arithmetic",
+    )
 }
 
 fn modbus_rtu(

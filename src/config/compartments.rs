@@ -38,6 +38,7 @@ pub(super) fn validate(
         }
         let latch = wiring::latch(check, &format!("{key}.latch"), compartment.latch, buses)?;
         let door = wiring::door(check, &format!("{key}.door"), compartment.door, buses)?;
+        not_half_simulated(check, &key, &latch, &door, buses)?;
         claims.latch(check, &key, &id, &latch)?;
         claims.door(check, &key, &id, &door)?;
         compartments.push(CompartmentConfig {
@@ -49,6 +50,40 @@ pub(super) fn validate(
         });
     }
     Ok(compartments)
+}
+
+/// A compartment is simulated or real, never half of each: a sim latch with a real door sensor
+/// (or a real latch "opened" by a simulation) would report openings that never happened. Both
+/// halves of a simulated compartment are on the same sim bus.
+fn not_half_simulated(
+    check: &Check,
+    key: &str,
+    latch: &LatchRef,
+    door: &DoorRef,
+    buses: &[BusConfig],
+) -> Result<(), ConfigError> {
+    let sim_latch = matches!(latch, LatchRef::Sim { .. });
+    let sim_door = matches!(door, DoorRef::Sim { .. });
+    if (!sim_latch && !sim_door) || latch.bus() == door.bus() {
+        return Ok(());
+    }
+    let kind = |name: &str| {
+        buses
+            .iter()
+            .find(|bus| bus.name == name)
+            .map_or("unknown", |bus| bus.driver.kind())
+    };
+    Err(check.error(
+        format!("{key}.door.bus"),
+        format!(
+            "door on {} bus {:?} but latch on {} bus {:?}: simulated and real hardware are not \
+             mixed in one compartment; put its latch and door on the same sim bus",
+            kind(door.bus()),
+            door.bus(),
+            kind(latch.bus()),
+            latch.bus()
+        ),
+    ))
 }
 
 fn is_valid_id(id: &str) -> bool {

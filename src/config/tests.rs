@@ -34,6 +34,11 @@ const BUSES: &str = "[[bus]]\nname = \"sim\"\ndriver = \"sim\"\n\
 
 const SIM: &str = "{ bus = \"sim\" }";
 
+/// A real latch and a real door for a compartment whose other half is under test (a compartment
+/// is simulated or real, never half of each). Unit 200 is used by no other test.
+const REAL_LATCH: &str = "{ bus = \"net\", unit = 200, coil = 0 }";
+const REAL_DOOR: &str = "{ bus = \"net\", unit = 200, input = 0 }";
+
 /// One compartment line set: `id`, its latch and its door as inline tables.
 fn compartment(id: &str, latch: &str, door: &str) -> String {
     format!("[[compartment]]\nid = \"{id}\"\nsize = \"M\"\nlatch = {latch}\ndoor = {door}\n")
@@ -43,14 +48,14 @@ fn file(compartments: &[String]) -> String {
     format!("{BUSES}\n{}", compartments.concat())
 }
 
-/// A file whose only compartment has this latch and a sim door.
+/// A file whose only compartment has this latch and a real door.
 fn latch(latch: &str) -> String {
-    file(&[compartment("A1", latch, SIM)])
+    file(&[compartment("A1", latch, REAL_DOOR)])
 }
 
-/// A file whose only compartment has a sim latch and this door.
+/// A file whose only compartment has a real latch and this door.
 fn door(door: &str) -> String {
-    file(&[compartment("A1", SIM, door)])
+    file(&[compartment("A1", REAL_LATCH, door)])
 }
 
 fn parse(text: &str) -> Result<Config, ConfigError> {

@@ -17,6 +17,13 @@ const PULSE_CEILING: Duration = Duration::from_secs(5);
 /// only heats a stuck solenoid.
 const MAX_RETRIES: u32 = 5;
 
+/// The longest latch cooldown or open timeout, and (in `buses`) the longest bus poll or request
+/// timeout: the controller adds these to its clock, and nothing real takes longer.
+pub(super) const MINUTE: Duration = Duration::from_secs(60);
+
+/// The longest `latch.door_left_open`: a door open a day is an alarm long overdue.
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
 /// Builds errors for one file.
 pub(super) struct Check<'a> {
     pub source: &'a Path,
@@ -44,6 +51,20 @@ impl Check<'_> {
     pub fn positive(&self, key: &str, value: Duration) -> Result<(), ConfigError> {
         self.ensure(!value.is_zero(), key, || {
             "must be longer than 0s".to_owned()
+        })
+    }
+
+    /// Fails unless `value <= max`; `limit` is `max` as the file would write it, `why` the reason.
+    pub fn at_most(
+        &self,
+        key: &str,
+        value: Duration,
+        max: Duration,
+        limit: &str,
+        why: &str,
+    ) -> Result<(), ConfigError> {
+        self.ensure(value <= max, key, || {
+            format!("must be at most {limit}, got {}: {why}", show(value))
         })
     }
 }
@@ -135,7 +156,22 @@ fn latch(check: &Check, latch: &LatchConfig) -> Result<(), ConfigError> {
     check.ensure(!latch.cooldown.is_zero(), "latch.cooldown", || {
         "must be more than 0s: a solenoid needs rest between pulses".to_owned()
     })?;
+    check.at_most(
+        "latch.cooldown",
+        latch.cooldown,
+        MINUTE,
+        "60s",
+        "a longer rest only keeps a parcel locked in, and must fit the controller's clock arithmetic",
+    )?;
     check.positive("latch.open_timeout", latch.open_timeout)?;
+    check.at_most(
+        "latch.open_timeout",
+        latch.open_timeout,
+        MINUTE,
+        "60s",
+        "a door not seen open within a minute did not open, and longer waits must fit the \
+         controller's clock arithmetic",
+    )?;
     let retries = latch.retries;
     check.ensure(retries <= MAX_RETRIES, "latch.retries", || {
         format!(
@@ -143,7 +179,15 @@ fn latch(check: &Check, latch: &LatchConfig) -> Result<(), ConfigError> {
              that already failed"
         )
     })?;
-    check.positive("latch.door_left_open", latch.door_left_open)
+    check.positive("latch.door_left_open", latch.door_left_open)?;
+    check.at_most(
+        "latch.door_left_open",
+        latch.door_left_open,
+        DAY,
+        "24h",
+        "a door open longer is an alarm long overdue, and longer periods must fit the \
+         controller's clock arithmetic",
+    )
 }
 
 /// An `eletechsup` board times the pulse itself (FC06 `0x06XX`: on for XX seconds, then off), so

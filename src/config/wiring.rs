@@ -4,12 +4,16 @@
 //! is another.
 
 use super::ConfigError;
-use super::hardware::{BusConfig, DoorRef, Driver, LatchRef, Level};
+use super::hardware::{BusConfig, DoorRef, Driver, LatchRef, Level, Profile};
 use super::raw::{RawDoor, RawLatch};
 use super::validate::Check;
 
 /// Highest BCM GPIO on the Pi's 40-pin header.
 const MAX_PIN: i64 = 27;
+
+/// Waveshare relay boards have at most 32 channels; above them the coil address space holds
+/// commands (0x00FF switches every relay, 0x0200+n flashes relay n for a board-timed period).
+const WAVESHARE_CHANNELS: u16 = 32;
 
 pub(super) fn latch(
     check: &Check,
@@ -39,11 +43,18 @@ pub(super) fn latch(
             active_low: raw.active_low.unwrap_or(false),
             bus: raw.bus,
         },
-        Driver::ModbusRtu { .. } | Driver::ModbusTcp { .. } => LatchRef::Modbus {
-            unit: need.unit(raw.unit)?,
-            coil: need.register("coil", raw.coil)?,
-            bus: raw.bus,
-        },
+        Driver::ModbusRtu { profile, .. } | Driver::ModbusTcp { profile, .. } => {
+            let unit = need.unit(raw.unit)?;
+            let coil = need.register("coil", raw.coil)?;
+            if profile == Profile::Waveshare {
+                need.waveshare_channel(coil)?;
+            }
+            LatchRef::Modbus {
+                unit,
+                coil,
+                bus: raw.bus,
+            }
+        }
     })
 }
 
@@ -160,6 +171,24 @@ impl Need<'_> {
         let number = self.get(field, value)?;
         u16::try_from(number)
             .map_err(|_| self.invalid(field, format!("{field} {number} is out of range 0..=65535")))
+    }
+
+    /// A coil on a waveshare board must be one of its relays, never one of its command addresses.
+    fn waveshare_channel(&self, coil: u16) -> Result<(), ConfigError> {
+        if coil < WAVESHARE_CHANNELS {
+            return Ok(());
+        }
+        Err(self.invalid(
+            "coil",
+            format!(
+                "coil {coil} is not a relay of waveshare bus {:?}: waveshare relay boards have at \
+                 most {WAVESHARE_CHANNELS} channels (coils 0..={}), and they treat coil 0x00FF as \
+                 \"switch every relay\" and 0x0200+n as a board-timed \"flash\" command, so such a \
+                 coil could energize every latch at once or one for hours",
+                self.bus.name,
+                WAVESHARE_CHANNELS - 1
+            ),
+        ))
     }
 
     /// A GPIO door's `open_when`: "high" (the default) or "low".

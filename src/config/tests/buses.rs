@@ -2,10 +2,15 @@
 
 use super::*;
 
-/// A file with `bus` as its only bus and one sim compartment on an extra sim bus, so the bus
-/// under test needs no compartment of its own.
+/// A spare Modbus TCP bus with one compartment, so the bus under test (listed first) needs no
+/// compartment of its own; not a sim bus, as a file may have only one.
+const SPARE: &str = "[[bus]]\nname = \"spare\"\ndriver = \"modbus-tcp\"\naddress = \"10.0.0.9:502\"\n\
+    [[compartment]]\nid = \"A1\"\nsize = \"S\"\n\
+    latch = { bus = \"spare\", unit = 1, coil = 0 }\ndoor = { bus = \"spare\", unit = 2, input = 0 }\n";
+
+/// A file with `bus` as its first bus, then `SPARE`.
 fn with_bus(bus: &str) -> String {
-    format!("[[bus]]\n{bus}\n\n{SIM_BUS}\n{}", sim_compartment("A1"))
+    format!("[[bus]]\n{bus}\n\n{SPARE}")
 }
 
 fn first_driver(bus: &str) -> Driver {
@@ -242,6 +247,55 @@ fn config_finds_a_bus_by_name() {
         config.bus("pi").map(|b| &b.driver),
         Some(Driver::Gpio { .. })
     ));
-    assert_eq!(config.bus("sim").map(|b| b.name.as_str()), Some("sim"));
+    assert_eq!(config.bus("spare").map(|b| b.name.as_str()), Some("spare"));
     assert!(config.bus("rs485").is_none());
+}
+
+#[test]
+fn at_most_one_sim_bus_is_configured() {
+    let text = format!(
+        "{SIM_BUS}[[bus]]\nname = \"pi\"\ndriver = \"gpio\"\n\
+         [[bus]]\nname = \"bench\"\ndriver = \"sim\"\n{}",
+        sim_compartment("A1")
+    );
+    refused(
+        &text,
+        "bus[2].driver",
+        "a second sim bus (bus[0] is already one); at most one sim bus may be configured",
+    );
+}
+
+#[test]
+fn bus_periods_are_at_most_a_minute() {
+    let rtu = "name = \"r\"\ndriver = \"modbus-rtu\"\ndevice = \"/dev/ttyUSB0\"";
+    let tcp = "name = \"n\"\ndriver = \"modbus-tcp\"\naddress = \"h:502\"";
+    for bus in [rtu, tcp] {
+        for key in ["timeout", "poll"] {
+            let error = refused(
+                &with_bus(&format!("{bus}\n{key} = \"61s\"")),
+                &format!("bus[0].{key}"),
+                "must be at most 60s, got 1m 1s",
+            );
+            assert!(error.message.contains("clock arithmetic"), "{error}");
+            ok(&with_bus(&format!("{bus}\n{key} = \"60s\"")));
+        }
+    }
+    refused(
+        &with_bus("name = \"b\"\ndriver = \"sim\"\npoll = \"1h\""),
+        "bus[0].poll",
+        "must be at most 60s, got 1h",
+    );
+    ok(&with_bus("name = \"b\"\ndriver = \"sim\"\npoll = \"60s\""));
+}
+
+#[test]
+fn gpio_debounce_is_at_most_a_second() {
+    refused(
+        &with_bus("name = \"pi\"\ndriver = \"gpio\"\ndebounce = \"1001ms\""),
+        "bus[0].debounce",
+        "must be at most 1s, got 1s 1ms",
+    );
+    ok(&with_bus(
+        "name = \"pi\"\ndriver = \"gpio\"\ndebounce = \"1s\"",
+    ));
 }

@@ -315,3 +315,64 @@ fn open_when_matches_the_bus_driver() {
         "unknown variant",
     );
 }
+
+#[test]
+fn a_waveshare_latch_is_one_of_its_32_relays() {
+    for driver in [
+        "modbus-rtu\"\ndevice = \"/dev/ttyUSB0",
+        "modbus-tcp\"\naddress = \"10.0.0.5:502",
+    ] {
+        let text = |coil: u32| {
+            format!(
+                "[[bus]]\nname = \"relays\"\ndriver = \"{driver}\"\nprofile = \"waveshare\"\n\
+                 [[compartment]]\nid = \"A1\"\nsize = \"M\"\n\
+                 latch = {{ bus = \"relays\", unit = 1, coil = {coil} }}\n\
+                 door = {{ bus = \"relays\", unit = 2, input = 0 }}\n"
+            )
+        };
+        for bad in [32, 255, 0x0200, 0x0203, 65535] {
+            let error = refused(
+                &text(bad),
+                "compartment[0].latch.coil",
+                &format!("coil {bad} is not a relay of waveshare bus \"relays\""),
+            );
+            assert!(error.message.contains("at most 32 channels"), "{error}");
+            assert!(error.message.contains("0x00FF"), "{error}");
+            assert!(error.message.contains("energize every latch"), "{error}");
+        }
+        ok(&text(31));
+        ok(&text(0));
+    }
+    // Other profiles address coils as they are.
+    ok(&latch("{ bus = \"rs485\", unit = 1, coil = 255 }"));
+}
+
+#[test]
+fn a_compartment_is_not_half_simulated() {
+    let error = refused(
+        &file(&[compartment(
+            "A1",
+            SIM,
+            "{ bus = \"rs485\", unit = 2, input = 0 }",
+        )]),
+        "compartment[0].door.bus",
+        "door on modbus-rtu bus \"rs485\" but latch on sim bus \"sim\"",
+    );
+    assert!(
+        error
+            .message
+            .contains("simulated and real hardware are not mixed in one compartment"),
+        "{error}"
+    );
+    refused(
+        &file(&[compartment("A1", "{ bus = \"pi\", pin = 17 }", SIM)]),
+        "compartment[0].door.bus",
+        "door on sim bus \"sim\" but latch on gpio bus \"pi\"",
+    );
+    // Real halves on different real buses are fine.
+    ok(&file(&[compartment(
+        "A1",
+        "{ bus = \"pi\", pin = 17 }",
+        "{ bus = \"rs485\", unit = 2, input = 0 }",
+    )]));
+}

@@ -182,3 +182,22 @@ fn pulse_against_max_pulse_is_reported_before_the_board_rule() {
         "longer than latch.max_pulse",
     );
 }
+
+#[test]
+fn latch_periods_have_upper_bounds() {
+    for key in ["cooldown", "open_timeout"] {
+        let error = refused(
+            &with(&format!("[latch]\n{key} = \"61s\"")),
+            &format!("latch.{key}"),
+            "must be at most 60s, got 1m 1s",
+        );
+        assert!(error.message.contains("clock arithmetic"), "{error}");
+        ok(&with(&format!("[latch]\n{key} = \"60s\"")));
+    }
+    refused(
+        &with("[latch]\ndoor_left_open = \"25h\""),
+        "latch.door_left_open",
+        "must be at most 24h, got 1day 1h",
+    );
+    ok(&with("[latch]\ndoor_left_open = \"24h\""));
+}

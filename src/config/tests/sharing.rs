@@ -1,13 +1,17 @@
 //! No two compartments share hardware, and `describe_compartments` shows what each one uses.
 
 use super::*;
+
+/// A second real latch, for a compartment next to one using `REAL_LATCH`.
+const OTHER_LATCH: &str = "{ bus = \"net\", unit = 200, coil = 1 }";
+
 #[test]
 fn two_compartments_cannot_share_a_latch_output() {
     let modbus = "{ bus = \"rs485\", unit = 1, coil = 0 }";
     let error = refused(
         &file(&[
-            compartment("A1", modbus, SIM),
-            compartment("A2", modbus, SIM),
+            compartment("A1", modbus, REAL_DOOR),
+            compartment("A2", modbus, REAL_DOOR),
         ]),
         "compartment[1].latch.coil",
         "",
@@ -18,13 +22,20 @@ fn two_compartments_cannot_share_a_latch_output() {
     );
     // The same coil number on another unit or another bus is another output.
     ok(&file(&[
-        compartment("A1", modbus, SIM),
-        compartment("A2", "{ bus = \"rs485\", unit = 2, coil = 0 }", SIM),
-        compartment("A3", "{ bus = \"net\", unit = 1, coil = 0 }", SIM),
+        compartment("A1", modbus, "{ bus = \"net\", unit = 200, input = 1 }"),
+        compartment(
+            "A2",
+            "{ bus = \"rs485\", unit = 2, coil = 0 }",
+            "{ bus = \"net\", unit = 200, input = 2 }",
+        ),
+        compartment("A3", "{ bus = \"net\", unit = 1, coil = 0 }", REAL_DOOR),
     ]));
     let pin = "{ bus = \"pi\", pin = 17 }";
     refused(
-        &file(&[compartment("A1", pin, SIM), compartment("A2", pin, SIM)]),
+        &file(&[
+            compartment("A1", pin, REAL_DOOR),
+            compartment("A2", pin, REAL_DOOR),
+        ]),
         "compartment[1].latch.pin",
         "gpio pin 17 is already used by the latch of compartment A1",
     );
@@ -34,13 +45,19 @@ fn two_compartments_cannot_share_a_latch_output() {
 fn two_compartments_cannot_share_a_door_input() {
     let input = "{ bus = \"rs485\", unit = 2, input = 3 }";
     refused(
-        &file(&[compartment("A1", SIM, input), compartment("A2", SIM, input)]),
+        &file(&[
+            compartment("A1", REAL_LATCH, input),
+            compartment("A2", OTHER_LATCH, input),
+        ]),
         "compartment[1].door.input",
         "input 3 of unit 2 on bus \"rs485\" is already used by compartment A1",
     );
     let pin = "{ bus = \"pi\", pin = 23 }";
     refused(
-        &file(&[compartment("A1", SIM, pin), compartment("A2", SIM, pin)]),
+        &file(&[
+            compartment("A1", REAL_LATCH, pin),
+            compartment("A2", OTHER_LATCH, pin),
+        ]),
         "compartment[1].door.pin",
         "already used by the door of compartment A1",
     );
@@ -59,8 +76,8 @@ fn a_gpio_pin_is_either_a_latch_or_a_door() {
     );
     refused(
         &file(&[
-            compartment("A1", SIM, "{ bus = \"pi\", pin = 22 }"),
-            compartment("A2", "{ bus = \"pi\", pin = 22 }", SIM),
+            compartment("A1", REAL_LATCH, "{ bus = \"pi\", pin = 22 }"),
+            compartment("A2", "{ bus = \"pi\", pin = 22 }", REAL_DOOR),
         ]),
         "compartment[1].latch.pin",
         "already used by the door of compartment A1",
