@@ -51,6 +51,8 @@ pub struct Running {
     /// The simulated locker, when a `sim` bus is configured.
     pub sim: Option<lockerd_hal::sim::SimHandle>,
     drain: Duration,
+    /// The hardware lock (see `claim_hardware`), released when the daemon is gone.
+    _claim: std::fs::File,
     stop_server: watch::Sender<bool>,
     stop_hardware: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
@@ -63,6 +65,35 @@ fn signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> +
     let mut rx = rx.clone();
     async move {
         let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Claims the hardware of this install: an exclusive lock on `state_dir/hardware.lock`, held
+/// while the returned file lives. The daemon holds it for its life and each `lockerd hw`
+/// command for its run, so two masters never drive one bus (an RS-485 line garbles frames,
+/// and one's all-off could cut the other's pulse). Creates the state directory if needed.
+pub fn claim_hardware(state_dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(state_dir)
+        .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
+    let path = state_dir.join("hardware.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another lockerd (the daemon, or a `lockerd hw` command) is using the hardware of {}",
+            state_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::Error::new(e).context(format!("cannot lock {}", path.display())))
+        }
     }
 }
 
@@ -122,6 +153,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     // Hardware first: the controller drives every latch output off before anything else, even
     // before the database is opened, so a daemon crash-looping on a bad database cannot leave
     // a coil energized.
+    let claim = claim_hardware(&config.locker.state_dir)?;
     let hardware = controller::build(&config)?;
     let sim = hardware.sim.clone();
     let (stop_hardware, hardware_rx) = watch::channel(false);
@@ -165,6 +197,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         locker,
         sim: sim.map(|(handle, _)| handle),
         drain: options.drain,
+        _claim: claim,
         stop_server,
         stop_hardware,
         server,

@@ -129,9 +129,11 @@ fn parse_units(text: &str) -> Result<RangeInclusive<u8>, String> {
     Ok(low..=high)
 }
 
-/// Fails if something accepts connections on the config's `api.listen`: the daemon runs there.
-/// `instead` tells the user what to do through the daemon.
-async fn refuse_if_daemon_runs(config: &Config, instead: &str) -> anyhow::Result<()> {
+/// Fails if the daemon runs: something accepts connections on the config's `api.listen`, or
+/// another lockerd holds the hardware lock (a daemon still starting, or another `hw` command).
+/// `instead` tells the user what to do through the daemon. The returned lock must be kept
+/// for as long as the command touches the hardware.
+async fn refuse_if_daemon_runs(config: &Config, instead: &str) -> anyhow::Result<std::fs::File> {
     let addr = reachable(config.api.listen);
     let connected = tokio::time::timeout(DAEMON_PROBE, tokio::net::TcpStream::connect(addr)).await;
     if matches!(connected, Ok(Ok(_))) {
@@ -140,7 +142,8 @@ async fn refuse_if_daemon_runs(config: &Config, instead: &str) -> anyhow::Result
              it owns the hardware; {instead}"
         );
     }
-    Ok(())
+    crate::daemon::claim_hardware(&config.locker.state_dir)
+        .map_err(|e| e.context(instead.to_owned()))
 }
 
 /// Where to connect to reach a listener bound to `listen`: a wildcard address means any local

@@ -42,7 +42,7 @@ pub(super) async fn run(config: &Config, id: &str) -> anyhow::Result<()> {
                 .join(", ")
         );
     };
-    super::refuse_if_daemon_runs(
+    let _claim = super::refuse_if_daemon_runs(
         config,
         &format!("open the compartment through it: POST /api/v1/compartments/{id}/open"),
     )

@@ -35,7 +35,7 @@ pub(super) async fn run(
             bus.driver.kind()
         );
     }
-    super::refuse_if_daemon_runs(config, "stop it before scanning its buses").await?;
+    let _claim = super::refuse_if_daemon_runs(config, "stop it before scanning its buses").await?;
     let mut board = modbus_board(config, name)?;
     // The configured latches off first, as at every start. With the unit ids still unknown
     // this may well fail; the scan is what finds out, so it goes on.

@@ -18,7 +18,7 @@ struct BusReport {
 }
 
 pub(super) async fn run(config: &Config) -> anyhow::Result<()> {
-    super::refuse_if_daemon_runs(config, "GET /healthz shows its buses").await?;
+    let _claim = super::refuse_if_daemon_runs(config, "GET /healthz shows its buses").await?;
     let mut failed = Vec::new();
     for bus in &config.buses {
         let report = check(config, bus).await;
