@@ -93,12 +93,12 @@ fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
 fn check_config(path: &std::path::Path) -> ExitCode {
     match load(path) {
         Ok(config) => {
-            println!(
-                "{}: ok, {} compartments",
-                path.display(),
-                config.compartments.len()
-            );
-            print!("{}", config.describe_compartments());
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let count = config.compartments.len();
+            // A reader that stops early (`| head`) is not an error worth a panic.
+            let _ = writeln!(out, "{}: ok, {count} compartments", path.display())
+                .and_then(|()| write!(out, "{}", config.describe_compartments()));
             ExitCode::SUCCESS
         }
         Err(code) => code,
