@@ -1,6 +1,6 @@
 //! Reading doors and supervising buses: polling, debounce, a bus going down and coming back.
 
-use super::{Job, Task};
+use super::Task;
 use crate::controller::{BusError, HwEvent};
 use crate::domain::CompartmentId;
 use lockerd_hal::DoorState;
@@ -109,22 +109,11 @@ impl<T: Send + 'static> Task<T> {
                 view.open_since = Some(Instant::now());
                 view.left_open_reported = false;
                 if let Some(w) = self.waiting.remove(&c) {
-                    let Job {
-                        compartment,
-                        ticket,
-                        ..
-                    } = w.job;
-                    self.emit(HwEvent::Opened {
-                        compartment,
-                        ticket,
-                    });
+                    self.succeed(w.job);
                 } else if let Some(i) = self.queue.iter().position(|j| j.compartment == c) {
                     // Opened late, between retries: that is the opening the job asked for.
                     let job = self.queue.remove(i).expect("index from position");
-                    self.emit(HwEvent::Opened {
-                        compartment: job.compartment,
-                        ticket: job.ticket,
-                    });
+                    self.succeed(job);
                 } else {
                     self.emit(HwEvent::DoorForced(c));
                 }

@@ -161,21 +161,26 @@ impl<T: Send + 'static> Task<T> {
         }
         // Already open (a door left open, or opened by hand): nothing to pulse.
         if self.door_state(&job.compartment) == Some(DoorState::Open) {
-            let Job {
-                compartment,
-                ticket,
-                ..
-            } = job;
-            return self.emit(HwEvent::Opened {
-                compartment,
-                ticket,
-            });
+            return self.succeed(job);
         }
         self.queue.push_back(job);
     }
 
     fn door_state(&self, c: &CompartmentId) -> Option<DoorState> {
         self.doors.get(c).and_then(|d| d.state)
+    }
+
+    /// The job's door is open: its opening is done.
+    fn succeed(&self, job: Job<T>) {
+        let Job {
+            compartment,
+            ticket,
+            ..
+        } = job;
+        self.emit(HwEvent::Opened {
+            compartment,
+            ticket,
+        });
     }
 
     fn fail(&self, job: Job<T>, reason: String, bus_unavailable: bool) {
@@ -207,15 +212,7 @@ impl<T: Send + 'static> Task<T> {
         }
         // Already open (seen between retries, or after a bus blip): nothing to pulse.
         if self.door_state(&job.compartment) == Some(DoorState::Open) {
-            let Job {
-                compartment,
-                ticket,
-                ..
-            } = job;
-            return self.emit(HwEvent::Opened {
-                compartment,
-                ticket,
-            });
+            return self.succeed(job);
         }
         let length = self.timing.pulse.min(self.timing.max_pulse);
         job.pulses += 1;
