@@ -129,18 +129,22 @@ impl Default for PhotoConfig {
     }
 }
 
-/// `[sync]`: how long acknowledged events are kept.
+/// `[sync]`: how long acknowledged events are kept, and how long a pre-advised parcel's
+/// reservation waits for its courier when the cloud gives no `expires_at`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyncConfig {
     #[serde(deserialize_with = "duration::deserialize")]
     pub retention: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub reservation_ttl: Duration,
 }
 
 impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
             retention: Duration::from_secs(30 * 24 * 3600),
+            reservation_ttl: Duration::from_secs(14 * 24 * 3600),
         }
     }
 }

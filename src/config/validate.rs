@@ -231,5 +231,6 @@ fn photo_and_sync(
     sync: &SyncConfig,
 ) -> Result<(), ConfigError> {
     check.positive("photo.timeout", photo.timeout)?;
-    check.positive("sync.retention", sync.retention)
+    check.positive("sync.retention", sync.retention)?;
+    check.positive("sync.reservation_ttl", sync.reservation_ttl)
 }

@@ -77,6 +77,13 @@ impl Timestamp {
         self.0
     }
 
+    pub fn minus(self, d: Duration) -> Timestamp {
+        Timestamp(
+            self.0
+                .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
+    }
+
     pub fn plus(self, d: Duration) -> Timestamp {
         Timestamp(
             self.0

@@ -57,6 +57,11 @@ pub struct Inner {
         lockerd_hal::sim::SimHandle,
         std::collections::HashMap<CompartmentId, usize>,
     )>,
+    /// Set by `publish`, taken after the commit: whether the transaction appended events.
+    pub published: std::sync::atomic::AtomicBool,
+    /// Bumped after every commit that appended events, so the push task (and any other
+    /// follower of the feed) wakes without polling and never reads an uncommitted event.
+    pub appended: tokio::sync::watch::Sender<u64>,
 }
 
 impl Inner {
@@ -90,6 +95,10 @@ impl Inner {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        drop(conn);
+        if self.published.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.appended.send_modify(|n| *n += 1);
+        }
         Ok(out)
     }
 
@@ -108,7 +117,10 @@ impl Inner {
     }
 
     pub fn publish(&self, conn: &Connection, kind: &str, data: Value) -> Result<i64> {
-        Ok(store::append_event(conn, kind, self.now(), &data)?)
+        let seq = store::append_event(conn, kind, self.now(), &data)?;
+        self.published
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(seq)
     }
 
     pub fn compartment(&self, conn: &Connection, id: &CompartmentId) -> Result<Compartment> {

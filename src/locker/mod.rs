@@ -16,6 +16,7 @@ mod engine;
 mod pickup;
 mod recovery;
 mod secrets;
+mod sync;
 mod types;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -76,6 +77,8 @@ impl Locker {
             sim: parts.sim,
             live: Default::default(),
             stopping: Default::default(),
+            published: Default::default(),
+            appended: tokio::sync::watch::Sender::new(0),
         };
         Ok(Locker {
             inner: Arc::new(inner),
@@ -196,6 +199,11 @@ impl Locker {
 
     pub fn now(&self) -> Timestamp {
         self.inner.now()
+    }
+
+    /// Changes after every commit that appended events to the feed.
+    pub fn feed_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.appended.subscribe()
     }
 }
 

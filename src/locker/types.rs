@@ -102,3 +102,14 @@ pub struct ParcelPage {
     pub parcels: Vec<crate::domain::Parcel>,
     pub next: Option<String>,
 }
+
+/// Where the cloud is in the event feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedStatus {
+    /// The highest seq handed out.
+    pub last_seq: i64,
+    /// The highest seq the cloud acknowledged.
+    pub acked_seq: i64,
+    /// When the oldest unacknowledged event happened, if any waits.
+    pub oldest_unacked_at: Option<Timestamp>,
+}

@@ -86,3 +86,23 @@ pub fn ack_events(conn: &Connection, seq: i64) -> rusqlite::Result<i64> {
     )?;
     Ok(acked)
 }
+
+/// When the oldest unacknowledged event happened, if any is waiting.
+pub fn oldest_unacked_at(conn: &Connection) -> rusqlite::Result<Option<Timestamp>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT at FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1",
+        [acked_seq(conn)?],
+        |r| r.get(0).map(Timestamp),
+    )
+    .optional()
+}
+
+/// Deletes acknowledged events that happened before `before`; returns how many went.
+/// Unacknowledged events are never deleted, however old: the cloud has not got them yet.
+pub fn prune_events(conn: &Connection, before: Timestamp) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM events WHERE seq <= ?1 AND at < ?2",
+        params![acked_seq(conn)?, before.0],
+    )
+}

@@ -126,6 +126,7 @@ fn the_default_file_gives_every_key_its_default() {
         "command",
         "timeout",
         "retention",
+        "reservation_ttl",
         "driver",
         "poll",
     ];
