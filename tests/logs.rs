@@ -158,6 +158,63 @@ async fn secrets_never_reach_the_log() {
     )
     .await;
     assert_eq!(opened["parcel_id"], parcel);
+    // A pre-advised parcel whose code the cloud issued: the code goes in once, hashed.
+    let sync = call(
+        Method::POST,
+        "/tokens".into(),
+        operator.clone(),
+        json!({"role": "sync", "name": "cloud"}),
+    )
+    .await;
+    let sync = sync["token"].as_str().unwrap().to_owned();
+    let cloud_code = "5550123456".to_owned();
+    let reserved = http
+        .put(format!("{base}/sync/reservations/L-2"))
+        .bearer_auth(&sync)
+        .json(&json!({"size": "S", "pickup_code": cloud_code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reserved.status(), 201);
+    let deposit = call(
+        Method::POST,
+        "/deposits".into(),
+        session.clone(),
+        json!({"tracking_id": "L-2", "size": "S"}),
+    )
+    .await;
+    let (parcel_2, compartment_2) = (
+        deposit["parcel_id"].as_str().expect("deposited").to_owned(),
+        deposit["compartment"]["id"].as_str().unwrap().to_owned(),
+    );
+    call(
+        Method::POST,
+        format!("/sim/doors/{compartment_2}"),
+        operator.clone(),
+        json!({"open": false}),
+    )
+    .await;
+    for _ in 0..200 {
+        let confirmed = call(
+            Method::POST,
+            format!("/deposits/{parcel_2}/confirm"),
+            session.clone(),
+            json!({}),
+        )
+        .await;
+        if confirmed["state"] == "stored" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let opened = call(
+        Method::POST,
+        "/pickup".into(),
+        kiosk.clone(),
+        json!({"code": cloud_code}),
+    )
+    .await;
+    assert_eq!(opened["parcel_id"], parcel_2.as_str(), "{opened}");
     // A wrong code too: failures are logged, never with the digits typed.
     call(
         Method::POST,
@@ -175,7 +232,15 @@ async fn secrets_never_reach_the_log() {
     reader.join().unwrap();
     let log = log.lock().unwrap().clone();
     assert!(log.contains("lockerd ready"), "the log was captured: {log}");
-    secrets.extend([kiosk, session, secret, pickup_code, "9876543210".to_owned()]);
+    secrets.extend([
+        kiosk,
+        session,
+        secret,
+        pickup_code,
+        sync,
+        cloud_code,
+        "9876543210".to_owned(),
+    ]);
     for s in &secrets {
         assert!(
             !log.contains(s.as_str()),

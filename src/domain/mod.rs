@@ -8,6 +8,7 @@ mod assign;
 mod compartment;
 mod ids;
 mod parcel;
+mod reservation;
 mod role;
 mod size;
 mod throttle;
@@ -20,6 +21,7 @@ pub use assign::choose;
 pub use compartment::{Compartment, CompartmentEvent, CompartmentState, Door};
 pub use ids::{CompartmentId, CourierId, ParcelId, PickupCode, Timestamp};
 pub use parcel::{Parcel, ParcelEvent, ParcelState, Removal, RemovalKind};
+pub use reservation::Reservation;
 pub use role::Role;
 pub use size::Size;
 

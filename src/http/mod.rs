@@ -17,6 +17,7 @@ mod extract;
 mod health;
 mod parcels;
 mod pickup;
+mod reservations;
 mod sim;
 mod sync;
 mod tokens;
@@ -91,7 +92,8 @@ fn api(with_sim: bool) -> OpenApiRouter<AppState> {
         .merge(deposits::routes())
         .merge(pickup::routes())
         .merge(parcels::routes())
-        .merge(sync::routes());
+        .merge(sync::routes())
+        .merge(reservations::routes());
     if with_sim {
         api.merge(sim::routes())
     } else {

@@ -129,7 +129,12 @@ impl Inner {
                 "seq: must not be negative".into(),
             ));
         }
-        self.tx(|tx| Ok(store::ack_events(tx, seq).map(|_| ())?))
+        self.tx(|tx| Ok(store::ack_events(tx, seq).map(|_| ())?))?;
+        // The codes just scrubbed still sit in the WAL's older frames until a checkpoint.
+        if let Err(e) = self.db.checkpoint() {
+            tracing::warn!(error = %e, "checkpoint after ack failed; scrubbed codes stay in the WAL until the next one");
+        }
+        Ok(())
     }
 
     pub fn sim_door(&self, compartment: &str, open: bool) -> Result<()> {

@@ -62,6 +62,8 @@ pub struct Inner {
     /// Bumped after every commit that appended events, so the push task (and any other
     /// follower of the feed) wakes without polling and never reads an uncommitted event.
     pub appended: tokio::sync::watch::Sender<u64>,
+    /// When acknowledged events were last pruned (see `sync_housekeeping`).
+    pub last_prune: std::sync::Mutex<Option<Timestamp>>,
 }
 
 impl Inner {
@@ -96,7 +98,10 @@ impl Inner {
         let out = f(&tx)?;
         tx.commit()?;
         drop(conn);
-        if self.published.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        if self
+            .published
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
             self.appended.send_modify(|n| *n += 1);
         }
         Ok(out)
@@ -215,20 +220,23 @@ impl Inner {
         Ok(())
     }
 
-    /// Picks a compartment for a parcel of `size`, or says why there is none.
-    pub fn choose(&self, conn: &Connection, size: Size) -> Result<Compartment> {
-        self.choose_excluding(conn, size, &[])
+    /// Picks a compartment for parcel `tracking_id` of `size`, or says why there is none.
+    pub fn choose(&self, conn: &Connection, tracking_id: &str, size: Size) -> Result<Compartment> {
+        self.choose_excluding(conn, tracking_id, size, &[])
     }
 
     /// Like `choose`, skipping `tried`. Compartments with an opening underway or on a bus that
-    /// is down are not free to assign. `HardwareUnavailable` when fitting compartments exist
+    /// is down are not free to assign. A parcel whose reservation asks for an accessible
+    /// compartment gets one if one fits. `HardwareUnavailable` when fitting compartments exist
     /// but are all faulty, unavailable or already tried; `NoCompartmentAvailable` otherwise.
     pub fn choose_excluding(
         &self,
         conn: &Connection,
+        tracking_id: &str,
         size: Size,
         tried: &[CompartmentId],
     ) -> Result<Compartment> {
+        let accessible = self.wants_accessible(conn, tracking_id)?;
         let busy: Vec<CompartmentId> = store::list_intents(conn)?
             .into_iter()
             .map(|i| i.compartment)
@@ -238,7 +246,7 @@ impl Inner {
             !busy.contains(&c.id) && !tried.contains(&c.id) && self.controller.available(&c.id)
         };
         let candidates: Vec<&Compartment> = all.iter().filter(|c| usable(c)).collect();
-        if let Some(c) = crate::domain::choose(candidates, size, false) {
+        if let Some(c) = crate::domain::choose(candidates, size, accessible) {
             return Ok(c.clone());
         }
         let hardware_to_blame = all.iter().any(|c| {
@@ -267,13 +275,23 @@ impl Inner {
         }
     }
 
-    /// Moves a closed deposit to `stored`: code issued, `parcel.stored` published with the code.
+    /// Moves a closed deposit to `stored`: the cloud's code from its reservation, or a new code
+    /// published in `parcel.stored` (the cloud's own code is never repeated in events).
     pub fn store_parcel(&self, conn: &Connection, parcel: &Parcel, cause: &str) -> Result<Parcel> {
         let expires_at = self.now().plus(self.config.policy.dwell);
         let stored = self.update_parcel(conn, parcel, ParcelEvent::Stored { expires_at })?;
-        let code = self.issue_code(conn, &stored.id)?;
         let mut data = parcel_data(&stored);
-        data["pickup_code"] = json!(code.expose());
+        match self.consume_reservation(conn, &stored)? {
+            Some(hash) => {
+                store::set_code_hash(conn, &stored.id, Some(&hash))?;
+                data["pickup_code_issuer"] = json!("cloud");
+            }
+            None => {
+                let code = self.issue_code(conn, &stored.id)?;
+                data["pickup_code"] = json!(code.expose());
+                data["pickup_code_issuer"] = json!("locker");
+            }
+        }
         data["cause"] = json!(cause);
         self.publish(conn, "parcel.stored", data)?;
         Ok(stored)

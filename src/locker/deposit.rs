@@ -55,7 +55,11 @@ impl Inner {
             if store::live_parcel_by_tracking(tx, tracking_id)?.is_some() {
                 return Err(LockerError::DuplicateTrackingId);
             }
-            let compartment = self.choose(tx, size)?;
+            let size = match self.reservation_for_deposit(tx, tracking_id)? {
+                Some(reservation) => reservation.deposit_size(size),
+                None => size,
+            };
+            let compartment = self.choose(tx, tracking_id, size)?;
             let id = ParcelId(uuid::Uuid::new_v4().to_string());
             let parcel = Parcel::deposit(
                 id.clone(),
@@ -127,7 +131,7 @@ impl Inner {
                     "size: must be larger than the current compartment ({old_size})"
                 )));
             }
-            let next = self.choose(tx, size)?;
+            let next = self.choose(tx, &parcel.tracking_id, size)?;
             let mut moved = self.update_parcel(tx, &parcel, ParcelEvent::Moved(next.id.clone()))?;
             moved.size = size;
             store::save_parcel_size(tx, &moved)?;

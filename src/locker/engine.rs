@@ -168,7 +168,9 @@ impl Inner {
     fn move_deposit(&self, tx: &Connection, parcel: &Parcel, ticket: Ticket) -> Result<After> {
         let next = match self.stopping() {
             true => None,
-            false => self.choose_excluding(tx, parcel.size, &ticket.tried).ok(),
+            false => self
+                .choose_excluding(tx, &parcel.tracking_id, parcel.size, &ticket.tried)
+                .ok(),
         };
         if let Some(next) = next {
             let moved = self.update_parcel(tx, parcel, ParcelEvent::Moved(next.id.clone()))?;
@@ -279,7 +281,7 @@ impl Inner {
                 self.publish(tx, "parcel.expired", parcel_data(&expired))?;
             }
             store::expire_sessions(tx, now)?;
-            Ok(())
+            self.sync_housekeeping(tx)
         })
     }
 }

@@ -79,6 +79,7 @@ impl Locker {
             stopping: Default::default(),
             published: Default::default(),
             appended: tokio::sync::watch::Sender::new(0),
+            last_prune: Default::default(),
         };
         Ok(Locker {
             inner: Arc::new(inner),

@@ -1,9 +1,25 @@
 //! The cloud's side of the locker: where the feed stands, retention of acknowledged events,
 //! and pre-advised parcels (reservations).
+//!
+//! A reservation lives until its parcel is stored (its cloud-issued code then moves to the
+//! parcel, so the code is never generated, published or logged by the locker) or until it
+//! lapses. While a deposit of its tracking id is underway or the parcel is in the locker, the
+//! cloud can no longer change or withdraw it: the courier is standing at the locker.
 
 use super::core::Inner;
-use super::{FeedStatus, Locker, Result};
+use super::{FeedStatus, Locker, LockerError, ReservationPage, ReservationRequest, Result};
+use crate::domain::{Parcel, ParcelState, Reservation};
 use crate::store;
+use rusqlite::Connection;
+use std::time::Duration;
+
+/// How often acknowledged events past retention are looked for.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Whether `tracking_id` has a parcel in the locker (being deposited, stored or expired).
+fn deposited(conn: &Connection, tracking_id: &str) -> Result<Option<Parcel>> {
+    Ok(store::live_parcel_by_tracking(conn, tracking_id)?)
+}
 
 impl Inner {
     pub fn feed_status(&self) -> Result<FeedStatus> {
@@ -15,11 +31,178 @@ impl Inner {
             })
         })
     }
+
+    /// Deletes acknowledged events older than `sync.retention` (at most every `PRUNE_EVERY`)
+    /// and reservations that lapsed.
+    pub fn sync_housekeeping(&self, tx: &Connection) -> Result<()> {
+        let now = self.now();
+        store::delete_lapsed_reservations(tx, now)?;
+        let mut last = self.last_prune.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| now < t.plus(PRUNE_EVERY) && now >= t) {
+            return Ok(());
+        }
+        *last = Some(now);
+        let pruned = store::prune_events(tx, now.minus(self.config.sync.retention))?;
+        if pruned > 0 {
+            tracing::info!(pruned, "acknowledged events past retention deleted");
+        }
+        Ok(())
+    }
+
+    /// Creates (`true`) or replaces (`false`) the reservation of `tracking_id`.
+    pub fn reserve(
+        &self,
+        tracking_id: &str,
+        request: ReservationRequest,
+    ) -> Result<(Reservation, bool)> {
+        super::deposit::check_tracking_id(tracking_id)?;
+        let now = self.now();
+        let expires_at = request
+            .expires_at
+            .unwrap_or_else(|| now.plus(self.config.sync.reservation_ttl));
+        if expires_at <= now {
+            return Err(LockerError::InvalidRequest(
+                "expires_at: must be in the future".into(),
+            ));
+        }
+        let hash = match &request.pickup_code {
+            Some(code) => Some(self.cloud_code_hash(code)?),
+            None => None,
+        };
+        self.tx(|tx| {
+            if deposited(tx, tracking_id)?.is_some() {
+                return Err(LockerError::Conflict(format!(
+                    "a parcel with tracking id {tracking_id} is already in the locker"
+                )));
+            }
+            if let Some(hash) = &hash
+                && store::code_hash_in_use_except(tx, hash, Some(tracking_id))?
+            {
+                return Err(LockerError::Conflict(
+                    "pickup_code: already in use by another parcel".into(),
+                ));
+            }
+            let created_at = store::get_reservation(tx, tracking_id)?
+                .map(|r| r.created_at)
+                .unwrap_or(now);
+            let reservation = Reservation {
+                tracking_id: tracking_id.to_owned(),
+                size: request.size,
+                expires_at,
+                has_code: hash.is_some(),
+                photo: request.photo,
+                accessible: request.accessible,
+                created_at,
+                updated_at: now,
+            };
+            let created = store::upsert_reservation(tx, &reservation, hash.as_deref())?;
+            Ok((reservation, created))
+        })
+    }
+
+    /// The hash of a cloud-issued code, once it is known to be one the keypad accepts.
+    fn cloud_code_hash(&self, code: &crate::domain::PickupCode) -> Result<Vec<u8>> {
+        let digits = self.config.policy.code_length;
+        let code = code.expose();
+        if code.len() != usize::from(digits) || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(LockerError::InvalidRequest(format!(
+                "pickup_code: must be exactly {digits} digits (policy.code_length)"
+            )));
+        }
+        Ok(self.key.code_hash(code))
+    }
+
+    pub fn unreserve(&self, tracking_id: &str) -> Result<()> {
+        self.tx(|tx| {
+            if store::get_reservation(tx, tracking_id)?.is_none() {
+                return Err(LockerError::NotFound(format!("reservation {tracking_id}")));
+            }
+            if deposited(tx, tracking_id)?.is_some() {
+                return Err(LockerError::Conflict(format!(
+                    "the parcel with tracking id {tracking_id} is being deposited"
+                )));
+            }
+            store::delete_reservation(tx, tracking_id)?;
+            Ok(())
+        })
+    }
+
+    pub fn reservations(&self, after: Option<&str>, limit: usize) -> Result<ReservationPage> {
+        self.read(|c| {
+            let mut reservations = store::list_reservations(c, after, limit + 1)?;
+            let next = match reservations.len() > limit {
+                true => {
+                    reservations.truncate(limit);
+                    reservations.last().map(|r| r.tracking_id.clone())
+                }
+                false => None,
+            };
+            Ok(ReservationPage { reservations, next })
+        })
+    }
+
+    /// The reservation a deposit of `tracking_id` starting now should use. A lapsed one that
+    /// housekeeping has not deleted yet is deleted here rather than used.
+    pub fn reservation_for_deposit(
+        &self,
+        tx: &Connection,
+        tracking_id: &str,
+    ) -> Result<Option<Reservation>> {
+        match store::get_reservation(tx, tracking_id)? {
+            Some(r) if r.expires_at <= self.now() => {
+                store::delete_reservation(tx, tracking_id)?;
+                Ok(None)
+            }
+            found => Ok(found),
+        }
+    }
+
+    /// Whether a parcel's compartment should be a wheelchair-reachable one.
+    pub fn wants_accessible(&self, tx: &Connection, tracking_id: &str) -> Result<bool> {
+        Ok(store::get_reservation(tx, tracking_id)?.is_some_and(|r| r.accessible))
+    }
+
+    /// Takes the reservation of a parcel being stored: its cloud-issued code hash, if any (and
+    /// still unique). The reservation is gone afterwards.
+    pub fn consume_reservation(&self, tx: &Connection, parcel: &Parcel) -> Result<Option<Vec<u8>>> {
+        debug_assert!(matches!(parcel.state, ParcelState::Stored));
+        let hash = store::reservation_code_hash(tx, &parcel.tracking_id)?;
+        store::delete_reservation(tx, &parcel.tracking_id)?;
+        Ok(hash.filter(|h| {
+            let clash = store::code_hash_in_use(tx, h).unwrap_or(true);
+            if clash {
+                tracing::warn!(parcel = %parcel.id, "the cloud's pickup code clashes with a live code; generating one");
+            }
+            !clash
+        }))
+    }
 }
 
 impl Locker {
     /// Where the cloud is in the event feed, for health and metrics.
     pub async fn feed_status(&self) -> Result<FeedStatus> {
         self.blocking(|inner| inner.feed_status()).await
+    }
+
+    pub async fn reserve(
+        &self,
+        tracking_id: &str,
+        request: ReservationRequest,
+    ) -> Result<(Reservation, bool)> {
+        let tracking_id = tracking_id.to_owned();
+        self.blocking(move |inner| inner.reserve(&tracking_id, request))
+            .await
+    }
+
+    pub async fn unreserve(&self, tracking_id: &str) -> Result<()> {
+        let tracking_id = tracking_id.to_owned();
+        self.blocking(move |inner| inner.unreserve(&tracking_id))
+            .await
+    }
+
+    pub async fn reservations(&self, after: Option<&str>, limit: usize) -> Result<ReservationPage> {
+        let after = after.map(str::to_owned);
+        self.blocking(move |inner| inner.reservations(after.as_deref(), limit))
+            .await
     }
 }

@@ -113,3 +113,20 @@ pub struct FeedStatus {
     /// When the oldest unacknowledged event happened, if any waits.
     pub oldest_unacked_at: Option<Timestamp>,
 }
+
+/// A reservation as the cloud sends it; `pickup_code` is kept only hashed.
+#[derive(Clone)]
+pub struct ReservationRequest {
+    pub size: Size,
+    pub expires_at: Option<Timestamp>,
+    pub pickup_code: Option<crate::domain::PickupCode>,
+    pub photo: bool,
+    pub accessible: bool,
+}
+
+/// A page of reservations; `next` is the cursor for the following page.
+#[derive(Debug, Clone)]
+pub struct ReservationPage {
+    pub reservations: Vec<crate::domain::Reservation>,
+    pub next: Option<String>,
+}

@@ -7,7 +7,8 @@ use rusqlite::Connection;
 
 /// Each entry takes the schema from version `index` to `index + 1`. Never edit a released entry:
 /// append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE compartments (
     id          TEXT PRIMARY KEY,
     size        TEXT NOT NULL,
@@ -101,7 +102,23 @@ CREATE TABLE throttles (
     lockouts      INTEGER NOT NULL,
     locked_until  INTEGER
 );
-"#];
+"#,
+    r#"
+-- Pre-advised parcels. code_hash: HMAC of a cloud-issued pickup code, NULL to generate one.
+-- The row is deleted when its parcel is stored (the hash moves to the parcel) or it lapses.
+CREATE TABLE reservations (
+    tracking_id TEXT PRIMARY KEY,
+    size        TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    code_hash   BLOB UNIQUE,
+    photo       INTEGER NOT NULL,
+    accessible  INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX reservations_by_expiry ON reservations(expires_at);
+"#,
+];
 
 /// The schema version this binary writes.
 pub const CURRENT: u32 = MIGRATIONS.len() as u32;

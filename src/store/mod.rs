@@ -14,12 +14,14 @@ mod compartments;
 mod events;
 mod migrations;
 mod parcels;
+mod reservations;
 
 pub use auth::*;
 pub use compartments::*;
 pub use events::*;
 pub use migrations::{CURRENT as SCHEMA_VERSION, MigrationError};
 pub use parcels::*;
+pub use reservations::*;
 
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
@@ -50,6 +52,9 @@ impl Db {
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Deleted and rewritten content is zeroed, not merely unlinked: a scrubbed pickup code
+        // must not linger in a page's free space for anyone who copies the file.
+        conn.pragma_update(None, "secure_delete", true)?;
         migrations::migrate(&mut conn)?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
@@ -60,6 +65,14 @@ impl Db {
     /// (rusqlite rolls back on drop), so a poisoned lock is still safe to use.
     pub fn lock(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Copies every committed page from the WAL into the database file and empties the WAL, so
+    /// content that was scrubbed is gone from both files (unless another process is reading
+    /// the database at that moment; the next checkpoint then finishes the job).
+    pub fn checkpoint(&self) -> rusqlite::Result<()> {
+        self.lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
     }
 
     /// Whether the database answers.

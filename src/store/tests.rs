@@ -85,3 +85,53 @@ fn seq_is_never_reused_after_deletion() {
     );
     assert_eq!(last_seq(&conn).unwrap(), 4);
 }
+
+#[test]
+fn a_version_1_database_migrates_forward_keeping_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(migrations::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        append_event(
+            &conn,
+            "parcel.opening",
+            Timestamp(1),
+            &json!({"parcel_id": "p"}),
+        )
+        .unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let conn = db.lock();
+    let version: u32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(list_events(&conn, 0, 10).unwrap()[0].data["parcel_id"], "p");
+    assert!(list_reservations(&conn, None, 10).unwrap().is_empty());
+}
+
+#[test]
+fn a_reserved_cloud_code_counts_as_in_use() {
+    use crate::domain::{Reservation, Size};
+    let db = Db::open_in_memory().unwrap();
+    let conn = db.lock();
+    let r = Reservation {
+        tracking_id: "T".into(),
+        size: Size::S,
+        expires_at: Timestamp(10),
+        has_code: true,
+        photo: true,
+        accessible: false,
+        created_at: Timestamp(1),
+        updated_at: Timestamp(1),
+    };
+    assert!(upsert_reservation(&conn, &r, Some(b"hash")).unwrap());
+    assert!(!upsert_reservation(&conn, &r, Some(b"hash")).unwrap());
+    assert!(code_hash_in_use(&conn, b"hash").unwrap());
+    assert!(!code_hash_in_use_except(&conn, b"hash", Some("T")).unwrap());
+    assert!(!code_hash_in_use(&conn, b"other").unwrap());
+    assert_eq!(delete_lapsed_reservations(&conn, Timestamp(9)).unwrap(), 0);
+    assert_eq!(delete_lapsed_reservations(&conn, Timestamp(10)).unwrap(), 1);
+}

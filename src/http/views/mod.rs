@@ -8,11 +8,13 @@ mod accounts;
 mod daemon;
 mod parcels;
 mod states;
+mod sync;
 
 pub use accounts::*;
 pub use daemon::*;
 pub use parcels::*;
 pub use states::*;
+pub use sync::*;
 
 use crate::domain::Timestamp;
 use serde::Serialize;
