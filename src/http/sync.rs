@@ -43,8 +43,10 @@ pub struct Ack {
 ///
 /// Event types: `parcel.opening`, `parcel.stored`, `parcel.code_changed`, `parcel.collected`,
 /// `parcel.expired`, `parcel.returned`, `parcel.cancelled` (data: the parcel's `parcel_id`,
-/// `tracking_id`, `state`, `size`, `compartment`, `courier` and times, plus `reason` or `cause`
-/// where one applies); `door.left_open`, `door.forced` (`compartment`, `parcel_id`, `cause`);
+/// `tracking_id`, `state`, `size`, `compartment`, `courier`, and the times `deposited_at`,
+/// `closed_at`, `stored_at`, `expires_at`, `ended_at`, plus `reason` or `cause` where one
+/// applies; `parcel.stored` adds `pickup_code_issuer`: `locker` (the code is in `pickup_code`)
+/// or `cloud` (a reservation's code, never repeated here)); `door.left_open`, `door.forced` (`compartment`, `parcel_id`, `cause`);
 /// `compartment.fault` (`compartment`, `reason`, `purpose`, `parcel_id`);
 /// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`, `actor`; a reason
 /// starting `inspect:` means lockerd took it out of service until someone looks inside);

@@ -308,7 +308,9 @@ pub fn parcel_data(p: &Parcel) -> Value {
         "compartment": p.compartment,
         "courier": p.courier,
         "deposited_at": p.deposited_at.to_rfc3339(),
+        "closed_at": p.closed_at.map(Timestamp::to_rfc3339),
         "stored_at": p.stored_at.map(Timestamp::to_rfc3339),
         "expires_at": p.expires_at.map(Timestamp::to_rfc3339),
+        "ended_at": p.ended_at.map(Timestamp::to_rfc3339),
     })
 }
