@@ -118,6 +118,39 @@ CREATE TABLE reservations (
 );
 CREATE INDEX reservations_by_expiry ON reservations(expires_at);
 "#,
+    r#"
+-- The tamper-evident audit log: hash = SHA-256 over the previous entry's hash and this entry.
+CREATE TABLE audit (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      INTEGER NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    detail  TEXT NOT NULL,
+    hash    BLOB NOT NULL
+);
+
+-- Every time a compartment's door was seen to open or close, and why (deposit, pickup,
+-- maintenance, return, forced, ...): the evidence behind an incident report.
+CREATE TABLE door_log (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    compartment TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    open        INTEGER NOT NULL,
+    cause       TEXT NOT NULL,
+    parcel_id   TEXT
+);
+CREATE INDEX door_log_by_compartment ON door_log(compartment, id);
+
+CREATE TABLE incidents (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    parcel_id   TEXT,
+    compartment TEXT,
+    note        TEXT,
+    reporter    TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this binary writes.
