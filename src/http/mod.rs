@@ -15,6 +15,7 @@ mod deposits;
 mod error;
 mod extract;
 mod health;
+mod incidents;
 mod parcels;
 mod pickup;
 mod reservations;
@@ -93,7 +94,8 @@ fn api(with_sim: bool) -> OpenApiRouter<AppState> {
         .merge(pickup::routes())
         .merge(parcels::routes())
         .merge(sync::routes())
-        .merge(reservations::routes());
+        .merge(reservations::routes())
+        .merge(incidents::routes());
     if with_sim {
         api.merge(sim::routes())
     } else {

@@ -51,7 +51,7 @@ pub struct Ack {
 /// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`, `actor`; a reason
 /// starting `inspect:` means lockerd took it out of service until someone looks inside);
 /// `maintenance.opened` (`compartment`, `actor`, `reason`); `keypad.locked_out` (`until`,
-/// `lockout_s`). Extensions to API.md: `bus.down` (`bus`, `error`) when a hardware bus stops
+/// `lockout_s`); `incident.reported` (see `POST /api/v1/incidents`). Extensions to API.md: `bus.down` (`bus`, `error`) when a hardware bus stops
 /// answering (its compartments are unavailable meanwhile) and `bus.up` (`bus`) when it answers
 /// again.
 #[utoipa::path(

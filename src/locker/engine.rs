@@ -94,6 +94,7 @@ impl Inner {
     pub(super) fn opened(&self, tx: &Connection, c: &CompartmentId, ticket: &Ticket) -> Result<()> {
         let intent = store::take_intent(tx, c.as_str())?;
         self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
+        self.log_door(tx, c, true, ticket.purpose.as_str(), ticket.parcel.as_ref())?;
         if let Some(parcel_id) = &ticket.parcel {
             let parcel = self.parcel(tx, parcel_id.as_str())?;
             self.try_update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
@@ -222,6 +223,7 @@ impl Inner {
         cause: &str,
     ) -> Result<()> {
         let compartment = self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
+        self.log_door(tx, c, true, "forced", compartment.parcel.as_ref())?;
         if let Some(parcel) = self.parcel_here(tx, &compartment)? {
             self.try_update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
         }
@@ -236,6 +238,11 @@ impl Inner {
     /// A door closed: the parcel in it moves on (closed, collected, cancelled, returned).
     pub(super) fn door_closed(&self, tx: &Connection, c: &CompartmentId) -> Result<()> {
         let compartment = self.compartment(tx, c)?;
+        // A door first read at start (unknown) was not seen closing.
+        if compartment.door == Door::Open {
+            let cause = store::last_door_cause(tx, c)?.unwrap_or_else(|| "unknown".into());
+            self.log_door(tx, c, false, &cause, compartment.parcel.as_ref())?;
+        }
         // Whatever is assigned here and not leaving stays (a resized parcel in transit too).
         let mut parcel_inside = compartment.parcel.is_some();
         if let Some(parcel) = self.parcel_here(tx, &compartment)?
@@ -260,6 +267,23 @@ impl Inner {
         }
         self.update_compartment(tx, c, CompartmentEvent::DoorClosed { parcel_inside })?;
         Ok(())
+    }
+
+    fn log_door(
+        &self,
+        tx: &Connection,
+        c: &CompartmentId,
+        open: bool,
+        cause: &str,
+        parcel: Option<&crate::domain::ParcelId>,
+    ) -> Result<()> {
+        let entry = store::DoorLogEntry {
+            at: self.now(),
+            open,
+            cause: cause.to_owned(),
+            parcel: parcel.cloned(),
+        };
+        Ok(store::log_door(tx, c, &entry)?)
     }
 
     /// Time-driven changes: closed deposits past their grace period become stored, stored

@@ -13,6 +13,7 @@ mod clock;
 mod core;
 mod deposit;
 mod engine;
+mod incident;
 mod pickup;
 mod recovery;
 mod secrets;
@@ -21,6 +22,7 @@ mod types;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::Ticket;
+pub use incident::{IncidentReport, NOTE_MAX};
 pub use secrets::InstallKey;
 pub use types::*;
 

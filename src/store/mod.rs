@@ -12,6 +12,7 @@
 mod auth;
 mod compartments;
 mod events;
+mod incidents;
 mod migrations;
 mod parcels;
 mod reservations;
@@ -19,6 +20,7 @@ mod reservations;
 pub use auth::*;
 pub use compartments::*;
 pub use events::*;
+pub use incidents::*;
 pub use migrations::{CURRENT as SCHEMA_VERSION, MigrationError};
 pub use parcels::*;
 pub use reservations::*;

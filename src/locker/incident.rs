@@ -1,0 +1,123 @@
+//! Incident reports: "the compartment was empty", "the parcel is damaged". Each one publishes
+//! the compartment's door history since the parcel went in, so whoever investigates sees at
+//! once whether the door opened in between, and why.
+
+use super::core::Inner;
+use super::{Locker, LockerError, Principal, Result};
+use crate::domain::{CompartmentId, Timestamp};
+use crate::store::{self, DoorLogEntry, HistoryFrom, IncidentRecord};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// How far back the history goes when no parcel tells when to start.
+const HISTORY_WITHOUT_PARCEL: Duration = Duration::from_secs(24 * 3600);
+/// At most this many door movements in one report.
+const HISTORY_LIMIT: usize = 200;
+/// Longest note kept.
+pub const NOTE_MAX: usize = 1000;
+
+/// What a kiosk or an operator reports.
+#[derive(Debug, Clone)]
+pub struct IncidentReport {
+    pub kind: &'static str,
+    pub parcel: Option<String>,
+    pub compartment: Option<String>,
+    pub note: Option<String>,
+}
+
+fn door_view(entry: &DoorLogEntry) -> Value {
+    json!({
+        "at": entry.at.to_rfc3339(),
+        "door": if entry.open { "open" } else { "closed" },
+        "cause": entry.cause,
+        "parcel_id": entry.parcel,
+    })
+}
+
+impl Inner {
+    pub fn report_incident(&self, reporter: &Principal, report: IncidentReport) -> Result<String> {
+        if report
+            .note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > NOTE_MAX)
+        {
+            return Err(LockerError::InvalidRequest(format!(
+                "note: at most {NOTE_MAX} characters"
+            )));
+        }
+        self.tx(|tx| {
+            let parcel = match &report.parcel {
+                Some(id) => Some(self.parcel(tx, id)?),
+                None => None,
+            };
+            let compartment = match (&report.compartment, &parcel) {
+                (Some(id), _) => Some(self.compartment(tx, &CompartmentId(id.clone()))?),
+                (None, Some(p)) => match &p.compartment {
+                    Some(c) => Some(self.compartment(tx, c)?),
+                    None => None,
+                },
+                (None, None) => None,
+            };
+            // Since the parcel went in: the one named, else the one in the compartment now.
+            let subject = match &parcel {
+                Some(p) => Some(p.clone()),
+                None => match compartment.as_ref().and_then(|c| c.parcel.as_ref()) {
+                    Some(id) => Some(self.parcel(tx, id.as_str())?),
+                    None => None,
+                },
+            };
+            let since: Timestamp = subject
+                .as_ref()
+                .map(|p| p.deposited_at)
+                .unwrap_or_else(|| self.now().minus(HISTORY_WITHOUT_PARCEL));
+            let from = match &subject {
+                Some(p) => HistoryFrom::Parcel(&p.id, since),
+                None => HistoryFrom::Time(since),
+            };
+            let history = match &compartment {
+                Some(c) => store::door_history(tx, &c.id, from, HISTORY_LIMIT)?,
+                None => vec![],
+            };
+            let record = IncidentRecord {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: report.kind.to_owned(),
+                parcel: parcel.as_ref().map(|p| p.id.clone()),
+                compartment: compartment.as_ref().map(|c| c.id.clone()),
+                note: report.note.clone(),
+                reporter: reporter.name.clone(),
+                at: self.now(),
+            };
+            store::insert_incident(tx, &record)?;
+            let data = json!({
+                "incident_id": record.id,
+                "kind": record.kind,
+                "parcel_id": record.parcel,
+                "tracking_id": parcel.as_ref().map(|p| &p.tracking_id),
+                "parcel_state": parcel.as_ref().map(|p| p.state.as_str()),
+                "compartment": record.compartment,
+                "note": record.note,
+                "reporter": format!("{}:{}", reporter.role.as_str(), reporter.name),
+                "door_history_since": since.to_rfc3339(),
+                "door_history": history.iter().map(door_view).collect::<Vec<_>>(),
+            });
+            self.publish(tx, "incident.reported", data)?;
+            Ok(record.id)
+        })
+    }
+}
+
+impl Locker {
+    pub async fn report_incident(
+        &self,
+        reporter: &Principal,
+        report: IncidentReport,
+    ) -> Result<String> {
+        let reporter = reporter.clone();
+        let kind = report.kind;
+        let id = self
+            .blocking(move |inner| inner.report_incident(&reporter, report))
+            .await?;
+        tracing::info!(incident = %id, kind, "incident reported");
+        Ok(id)
+    }
+}

@@ -1,0 +1,120 @@
+//! The door log (every opening and closing seen, and why) and incident reports.
+
+use crate::domain::{CompartmentId, ParcelId, Timestamp};
+use rusqlite::{Connection, params};
+
+/// One door movement of a compartment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoorLogEntry {
+    pub at: Timestamp,
+    pub open: bool,
+    /// What the opening was for (`deposit`, `pickup`, `maintenance`, `return`, `reopen`,
+    /// `cancel`) or `forced`; a closing carries the cause of the opening it ends.
+    pub cause: String,
+    pub parcel: Option<ParcelId>,
+}
+
+pub fn log_door(
+    conn: &Connection,
+    compartment: &CompartmentId,
+    entry: &DoorLogEntry,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO door_log (compartment, at, open, cause, parcel_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            compartment.as_str(),
+            entry.at.0,
+            entry.open,
+            entry.cause,
+            entry.parcel.as_ref().map(|p| p.as_str())
+        ],
+    )?;
+    Ok(())
+}
+
+/// The cause of the latest door movement of `compartment`, if any was logged.
+pub fn last_door_cause(
+    conn: &Connection,
+    compartment: &CompartmentId,
+) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT cause FROM door_log WHERE compartment = ?1 ORDER BY id DESC LIMIT 1",
+        [compartment.as_str()],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Where a door history starts.
+#[derive(Debug, Clone)]
+pub enum HistoryFrom<'a> {
+    /// From the first movement logged for this parcel in the compartment (its deposit), or
+    /// from the time given if none was.
+    Parcel(&'a ParcelId, Timestamp),
+    Time(Timestamp),
+}
+
+/// The door movements of `compartment` since `from`, oldest first, at most `limit` (the most
+/// recent ones when there are more). Log order, not time, decides what came after a deposit:
+/// two movements may share a millisecond.
+pub fn door_history(
+    conn: &Connection,
+    compartment: &CompartmentId,
+    from: HistoryFrom<'_>,
+    limit: usize,
+) -> rusqlite::Result<Vec<DoorLogEntry>> {
+    let (parcel, since) = match from {
+        HistoryFrom::Parcel(p, t) => (Some(p.as_str()), t),
+        HistoryFrom::Time(t) => (None, t),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, open, cause, parcel_id FROM door_log
+         WHERE compartment = ?1 AND id >= COALESCE(
+             (SELECT min(id) FROM door_log WHERE compartment = ?1 AND parcel_id = ?2),
+             (SELECT min(id) FROM door_log WHERE compartment = ?1 AND at >= ?3),
+             (SELECT max(id) + 1 FROM door_log))
+         ORDER BY id DESC LIMIT ?4",
+    )?;
+    let params = params![compartment.as_str(), parcel, since.0, limit as i64];
+    let rows = stmt.query_map(params, |r| {
+        Ok(DoorLogEntry {
+            at: Timestamp(r.get(0)?),
+            open: r.get(1)?,
+            cause: r.get(2)?,
+            parcel: r.get::<_, Option<String>>(3)?.map(ParcelId),
+        })
+    })?;
+    let mut entries = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    entries.reverse();
+    Ok(entries)
+}
+
+/// An incident as reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRecord {
+    pub id: String,
+    pub kind: String,
+    pub parcel: Option<ParcelId>,
+    pub compartment: Option<CompartmentId>,
+    pub note: Option<String>,
+    pub reporter: String,
+    pub at: Timestamp,
+}
+
+pub fn insert_incident(conn: &Connection, i: &IncidentRecord) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO incidents (id, kind, parcel_id, compartment, note, reporter, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            i.id,
+            i.kind,
+            i.parcel.as_ref().map(|p| p.as_str()),
+            i.compartment.as_ref().map(|c| c.as_str()),
+            i.note,
+            i.reporter,
+            i.at.0
+        ],
+    )?;
+    Ok(())
+}
