@@ -160,7 +160,16 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     let (handle, events, controller) =
         controller::spawn(hardware, timing(&config), signal(&hardware_rx));
     let (db, key) = open_state(&config.locker.state_dir)?;
+    let camera = crate::photo::Camera::new(&config.photo, &config.locker.state_dir);
+    let (photos, photo_requests) = match camera.is_some() {
+        true => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+        false => (None, None),
+    };
     let parts = Parts {
+        photos,
         db,
         config: config.clone(),
         clock: options.clock,
@@ -179,6 +188,16 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         .await
         .context("the hardware controller stopped during start-up")?;
     let ticker = tokio::spawn(run_ticks(locker.clone(), signal(&hardware_rx)));
+    // The camera runs beside the controller and stops with it.
+    if let (Some(camera), Some(requests)) = (camera, photo_requests) {
+        let stop = signal(&hardware_rx);
+        tokio::spawn(crate::photo::run_camera(
+            locker.clone(),
+            camera,
+            requests,
+            stop,
+        ));
+    }
 
     let addr = options.listen.unwrap_or(config.api.listen);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -9,6 +9,7 @@
 //! - `locker` — the service: each use case as a transaction plus, where a door opens, a
 //!   request to the controller; the engine that applies hardware events; restart reconciliation.
 //! - `controller` — the one owner of the hardware: one latch pulse at a time, door polling.
+//! - `photo` — the proof-of-delivery camera, an outside command run after a deposit is stored.
 //! - `store` — SQLite: migrations, rows, the event feed.
 //! - `config` — the TOML file, validated before any hardware is touched.
 //! - `domain` — the rules (compartment and parcel state machines, assignment, lockout), pure.
@@ -24,4 +25,5 @@ pub mod domain;
 pub mod http;
 pub mod hw;
 pub mod locker;
+pub mod photo;
 pub mod store;

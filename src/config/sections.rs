@@ -115,9 +115,14 @@ impl Default for LatchConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhotoConfig {
+    /// Split into words like a shell would (quotes respected) but run without one; `{path}`
+    /// in any word becomes the file to write.
     pub command: String,
     #[serde(deserialize_with = "duration::deserialize")]
     pub timeout: Duration,
+    /// Photos of parcels stored longer ago than this are deleted.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub retention: Duration,
 }
 
 impl Default for PhotoConfig {
@@ -125,6 +130,18 @@ impl Default for PhotoConfig {
         PhotoConfig {
             command: String::new(),
             timeout: Duration::from_secs(5),
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+impl PhotoConfig {
+    /// The command's words, `None` when no photos are taken. The loader has checked it splits
+    /// and names `{path}`.
+    pub fn argv(&self) -> Option<Vec<String>> {
+        match self.command.trim() {
+            "" => None,
+            command => shell_words::split(command).ok(),
         }
     }
 }

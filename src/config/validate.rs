@@ -231,6 +231,22 @@ fn photo_and_sync(
     sync: &SyncConfig,
 ) -> Result<(), ConfigError> {
     check.positive("photo.timeout", photo.timeout)?;
+    check.positive("photo.retention", photo.retention)?;
+    photo_command(check, &photo.command)?;
     check.positive("sync.retention", sync.retention)?;
     check.positive("sync.reservation_ttl", sync.reservation_ttl)
+}
+
+/// A photo command must split into words and say where the photo goes.
+fn photo_command(check: &Check, command: &str) -> Result<(), ConfigError> {
+    if command.trim().is_empty() {
+        return Ok(());
+    }
+    let words = shell_words::split(command)
+        .map_err(|e| check.error("photo.command", format!("cannot split into words: {e}")))?;
+    check.ensure(
+        words.iter().any(|w| w.contains("{path}")),
+        "photo.command",
+        || "must contain {path}, where the photo is to be written".to_owned(),
+    )
 }

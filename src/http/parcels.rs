@@ -18,6 +18,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_parcel))
         .routes(routes!(extend))
         .routes(routes!(new_code))
+        .routes(routes!(photo))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -145,4 +146,30 @@ async fn new_code(
 ) -> Result<Json<ParcelView>, ApiError> {
     state.locker.new_code(&id, &actor).await?;
     Ok(Json(state.locker.parcel(&id).await?.into()))
+}
+
+/// The parcel's proof-of-delivery photo.
+///
+/// Roles: operator. Taken by `photo.command` when the deposit was stored, unless its
+/// reservation said `photo: false`; deleted after `photo.retention`. `404` when the parcel has
+/// none (no camera, the camera failed, or the photo was deleted).
+#[utoipa::path(
+    get,
+    path = "/api/v1/parcels/{id}/photo",
+    tag = "parcels",
+    params(("id" = String, Path, description = "the parcel's id")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "the photo", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 404, description = "`not_found`: no such parcel, or it has no photo", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn photo(
+    _: Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let jpeg = state.locker.photo(&id).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/jpeg")], jpeg))
 }

@@ -64,6 +64,10 @@ pub struct Inner {
     pub appended: tokio::sync::watch::Sender<u64>,
     /// When acknowledged events were last pruned (see `sync_housekeeping`).
     pub last_prune: std::sync::Mutex<Option<Timestamp>>,
+    /// Where the camera task takes its orders, when a camera is configured.
+    pub photos: Option<tokio::sync::mpsc::UnboundedSender<ParcelId>>,
+    /// Parcels stored by the transaction underway that want a photo, sent after the commit.
+    pub pending_photos: std::sync::Mutex<Vec<ParcelId>>,
 }
 
 impl Inner {
@@ -92,19 +96,39 @@ impl Inner {
     }
 
     /// Runs `f` in one immediate transaction and commits it if `f` succeeds.
+    /// What the transaction asked for after its commit (a photo, waking feed followers) happens
+    /// only if it committed.
     pub fn tx<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
         let mut conn = self.db.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
+        let result = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(LockerError::from)
+            .and_then(|tx| {
+                let out = f(&tx)?;
+                tx.commit()?;
+                Ok(out)
+            });
         drop(conn);
-        if self
+        let published = self
             .published
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
-            self.appended.send_modify(|n| *n += 1);
+            .swap(false, std::sync::atomic::Ordering::SeqCst);
+        let photos = std::mem::take(
+            &mut *self
+                .pending_photos
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if result.is_ok() {
+            if published {
+                self.appended.send_modify(|n| *n += 1);
+            }
+            if let Some(camera) = &self.photos {
+                for parcel in photos {
+                    let _ = camera.send(parcel);
+                }
+            }
         }
-        Ok(out)
+        result
     }
 
     /// Runs `f` on the connection without a transaction (reads).
@@ -281,7 +305,14 @@ impl Inner {
         let expires_at = self.now().plus(self.config.policy.dwell);
         let stored = self.update_parcel(conn, parcel, ParcelEvent::Stored { expires_at })?;
         let mut data = parcel_data(&stored);
-        match self.consume_reservation(conn, &stored)? {
+        let (cloud_code, photo) = self.consume_reservation(conn, &stored)?;
+        if photo && self.photos.is_some() {
+            self.pending_photos
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(stored.id.clone());
+        }
+        match cloud_code {
             Some(hash) => {
                 store::set_code_hash(conn, &stored.id, Some(&hash))?;
                 data["pickup_code_issuer"] = json!("cloud");

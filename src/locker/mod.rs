@@ -14,6 +14,7 @@ mod core;
 mod deposit;
 mod engine;
 mod incident;
+mod photos;
 mod pickup;
 mod recovery;
 mod secrets;
@@ -42,6 +43,8 @@ pub struct Locker {
 
 /// What the service is built from.
 pub struct Parts {
+    /// Where parcels to photograph are sent, when a camera is configured.
+    pub photos: Option<mpsc::UnboundedSender<ParcelId>>,
     pub db: Db,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
@@ -82,6 +85,8 @@ impl Locker {
             published: Default::default(),
             appended: tokio::sync::watch::Sender::new(0),
             last_prune: Default::default(),
+            photos: parts.photos,
+            pending_photos: Default::default(),
         };
         Ok(Locker {
             inner: Arc::new(inner),

@@ -32,8 +32,8 @@ impl Inner {
         })
     }
 
-    /// Deletes acknowledged events older than `sync.retention` (at most every `PRUNE_EVERY`)
-    /// and reservations that lapsed.
+    /// Deletes reservations that lapsed and, at most every `PRUNE_EVERY`, acknowledged
+    /// events older than `sync.retention` and photos older than `photo.retention`.
     pub fn sync_housekeeping(&self, tx: &Connection) -> Result<()> {
         let now = self.now();
         store::delete_lapsed_reservations(tx, now)?;
@@ -46,7 +46,7 @@ impl Inner {
         if pruned > 0 {
             tracing::info!(pruned, "acknowledged events past retention deleted");
         }
-        Ok(())
+        self.delete_old_photos(tx)
     }
 
     /// Creates (`true`) or replaces (`false`) the reservation of `tracking_id`.
@@ -163,18 +163,24 @@ impl Inner {
     }
 
     /// Takes the reservation of a parcel being stored: its cloud-issued code hash, if any (and
-    /// still unique). The reservation is gone afterwards.
-    pub fn consume_reservation(&self, tx: &Connection, parcel: &Parcel) -> Result<Option<Vec<u8>>> {
+    /// still unique), and whether a photo may be taken. The reservation is gone afterwards.
+    pub fn consume_reservation(
+        &self,
+        tx: &Connection,
+        parcel: &Parcel,
+    ) -> Result<(Option<Vec<u8>>, bool)> {
         debug_assert!(matches!(parcel.state, ParcelState::Stored));
+        let photo = store::get_reservation(tx, &parcel.tracking_id)?.is_none_or(|r| r.photo);
         let hash = store::reservation_code_hash(tx, &parcel.tracking_id)?;
         store::delete_reservation(tx, &parcel.tracking_id)?;
-        Ok(hash.filter(|h| {
+        let hash = hash.filter(|h| {
             let clash = store::code_hash_in_use(tx, h).unwrap_or(true);
             if clash {
                 tracing::warn!(parcel = %parcel.id, "the cloud's pickup code clashes with a live code; generating one");
             }
             !clash
-        }))
+        });
+        Ok((hash, photo))
     }
 }
 

@@ -215,3 +215,22 @@ pub fn save_parcel_size(conn: &Connection, p: &Parcel) -> rusqlite::Result<()> {
     )?;
     Ok(())
 }
+
+pub fn set_photo(conn: &Connection, parcel: &ParcelId, photo: bool) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE parcels SET photo = ?2 WHERE id = ?1",
+        params![parcel.as_str(), photo],
+    )?;
+    Ok(())
+}
+
+/// Parcels with a photo that were stored before `before`.
+pub fn parcels_with_photo_before(
+    conn: &Connection,
+    before: Timestamp,
+) -> rusqlite::Result<Vec<ParcelId>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM parcels WHERE photo = 1 AND stored_at < ?1")?;
+    let rows = stmt.query_map([before.0], |r| r.get(0).map(ParcelId))?;
+    rows.collect()
+}

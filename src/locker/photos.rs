@@ -1,0 +1,69 @@
+//! The locker's side of proof-of-delivery photos: recording one the camera took, serving it,
+//! and deleting it after `photo.retention`. The camera itself is `crate::photo`.
+
+use super::core::Inner;
+use super::{Locker, LockerError, Result};
+use crate::domain::{ParcelId, ParcelState};
+use crate::photo::photo_path;
+use crate::store;
+use rusqlite::Connection;
+
+impl Inner {
+    /// The camera kept a photo of `parcel`. A parcel gone meanwhile keeps none.
+    pub fn attach_photo(&self, parcel: &ParcelId) -> Result<()> {
+        let path = photo_path(&self.config.locker.state_dir, parcel);
+        let attached = self.tx(|tx| match store::get_parcel(tx, parcel.as_str())? {
+            Some(p) if p.state != ParcelState::Cancelled => {
+                store::set_photo(tx, parcel, true)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        })?;
+        if !attached {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(())
+    }
+
+    /// Deletes the photos of parcels stored longer ago than `photo.retention`.
+    pub fn delete_old_photos(&self, tx: &Connection) -> Result<()> {
+        let before = self.now().minus(self.config.photo.retention);
+        for parcel in store::parcels_with_photo_before(tx, before)? {
+            let path = photo_path(&self.config.locker.state_dir, &parcel);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(%parcel, error = %e, "cannot delete an old photo");
+                    continue;
+                }
+            }
+            store::set_photo(tx, &parcel, false)?;
+        }
+        Ok(())
+    }
+
+    /// The JPEG of a parcel's photo.
+    pub fn photo(&self, id: &str) -> Result<Vec<u8>> {
+        // The path is built from the id as stored, never from the request: no traversal.
+        let parcel = self.read(|c| self.parcel(c, id))?;
+        let none = || LockerError::NotFound(format!("photo of parcel {id}"));
+        if !parcel.photo {
+            return Err(none());
+        }
+        std::fs::read(photo_path(&self.config.locker.state_dir, &parcel.id)).map_err(|_| none())
+    }
+}
+
+impl Locker {
+    pub async fn attach_photo(&self, parcel: &ParcelId) -> Result<()> {
+        let parcel = parcel.clone();
+        self.blocking(move |inner| inner.attach_photo(&parcel))
+            .await
+    }
+
+    pub async fn photo(&self, id: &str) -> Result<Vec<u8>> {
+        let id = id.to_owned();
+        self.blocking(move |inner| inner.photo(&id)).await
+    }
+}

@@ -1,0 +1,188 @@
+//! Proof-of-delivery photos: when a deposit is stored, the configured camera command writes a
+//! JPEG of the compartment, kept in `state_dir/photos/<parcel id>.jpg`.
+//!
+//! The camera is an outside program, so it is treated as unreliable: it runs in its own task
+//! after the parcel is already stored (a deposit never waits for it), without a shell, under
+//! `photo.timeout` (killed after), one at a time, and its output is kept only if it looks like
+//! a JPEG of sane size. Any failure is logged and the parcel simply has no photo. Depends on
+//! `locker` for recording the photo; nothing depends on it.
+
+use crate::config::PhotoConfig;
+use crate::domain::ParcelId;
+use crate::locker::Locker;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The largest photo kept (the API caps photo bodies at 8 MiB).
+pub const MAX_PHOTO: u64 = 8 * 1024 * 1024;
+
+/// Where the photo of `parcel` is kept.
+pub fn photo_path(state_dir: &Path, parcel: &ParcelId) -> PathBuf {
+    state_dir.join("photos").join(format!("{parcel}.jpg"))
+}
+
+/// Why no photo was kept.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    #[error("cannot start the camera command: {0}")]
+    Spawn(std::io::Error),
+    #[error("the camera command took longer than {0:?} and was killed")]
+    Timeout(Duration),
+    #[error("the camera command failed ({0})")]
+    Failed(std::process::ExitStatus),
+    #[error("the camera command wrote no file")]
+    NoFile,
+    #[error("the camera's output is not a JPEG")]
+    NotJpeg,
+    #[error("the camera's output is larger than 8 MiB")]
+    TooLarge,
+    #[error("cannot store the photo: {0}")]
+    Io(std::io::Error),
+}
+
+/// The configured camera.
+#[derive(Debug, Clone)]
+pub struct Camera {
+    argv: Vec<String>,
+    timeout: Duration,
+    dir: PathBuf,
+}
+
+impl Camera {
+    /// `None` when no command is configured.
+    pub fn new(config: &PhotoConfig, state_dir: &Path) -> Option<Camera> {
+        Some(Camera {
+            argv: config.argv()?,
+            timeout: config.timeout,
+            dir: state_dir.join("photos"),
+        })
+    }
+
+    /// Runs the command for `parcel` and keeps its output; returns where it is.
+    pub async fn take(&self, parcel: &ParcelId) -> Result<PathBuf, PhotoError> {
+        create_private_dir(&self.dir).map_err(PhotoError::Io)?;
+        let partial = self.dir.join(format!("{parcel}.partial.jpg"));
+        let _ = std::fs::remove_file(&partial);
+        let result = self.run(&partial).await;
+        let kept = match result {
+            Ok(()) => check_jpeg(&partial).and_then(|()| {
+                let done = self.dir.join(format!("{parcel}.jpg"));
+                std::fs::rename(&partial, &done).map_err(PhotoError::Io)?;
+                Ok(done)
+            }),
+            Err(e) => Err(e),
+        };
+        if kept.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        kept
+    }
+
+    async fn run(&self, path: &Path) -> Result<(), PhotoError> {
+        let path = path.to_string_lossy();
+        let mut words = self.argv.iter().map(|w| w.replace("{path}", &path));
+        let program = words.next().unwrap_or_default();
+        let mut child = tokio::process::Command::new(program)
+            .args(words)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(PhotoError::Spawn)?;
+        match tokio::time::timeout(self.timeout, child.wait()).await {
+            Err(_) => {
+                let _ = child.kill().await;
+                Err(PhotoError::Timeout(self.timeout))
+            }
+            Ok(Err(e)) => Err(PhotoError::Io(e)),
+            Ok(Ok(status)) if !status.success() => Err(PhotoError::Failed(status)),
+            Ok(Ok(_)) => Ok(()),
+        }
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// A JPEG starts with the SOI marker and a segment marker, and ends with EOI (cameras may pad
+/// a few bytes after it).
+fn check_jpeg(path: &Path) -> Result<(), PhotoError> {
+    let size = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(PhotoError::NoFile),
+        Err(e) => return Err(PhotoError::Io(e)),
+    };
+    if size > MAX_PHOTO {
+        return Err(PhotoError::TooLarge);
+    }
+    let bytes = std::fs::read(path).map_err(PhotoError::Io)?;
+    let tail = &bytes[bytes.len().saturating_sub(64)..];
+    let ends = tail.windows(2).any(|w| w == [0xFF, 0xD9]);
+    match bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && ends {
+        true => Ok(()),
+        false => Err(PhotoError::NotJpeg),
+    }
+}
+
+/// Takes the photos the locker asks for, one at a time, until `shutdown` (a photo being taken
+/// then is abandoned; its parcel keeps none).
+pub async fn run_camera(
+    locker: Locker,
+    camera: Camera,
+    mut requests: mpsc::UnboundedReceiver<ParcelId>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let parcel = tokio::select! {
+            _ = &mut shutdown => return,
+            next = requests.recv() => match next {
+                Some(parcel) => parcel,
+                None => return,
+            },
+        };
+        let taken = tokio::select! {
+            _ = &mut shutdown => return,
+            taken = camera.take(&parcel) => taken,
+        };
+        match taken {
+            Ok(_) => {
+                if let Err(e) = locker.attach_photo(&parcel).await {
+                    tracing::error!(%parcel, error = %e, "cannot record the photo");
+                }
+            }
+            Err(e) => tracing::warn!(%parcel, error = %e, "no proof-of-delivery photo"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_jpeg_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.jpg");
+        std::fs::write(&path, b"\xFF\xD8\xFF\xE0 data \xFF\xD9").unwrap();
+        assert!(check_jpeg(&path).is_ok());
+        std::fs::write(&path, b"\xFF\xD8\xFF\xE0 data \xFF\xD9\0\0").unwrap();
+        assert!(check_jpeg(&path).is_ok(), "padding after EOI");
+        std::fs::write(&path, b"GIF89a").unwrap();
+        assert!(matches!(check_jpeg(&path), Err(PhotoError::NotJpeg)));
+        std::fs::write(&path, b"\xFF\xD8\xFF\xE0 truncated").unwrap();
+        assert!(matches!(check_jpeg(&path), Err(PhotoError::NotJpeg)));
+        assert!(matches!(
+            check_jpeg(&dir.path().join("none.jpg")),
+            Err(PhotoError::NoFile)
+        ));
+    }
+}
