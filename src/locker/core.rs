@@ -96,7 +96,10 @@ impl Inner {
         let out = f(&tx)?;
         tx.commit()?;
         drop(conn);
-        if self.published.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        if self
+            .published
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
             self.appended.send_modify(|n| *n += 1);
         }
         Ok(out)
