@@ -1,37 +1,9 @@
 //! The daemon's own state: the sync event feed and health.
 
-use super::time;
-use crate::locker::{BusHealth, EventRecord, Health};
+use crate::locker::{BusHealth, Health};
+pub use crate::sync::EventView;
 use serde::Serialize;
 use utoipa::ToSchema;
-
-/// One event of the sync feed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventView {
-    /// Increases by one per event, never reused.
-    pub seq: i64,
-    /// A UUID, unique per event.
-    pub id: String,
-    #[serde(rename = "type")]
-    #[schema(example = "parcel.stored")]
-    pub kind: String,
-    #[schema(format = DateTime)]
-    pub at: String,
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-}
-
-impl From<EventRecord> for EventView {
-    fn from(e: EventRecord) -> Self {
-        Self {
-            seq: e.seq,
-            id: e.id,
-            kind: e.kind,
-            at: time(e.at),
-            data: e.data,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventPage {
