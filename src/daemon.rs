@@ -7,6 +7,7 @@
 
 use crate::config::Config;
 use crate::controller::{self, Timing};
+use crate::http::Monitoring;
 use crate::locker::{Clock, InstallKey, Locker, Parts, SystemClock};
 use crate::store::Db;
 use crate::sync::{PushStatus, Pusher};
@@ -189,10 +190,18 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
     let (stop_server, server_rx) = watch::channel(false);
-    let push = start_push(&config, &locker, &server_rx)?.map(|(_status, task)| task);
+    let (push_status, push) = match start_push(&config, &locker, &server_rx)? {
+        Some((status, task)) => (Some(status), Some(task)),
+        None => (None, None),
+    };
+    let monitoring = Monitoring {
+        push: push_status,
+        metrics_public: config.api.metrics_public,
+    };
     let server = tokio::spawn(crate::http::serve(
         listener,
         locker.clone(),
+        monitoring,
         signal(&server_rx),
     ));
     tracing::info!(%addr, locker = %config.locker.name, compartments = config.compartments.len(), "lockerd ready");
