@@ -7,8 +7,10 @@
 
 use crate::config::Config;
 use crate::controller::{self, Timing};
+use crate::http::Monitoring;
 use crate::locker::{Clock, InstallKey, Locker, Parts, SystemClock};
 use crate::store::Db;
+use crate::sync::{PushStatus, Pusher};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -59,6 +61,8 @@ pub struct Running {
     controller: JoinHandle<()>,
     engine: JoinHandle<()>,
     ticker: JoinHandle<()>,
+    /// The push task, with `[sync.push]`.
+    push: Option<JoinHandle<()>>,
 }
 
 fn signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
@@ -205,9 +209,18 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
     let (stop_server, server_rx) = watch::channel(false);
+    let (push_status, push) = match start_push(&config, &locker, &server_rx)? {
+        Some((status, task)) => (Some(status), Some(task)),
+        None => (None, None),
+    };
+    let monitoring = Monitoring {
+        push: push_status,
+        metrics_public: config.api.metrics_public,
+    };
     let server = tokio::spawn(crate::http::serve(
         listener,
         locker.clone(),
+        monitoring,
         signal(&server_rx),
     ));
     tracing::info!(%addr, locker = %config.locker.name, compartments = config.compartments.len(), "lockerd ready");
@@ -223,7 +236,42 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         controller,
         engine,
         ticker,
+        push,
     })
+}
+
+/// Spawns the push task if `[sync.push]` is configured. It stops with the API server: at the
+/// start of a graceful stop, whatever it was waiting for.
+fn start_push(
+    config: &Config,
+    locker: &Locker,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Option<(PushStatus, JoinHandle<()>)>> {
+    let Some(push) = &config.sync.push else {
+        return Ok(None);
+    };
+    let host = push.url.host_str().unwrap_or_default().to_owned();
+    if push.url.scheme() == "http" && !is_loopback(&host) {
+        tracing::warn!(%host, "sync.push.url is plain http: pickup codes cross the network unencrypted");
+    }
+    let status = PushStatus::new();
+    let pusher = Pusher::new(
+        locker.clone(),
+        config.locker.name.clone(),
+        push.clone(),
+        status.clone(),
+    )
+    .context("cannot set up the push client")?;
+    tracing::info!(%host, batch = push.batch, "pushing the event feed");
+    Ok(Some((status, tokio::spawn(pusher.run(signal(stop))))))
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn run_ticks(locker: Locker, shutdown: impl std::future::Future<Output = ()>) {
@@ -258,6 +306,10 @@ impl Running {
                 Ok(())
             }
         };
+        if let Some(push) = self.push.take() {
+            // Stopped with the server: it waits for nothing but its current step.
+            let _ = push.await;
+        }
         self.locker.stop_opening();
         let _ = self.stop_hardware.send(true);
         let controller = self.controller.await;
@@ -272,6 +324,9 @@ impl Running {
     pub fn crash(self) {
         for task in [&self.controller, &self.engine, &self.ticker] {
             task.abort();
+        }
+        if let Some(push) = &self.push {
+            push.abort();
         }
         self.server.abort();
     }
@@ -293,6 +348,9 @@ impl Running {
             None => self.stop().await,
             Some((task, result)) => {
                 self.server.abort();
+                if let Some(push) = &self.push {
+                    push.abort();
+                }
                 self.locker.stop_opening();
                 let _ = self.stop_hardware.send(true);
                 let why = result

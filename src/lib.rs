@@ -6,6 +6,8 @@
 //!   directly, without the daemon, for installers at the locker.
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
 //! - `http` — the axum API of ../shared/API.md, its errors, and the generated OpenAPI document.
+//! - `sync` — push delivery of the event feed to the cloud: the signed batches, the task that
+//!   retries them, and its state for `/healthz` and `/metrics`.
 //! - `locker` — the service: each use case as a transaction plus, where a door opens, a
 //!   request to the controller; the engine that applies hardware events; restart reconciliation.
 //! - `controller` — the one owner of the hardware: one latch pulse at a time, door polling.
@@ -15,7 +17,7 @@
 //! - `domain` — the rules (compartment and parcel state machines, assignment, lockout), pure.
 //!
 //! Dependencies point inward: `domain` depends on nothing here; `store` and `controller` on
-//! `domain`; `locker` on those; `http` and `daemon` on `locker`.
+//! `domain`; `locker` on those; `sync` on `locker`; `http` and `daemon` on `locker` and `sync`.
 
 pub mod cli;
 pub mod config;
@@ -27,3 +29,4 @@ pub mod hw;
 pub mod locker;
 pub mod photo;
 pub mod store;
+pub mod sync;

@@ -9,12 +9,14 @@
 //!
 //! Layout: `raw` is the file's shape as serde reads it; `validate` turns it into a [`Config`],
 //! with `buses`, `compartments` and `wiring` (a compartment's latch and door against its bus's
-//! driver) for the hardware tables; `sections` and `hardware` hold the public types.
+//! driver) for the hardware tables, and `push` for `[sync.push]`; `sections`, `hardware` and
+//! `push` hold the public types.
 
 mod buses;
 mod compartments;
 mod duration;
 mod hardware;
+mod push;
 mod raw;
 mod sections;
 mod validate;
@@ -26,6 +28,7 @@ mod tests;
 pub use hardware::{
     BusConfig, CompartmentConfig, DoorRef, Driver, LatchRef, Level, Parity, Profile, Pull,
 };
+pub use push::{PushConfig, PushSecret};
 pub use sections::{ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
 
 use std::path::{Path, PathBuf};
@@ -99,7 +102,8 @@ impl Config {
     }
 
     /// Parses and validates `text`; `source` names the file in errors and anchors a relative
-    /// `locker.state_dir` (joined to `source`'s directory; nothing is read from disk).
+    /// `locker.state_dir` or `sync.push.secret_file` (joined to `source`'s directory; nothing is
+    /// read from disk but that secret file).
     pub fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
         let raw = raw::parse(text, source)?;
         validate::validate(raw, source)

@@ -9,6 +9,7 @@
 use super::ConfigError;
 use super::duration;
 use super::hardware::{Parity, Profile, Pull};
+use super::push::RawPush;
 use super::sections::{
     ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
 };
@@ -31,12 +32,34 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub photo: PhotoConfig,
     #[serde(default)]
-    pub sync: SyncConfig,
+    pub sync: RawSync,
     // Defaulted so that a missing array gets validate's "at least one" message, not serde's.
     #[serde(default, rename = "bus")]
     pub buses: Vec<RawBus>,
     #[serde(default, rename = "compartment")]
     pub compartments: Vec<RawCompartment>,
+}
+
+/// `[sync]`: its scalars as `SyncConfig` has them, and `[sync.push]` before its checks.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct RawSync {
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub retention: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub reservation_ttl: Duration,
+    pub push: Option<RawPush>,
+}
+
+impl Default for RawSync {
+    fn default() -> Self {
+        let defaults = SyncConfig::default();
+        RawSync {
+            retention: defaults.retention,
+            reservation_ttl: defaults.reservation_ttl,
+            push: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

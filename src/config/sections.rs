@@ -1,9 +1,10 @@
 //! The scalar tables of the file — `[locker]`, `[api]`, `[policy]`, `[latch]`, `[photo]`,
 //! `[sync]` — and their defaults. Every table is optional and every key in it has a default; the
 //! `Default` impls are the values CONFIG.md and `config/lockerd.toml` document, so keep the three
-//! in step.
+//! in step. (`[sync.push]`, whose `url` and secret have no default, is in `push`.)
 
 use super::duration;
+use super::push::PushConfig;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use std::net::SocketAddr;
@@ -146,15 +147,15 @@ impl PhotoConfig {
     }
 }
 
-/// `[sync]`: how long acknowledged events are kept, and how long a pre-advised parcel's
-/// reservation waits for its courier when the cloud gives no `expires_at`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// `[sync]`: how long acknowledged events are kept, how long a pre-advised parcel's
+/// reservation waits for its courier when the cloud gives no `expires_at`, and whether the feed
+/// is also pushed (`[sync.push]`).
+#[derive(Debug, Clone)]
 pub struct SyncConfig {
-    #[serde(deserialize_with = "duration::deserialize")]
     pub retention: Duration,
-    #[serde(deserialize_with = "duration::deserialize")]
     pub reservation_ttl: Duration,
+    /// `None` without a `[sync.push]` table: the cloud pulls.
+    pub push: Option<PushConfig>,
 }
 
 impl Default for SyncConfig {
@@ -162,6 +163,7 @@ impl Default for SyncConfig {
         SyncConfig {
             retention: Duration::from_secs(30 * 24 * 3600),
             reservation_ttl: Duration::from_secs(14 * 24 * 3600),
+            push: None,
         }
     }
 }

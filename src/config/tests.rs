@@ -6,6 +6,7 @@ mod buses;
 mod compartments;
 mod files;
 mod latch;
+mod push;
 mod sharing;
 
 use super::*;

@@ -1,12 +1,13 @@
 //! Turns the file's shape into a [`Config`]: the single-key rules of the scalar tables here, the
 //! buses and compartments in their own modules, and the cross-checks between them. The first
-//! broken rule is reported; nothing here touches the filesystem or hardware.
+//! broken rule is reported; nothing here touches hardware, and the only file read is
+//! `sync.push.secret_file` (in `push`).
 
 use super::duration::show;
 use super::hardware::{BusConfig, Driver, Profile};
-use super::raw::RawFile;
+use super::raw::{RawFile, RawSync};
 use super::sections::{LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
-use super::{Config, ConfigError, buses, compartments};
+use super::{Config, ConfigError, buses, compartments, push};
 use std::path::Path;
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ pub(super) fn validate(raw: RawFile, source: &Path) -> Result<Config, ConfigErro
     let locker = locker(&check, raw.locker)?;
     policy(&check, &raw.policy)?;
     latch(&check, &raw.latch)?;
-    photo_and_sync(&check, &raw.photo, &raw.sync)?;
+    let sync = photo_and_sync(&check, &raw.photo, raw.sync)?;
     let buses = buses::validate(&check, raw.buses)?;
     board_timed_pulse(&check, &raw.latch, &buses)?;
     let compartments = compartments::validate(&check, raw.compartments, &buses)?;
@@ -85,7 +86,7 @@ pub(super) fn validate(raw: RawFile, source: &Path) -> Result<Config, ConfigErro
         policy: raw.policy,
         latch: raw.latch,
         photo: raw.photo,
-        sync: raw.sync,
+        sync,
         buses,
         compartments,
     })
@@ -228,13 +229,22 @@ fn profile(driver: &Driver) -> Option<Profile> {
 fn photo_and_sync(
     check: &Check,
     photo: &PhotoConfig,
-    sync: &SyncConfig,
-) -> Result<(), ConfigError> {
+    sync: RawSync,
+) -> Result<SyncConfig, ConfigError> {
     check.positive("photo.timeout", photo.timeout)?;
     check.positive("photo.retention", photo.retention)?;
     photo_command(check, &photo.command)?;
     check.positive("sync.retention", sync.retention)?;
-    check.positive("sync.reservation_ttl", sync.reservation_ttl)
+    check.positive("sync.reservation_ttl", sync.reservation_ttl)?;
+    let push = sync
+        .push
+        .map(|raw| push::validate(check, raw))
+        .transpose()?;
+    Ok(SyncConfig {
+        retention: sync.retention,
+        reservation_ttl: sync.reservation_ttl,
+        push,
+    })
 }
 
 /// A photo command must split into words and say where the photo goes.

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::extract::Json;
-use super::views::HealthView;
+use super::views::{HealthView, SyncHealthView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,14 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 ///
 /// No token. `status` is `degraded` when any bus (or the database) is not ok. Answers `503`
 /// with the same body when the database is unusable, so a supervisor can restart the daemon.
+///
+/// `sync` (an extension to API.md) shows how far the cloud is behind: the feed's `last_seq`
+/// and `acked_seq`, the `unacked` count, the age of the oldest unacknowledged event, and the
+/// push task's state (`null` without `[sync.push]`). A cloud that is behind does not make the
+/// locker `degraded`: `status` says whether the locker itself needs a technician, while it keeps
+/// working offline (codes are checked locally, events wait); a cloud outage would otherwise mark
+/// a whole fleet degraded at once. Alert on `oldest_unacked_age_s` (or the metric of the same
+/// name) instead.
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -34,7 +42,11 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthView>
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(health.into()))
+    let sync = state.locker.feed_status().await.ok().map(|feed| {
+        let push = state.monitoring.push.as_ref().map(|p| p.snapshot());
+        SyncHealthView::new(feed, push, state.locker.now())
+    });
+    (status, Json(HealthView::new(health, sync)))
 }
 
 /// This OpenAPI document.

@@ -16,6 +16,7 @@ mod error;
 mod extract;
 mod health;
 mod incidents;
+mod metrics;
 mod parcels;
 mod pickup;
 mod reservations;
@@ -30,6 +31,7 @@ mod tests;
 pub use error::{ApiError, ErrorBody};
 
 use crate::locker::{Locker, LockerError};
+use crate::sync::PushStatus;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use std::future::Future;
@@ -48,14 +50,27 @@ struct AppState {
     locker: Locker,
     /// The document of the routes this router serves, for `/api/v1/openapi.json`.
     openapi: Arc<OpenApiDoc>,
+    monitoring: Monitoring,
+    metrics: Arc<metrics::Metrics>,
+}
+
+/// What the operator's view (`/healthz`, `/metrics`) reads besides the locker.
+#[derive(Debug, Clone, Default)]
+pub struct Monitoring {
+    /// The push task's state, with `[sync.push]`.
+    pub push: Option<PushStatus>,
+    /// `api.metrics_public`: `/metrics` without a token.
+    pub metrics_public: bool,
 }
 
 /// The whole API, with its state: hand it to `axum::serve`, or to `oneshot` in tests.
-pub fn router(locker: Locker) -> Router {
+pub fn router(locker: Locker, monitoring: Monitoring) -> Router {
     let (routes, openapi) = api(locker.has_sim()).split_for_parts();
     let state = AppState {
         locker,
         openapi: Arc::new(openapi),
+        metrics: Arc::new(metrics::Metrics::new(monitoring.push.clone())),
+        monitoring,
     };
     finish(routes).with_state(state)
 }
@@ -75,9 +90,10 @@ fn finish<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     locker: Locker,
+    monitoring: Monitoring,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(locker))
+    axum::serve(listener, router(locker, monitoring))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -87,6 +103,7 @@ pub async fn serve(
 fn api(with_sim: bool) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
+        .merge(metrics::routes())
         .merge(tokens::routes())
         .merge(compartments::routes())
         .merge(couriers::routes())
@@ -122,6 +139,7 @@ pub fn openapi(with_sim: bool) -> OpenApiDoc {
     components(schemas(ErrorBody)),
     tags(
         (name = "health", description = "Liveness and this document; no token."),
+        (name = "metrics", description = "Prometheus metrics (operator, or public by config)."),
         (name = "tokens", description = "API tokens (operator)."),
         (name = "compartments", description = "Compartments (operator; sync may read)."),
         (name = "couriers", description = "Couriers and their sessions."),

@@ -136,6 +136,54 @@ fn the_default_file_gives_every_key_its_default() {
             "config/lockerd.toml does not set {key}"
         );
     }
+    // Push has no defaults for its url and secret, so the default file shows it commented out.
+    assert!(shipped.sync.push.is_none());
+    assert!(text.contains("\n# [sync.push]\n"));
+    let push_keys = [
+        "url",
+        "secret",
+        "secret_file",
+        "batch",
+        "backoff_min",
+        "backoff_max",
+        "timeout",
+    ];
+    for key in push_keys {
+        assert!(
+            text.contains(&format!("\n# {key} = ")),
+            "config/lockerd.toml does not document sync.push.{key}"
+        );
+    }
+}
+
+#[test]
+fn the_default_files_push_example_loads_once_uncommented() {
+    let text = std::fs::read_to_string(config_dir().join("lockerd.toml")).unwrap();
+    let start = text.find("# [sync.push]").unwrap();
+    let block: String = text[start..]
+        .lines()
+        .take_while(|line| line.starts_with('#'))
+        .map(|line| line.trim_start_matches("# "))
+        .filter(|line| !line.starts_with("secret_file") && !line.starts_with(' '))
+        .map(|line| {
+            if line.starts_with("secret = ") {
+                "secret = \"0123456789abcdef0123456789abcdef\""
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config = ok(&with(&block));
+    let push = config.sync.push.expect("the example configures push");
+    let defaults = ok(&with(&format!(
+        "[sync.push]\nurl = \"{}\"\nsecret = \"0123456789abcdef0123456789abcdef\"",
+        push.url
+    )));
+    assert_eq!(
+        format!("{push:?}"),
+        format!("{:?}", defaults.sync.push.unwrap())
+    );
 }
 
 fn example(name: &str) -> Config {

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 const API_ROUTES: &[&str] = &[
     "GET /healthz",
     "GET /api/v1/openapi.json",
+    "GET /metrics",
     "POST /api/v1/tokens",
     "GET /api/v1/tokens",
     "DELETE /api/v1/tokens/{name}",

@@ -154,7 +154,7 @@ fn health_is_degraded_when_a_bus_or_the_database_fails() {
     assert_eq!(
         ok,
         json!({"status": "ok", "db": "ok",
-        "buses": [{"name": "rs485", "ok": true, "last_error": null}]})
+        "buses": [{"name": "rs485", "ok": true, "last_error": null}], "sync": null})
     );
     let v = health(true, vec![bus(true), bus(false)]);
     assert_eq!(
@@ -166,6 +166,59 @@ fn health_is_degraded_when_a_bus_or_the_database_fails() {
     assert_eq!(
         (v["status"].clone(), v["db"].clone()),
         (json!("degraded"), json!("error"))
+    );
+}
+
+#[test]
+fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
+    use crate::http::views::SyncHealthView;
+    use crate::locker::FeedStatus;
+    use crate::sync::{PushPhase, PushState};
+    let feed = FeedStatus {
+        last_seq: 12,
+        acked_seq: 9,
+        oldest_unacked_at: Some(T0),
+    };
+    let push = PushState {
+        enabled: true,
+        phase: PushPhase::Backoff,
+        last_success_at: Some(T0),
+        last_error: Some("the cloud answered 500 Internal Server Error".into()),
+        consecutive_failures: 3,
+        next_attempt_at: Some(T0.plus(std::time::Duration::from_secs(4))),
+    };
+    let now = T0.plus(std::time::Duration::from_millis(90_500));
+    let health = Health {
+        db_ok: true,
+        buses: vec![],
+    };
+    let v = serde_json::to_value(HealthView::new(
+        health,
+        Some(SyncHealthView::new(feed, Some(push), now)),
+    ))
+    .unwrap();
+    assert_eq!(
+        v["status"], "ok",
+        "a cloud that is behind is not a degraded locker"
+    );
+    assert_eq!(
+        v["sync"],
+        json!({"last_seq": 12, "acked_seq": 9, "unacked": 3, "oldest_unacked_age_s": 90,
+            "push": {"enabled": true, "state": "backoff", "last_success_at": T0.to_rfc3339(),
+                "last_error": "the cloud answered 500 Internal Server Error",
+                "consecutive_failures": 3,
+                "next_attempt_at": T0.plus(std::time::Duration::from_secs(4)).to_rfc3339()}})
+    );
+    let caught_up = FeedStatus {
+        last_seq: 12,
+        acked_seq: 12,
+        oldest_unacked_at: None,
+    };
+    let v = serde_json::to_value(SyncHealthView::new(caught_up, None, now)).unwrap();
+    assert_eq!(
+        v,
+        json!({"last_seq": 12, "acked_seq": 12, "unacked": 0, "oldest_unacked_age_s": null,
+            "push": null})
     );
 }
 

@@ -1,37 +1,12 @@
 //! The daemon's own state: the sync event feed and health.
 
-use super::time;
-use crate::locker::{BusHealth, EventRecord, Health};
+use super::opt_time;
+use crate::domain::Timestamp;
+use crate::locker::{BusHealth, FeedStatus, Health};
+pub use crate::sync::EventView;
+use crate::sync::{PushPhase, PushState};
 use serde::Serialize;
 use utoipa::ToSchema;
-
-/// One event of the sync feed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventView {
-    /// Increases by one per event, never reused.
-    pub seq: i64,
-    /// A UUID, unique per event.
-    pub id: String,
-    #[serde(rename = "type")]
-    #[schema(example = "parcel.stored")]
-    pub kind: String,
-    #[schema(format = DateTime)]
-    pub at: String,
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-}
-
-impl From<EventRecord> for EventView {
-    fn from(e: EventRecord) -> Self {
-        Self {
-            seq: e.seq,
-            id: e.id,
-            kind: e.kind,
-            at: time(e.at),
-            data: e.data,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventPage {
@@ -68,6 +43,94 @@ pub struct HealthView {
     pub status: HealthStatus,
     pub db: DbStatus,
     pub buses: Vec<BusView>,
+    /// Extension to API.md: how far the cloud is behind; `null` when the database cannot say.
+    pub sync: Option<SyncHealthView>,
+}
+
+/// Where the cloud is in the event feed (by pull or push), and the push task's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncHealthView {
+    /// The seq of the newest event.
+    pub last_seq: i64,
+    /// The highest seq the cloud has acknowledged.
+    pub acked_seq: i64,
+    /// Events the cloud has not acknowledged: `last_seq - acked_seq`.
+    pub unacked: i64,
+    /// Whole seconds since the oldest unacknowledged event happened; `null` when none waits.
+    /// The number to alert on: it grows whenever the cloud stops getting events.
+    pub oldest_unacked_age_s: Option<i64>,
+    /// `null` without `[sync.push]` in the config.
+    pub push: Option<PushView>,
+}
+
+/// The push task: what it is doing and how its last attempts went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushView {
+    /// Whether the push task is running.
+    pub enabled: bool,
+    pub state: PushStateView,
+    #[schema(format = DateTime)]
+    pub last_success_at: Option<String>,
+    /// Why the last attempt failed (the cloud's status, or the connection error); `null` once a
+    /// batch is delivered again.
+    pub last_error: Option<String>,
+    /// Attempts that failed in a row; 0 after a delivery.
+    pub consecutive_failures: u32,
+    /// When the next attempt is due, while backing off.
+    #[schema(format = DateTime)]
+    pub next_attempt_at: Option<String>,
+}
+
+/// `idle`: everything delivered; `sending`: a batch is on its way; `backoff`: the last attempt
+/// failed and the next waits for `next_attempt_at`; `disabled`: the task is not running.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PushStateView {
+    Idle,
+    Sending,
+    Backoff,
+    Disabled,
+}
+
+impl HealthView {
+    pub fn new(health: Health, sync: Option<SyncHealthView>) -> Self {
+        HealthView {
+            sync,
+            ..HealthView::from(health)
+        }
+    }
+}
+
+impl SyncHealthView {
+    pub fn new(feed: FeedStatus, push: Option<PushState>, now: Timestamp) -> Self {
+        SyncHealthView {
+            last_seq: feed.last_seq,
+            acked_seq: feed.acked_seq,
+            unacked: feed.last_seq - feed.acked_seq,
+            oldest_unacked_age_s: feed
+                .oldest_unacked_at
+                .map(|at| (now.0 - at.0).max(0) / 1000),
+            push: push.map(PushView::from),
+        }
+    }
+}
+
+impl From<PushState> for PushView {
+    fn from(s: PushState) -> Self {
+        PushView {
+            enabled: s.enabled,
+            state: match s.phase {
+                PushPhase::Idle => PushStateView::Idle,
+                PushPhase::Sending => PushStateView::Sending,
+                PushPhase::Backoff => PushStateView::Backoff,
+                PushPhase::Disabled => PushStateView::Disabled,
+            },
+            last_success_at: opt_time(s.last_success_at),
+            last_error: s.last_error,
+            consecutive_failures: s.consecutive_failures,
+            next_attempt_at: opt_time(s.next_attempt_at),
+        }
+    }
 }
 
 impl From<Health> for HealthView {
@@ -85,6 +148,7 @@ impl From<Health> for HealthView {
                 DbStatus::Error
             },
             buses: h.buses.into_iter().map(BusView::from).collect(),
+            sync: None,
         }
     }
 }

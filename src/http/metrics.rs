@@ -1,0 +1,156 @@
+//! `GET /metrics`: the daemon's state in the Prometheus text format (OpenMetrics), so a fleet
+//! operator can alert on a locker that stopped syncing.
+//!
+//! One registry, built with the router; values that live elsewhere (the feed in the database,
+//! the push task's state) are copied into its gauges when scraped, counters are the push task's
+//! own. Later metrics join this registry.
+
+use super::AppState;
+use super::error::{ApiError, AuthErrors};
+use super::extract::{Caller, OPERATOR};
+use crate::sync::PushStatus;
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::{Registry, Unit};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+const CONTENT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
+}
+
+/// The registry and the gauges set at each scrape.
+pub(super) struct Metrics {
+    registry: Registry,
+    last_seq: Gauge,
+    acked_seq: Gauge,
+    unacked: Gauge,
+    oldest_unacked_age: Gauge,
+    /// With `[sync.push]` only: a locker that does not push has no push to be down.
+    push: Option<PushGauges>,
+}
+
+struct PushGauges {
+    status: PushStatus,
+    up: Gauge,
+    last_success: Gauge,
+}
+
+impl Metrics {
+    pub fn new(push: Option<PushStatus>) -> Metrics {
+        let mut registry = Registry::with_prefix("lockerd");
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let gauge = Gauge::default();
+            registry.register(name, help, gauge.clone());
+            gauge
+        };
+        let last_seq = gauge(
+            &mut registry,
+            "events_last_seq",
+            "The seq of the newest event in the sync feed.",
+        );
+        let acked_seq = gauge(
+            &mut registry,
+            "events_acked_seq",
+            "The highest seq the cloud has acknowledged.",
+        );
+        let unacked = gauge(
+            &mut registry,
+            "events_unacked",
+            "Events the cloud has not acknowledged yet.",
+        );
+        let oldest_unacked_age = Gauge::default();
+        registry.register_with_unit(
+            "events_oldest_unacked_age",
+            "How long the oldest unacknowledged event has waited; 0 when none waits.",
+            Unit::Seconds,
+            oldest_unacked_age.clone(),
+        );
+        let push = push.map(|status| {
+            let up = gauge(
+                &mut registry,
+                "push_up",
+                "1 unless the last push attempt failed (or the push task is not running).",
+            );
+            registry.register(
+                "push_failures",
+                "Push attempts that failed since start.",
+                status.failures_counter(),
+            );
+            let last_success = Gauge::default();
+            registry.register_with_unit(
+                "push_last_success_timestamp",
+                "Unix time of the last delivered batch; 0 before the first.",
+                Unit::Seconds,
+                last_success.clone(),
+            );
+            PushGauges {
+                status,
+                up,
+                last_success,
+            }
+        });
+        Metrics {
+            registry,
+            last_seq,
+            acked_seq,
+            unacked,
+            oldest_unacked_age,
+            push,
+        }
+    }
+}
+
+/// The daemon's metrics.
+///
+/// Roles: operator. No token is needed when `api.metrics_public = true`. Prometheus text
+/// (OpenMetrics 1.0): `lockerd_events_last_seq`, `lockerd_events_acked_seq`,
+/// `lockerd_events_unacked`, `lockerd_events_oldest_unacked_age_seconds` (0 when nothing waits)
+/// and, with `[sync.push]`, `lockerd_push_up` (1 unless the last attempt failed or the push task
+/// stopped), `lockerd_push_failures_total` and `lockerd_push_last_success_timestamp_seconds`
+/// (0 before the first delivery). Alert on the age of the oldest unacknowledged event: it grows
+/// whenever the cloud is not getting events, by push or by pull.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "metrics",
+    security(("bearer" = ["operator"]), ()),
+    responses(
+        (status = 200, description = "the metrics", content_type = "application/openmetrics-text", body = String),
+        AuthErrors,
+    )
+)]
+async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Result<Response, ApiError> {
+    if !state.monitoring.metrics_public {
+        Caller::<OPERATOR>::from_request_parts(&mut parts, &state).await?;
+    }
+    let m = &state.metrics;
+    let feed = state.locker.feed_status().await?;
+    let now = state.locker.now();
+    m.last_seq.set(feed.last_seq);
+    m.acked_seq.set(feed.acked_seq);
+    m.unacked.set(feed.last_seq - feed.acked_seq);
+    let age = feed.oldest_unacked_at.map_or(0, |at| seconds(now.0 - at.0));
+    m.oldest_unacked_age.set(age);
+    if let Some(push) = &m.push {
+        let s = push.status.snapshot();
+        push.up
+            .set(i64::from(s.enabled && s.consecutive_failures == 0));
+        push.last_success
+            .set(s.last_success_at.map_or(0, |t| seconds(t.0)));
+    }
+    let mut text = String::new();
+    encode(&mut text, &m.registry)
+        .map_err(|_| crate::locker::LockerError::Internal("cannot encode the metrics".into()))?;
+    Ok(([(CONTENT_TYPE, CONTENT)], text).into_response())
+}
+
+/// Whole seconds of a span in milliseconds, never negative (a clock stepped back).
+fn seconds(millis: i64) -> i64 {
+    millis.max(0) / 1000
+}
