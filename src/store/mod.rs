@@ -9,6 +9,7 @@
 //! serialized by SQLite anyway, and callers on the async runtime go through
 //! `tokio::task::spawn_blocking` so an fsync never stalls a runtime thread.
 
+mod audit;
 mod auth;
 mod compartments;
 mod events;
@@ -16,6 +17,7 @@ mod migrations;
 mod parcels;
 mod reservations;
 
+pub use audit::*;
 pub use auth::*;
 pub use compartments::*;
 pub use events::*;
