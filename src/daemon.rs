@@ -169,6 +169,10 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         sim: sim.clone(),
     };
     let locker = Locker::new(parts)?;
+    locker
+        .record_start()
+        .await
+        .context("cannot record the start in the audit log")?;
 
     let (reconciled, ready) = oneshot::channel();
     let engine = tokio::spawn({
