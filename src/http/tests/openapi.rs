@@ -40,6 +40,7 @@ const API_ROUTES: &[&str] = &[
     "PUT /api/v1/sync/reservations/{tracking_id}",
     "DELETE /api/v1/sync/reservations/{tracking_id}",
     "GET /api/v1/sync/reservations",
+    "GET /api/v1/audit",
 ];
 
 const SIM_ROUTE: &str = "POST /api/v1/sim/doors/{compartment}";
@@ -157,7 +158,7 @@ fn every_path_and_query_parameter_is_declared() {
         assert_eq!(declared("path"), in_path, "{route}");
         let in_query: BTreeSet<String> = match route.as_str() {
             "GET /api/v1/parcels" => ["state", "limit", "after"].map(String::from).into(),
-            "GET /api/v1/sync/events" | "GET /api/v1/sync/reservations" => {
+            "GET /api/v1/sync/events" | "GET /api/v1/sync/reservations" | "GET /api/v1/audit" => {
                 ["after", "limit"].map(String::from).into()
             }
             _ => BTreeSet::new(),
