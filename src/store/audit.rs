@@ -31,6 +31,8 @@ use crate::domain::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+/// The first schema version with the `audit` table.
+pub const AUDIT_SCHEMA: u32 = 3;
 /// Versions the encoding, so a future change cannot be mistaken for this one.
 const TAG: &[u8] = b"lockerd-audit-v1";
 /// The `prev_hash` of the first entry.

@@ -43,6 +43,28 @@ impl Db {
         Self::setup(conn)
     }
 
+    /// Opens the database at `path` read-only, to inspect it beside a running daemon: never
+    /// creates, migrates or writes it (`query_only`). A schema outside `oldest..=CURRENT` is
+    /// refused rather than misread.
+    pub fn open_read_only(path: &Path, oldest: u32) -> Result<Connection, MigrationError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "query_only", true)?;
+        let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > migrations::CURRENT {
+            return Err(MigrationError::TooNew { found });
+        }
+        if found < oldest {
+            return Err(MigrationError::TooOld {
+                found,
+                needed: oldest,
+            });
+        }
+        Ok(conn)
+    }
+
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> Result<Db, MigrationError> {
         Self::setup(Connection::open_in_memory()?)
