@@ -38,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::hw::HwCommand,
     },
+    /// Check or export the tamper-evident audit log (read-only; the daemon may run).
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit::AuditCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -66,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => exit(run(&config)),
         Command::Hw { command } => crate::hw::main(command),
+        Command::Audit { command } => crate::audit::main(command),
         Command::Token {
             command: TokenCommand::Create { config, role, name },
         } => exit(token_create(&config, &role, &name)),

@@ -101,6 +101,11 @@ pub fn claim_hardware(state_dir: &Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
+/// The database in the state directory.
+pub fn db_path(state_dir: &Path) -> std::path::PathBuf {
+    state_dir.join("lockerd.db")
+}
+
 /// The database file and install key live here. Both hold secrets (code hashes, TOTP seeds,
 /// the HMAC key), so the directory is private and files are created private.
 pub fn open_state(state_dir: &Path) -> anyhow::Result<(Db, InstallKey)> {
@@ -110,7 +115,7 @@ pub fn open_state(state_dir: &Path) -> anyhow::Result<(Db, InstallKey)> {
         .create(state_dir)
         .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
     restrict(state_dir, 0o700)?;
-    let db_path = state_dir.join("lockerd.db");
+    let db_path = db_path(state_dir);
     // Create the file private before SQLite opens it: its WAL and SHM files copy its mode.
     std::fs::OpenOptions::new()
         .create(true)
@@ -182,6 +187,10 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         sim: sim.clone(),
     };
     let locker = Locker::new(parts)?;
+    locker
+        .record_start()
+        .await
+        .context("cannot record the start in the audit log")?;
 
     let (reconciled, ready) = oneshot::channel();
     let engine = tokio::spawn({

@@ -1,7 +1,10 @@
 //! lockerd: the controller of a bank of parcel lockers.
 //!
 //! Layout, from the outside in:
-//! - `cli` — the command line (`lockerd run`, `check-config`, `token create`); `main.rs` calls it.
+//! - `cli` — the command line (`lockerd run`, `check-config`, `token create`, `audit`); `main.rs`
+//!   calls it.
+//! - `audit` — `lockerd audit verify` and `export`: the audit log checked and exported
+//!   read-only, beside a running daemon.
 //! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`): the buses driven
 //!   directly, without the daemon, for installers at the locker.
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
@@ -12,13 +15,14 @@
 //!   request to the controller; the engine that applies hardware events; restart reconciliation.
 //! - `controller` — the one owner of the hardware: one latch pulse at a time, door polling.
 //! - `photo` — the proof-of-delivery camera, an outside command run after a deposit is stored.
-//! - `store` — SQLite: migrations, rows, the event feed.
+//! - `store` — SQLite: migrations, rows, the event feed, the hash-chained audit log.
 //! - `config` — the TOML file, validated before any hardware is touched.
 //! - `domain` — the rules (compartment and parcel state machines, assignment, lockout), pure.
 //!
 //! Dependencies point inward: `domain` depends on nothing here; `store` and `controller` on
 //! `domain`; `locker` on those; `sync` on `locker`; `http` and `daemon` on `locker` and `sync`.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod controller;

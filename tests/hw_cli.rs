@@ -212,6 +212,27 @@ fn pulse_on_a_sim_locker_sees_the_door_open_and_records_it() {
             "reason": "commissioning",
         })
     );
+
+    // The opening is in the audit log too, and the chain holds.
+    let export = Command::new(env!("CARGO_BIN_EXE_lockerd"))
+        .args(["audit", "export", "--config"])
+        .arg(locker.config())
+        .output()
+        .expect("run lockerd");
+    assert!(export.status.success(), "stderr:\n{}", stderr(&export));
+    let entries: Vec<serde_json::Value> = stdout(&export)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        (
+            &entries[0]["actor"],
+            &entries[0]["action"],
+            &entries[0]["detail"]["compartment"]
+        ),
+        (&"cli".into(), &"maintenance.opening".into(), &"A2".into())
+    );
 }
 
 #[test]

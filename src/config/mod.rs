@@ -38,6 +38,9 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// The file it was read from.
     pub source: PathBuf,
+    /// SHA-256 of the file's bytes: the daemon's start-up audit entry records it, so a config
+    /// changed between two starts shows in the audit log.
+    pub sha256: [u8; 32],
     pub locker: LockerConfig,
     pub api: ApiConfig,
     pub policy: PolicyConfig,
@@ -105,8 +108,9 @@ impl Config {
     /// `locker.state_dir` or `sync.push.secret_file` (joined to `source`'s directory; nothing is
     /// read from disk but that secret file).
     pub fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
+        use sha2::Digest;
         let raw = raw::parse(text, source)?;
-        validate::validate(raw, source)
+        validate::validate(raw, source, sha2::Sha256::digest(text).into())
     }
 
     /// The bus called `name`.

@@ -70,7 +70,12 @@ impl Check<'_> {
     }
 }
 
-pub(super) fn validate(raw: RawFile, source: &Path) -> Result<Config, ConfigError> {
+/// `sha256` is the digest of the file's text, kept for the audit log.
+pub(super) fn validate(
+    raw: RawFile,
+    source: &Path,
+    sha256: [u8; 32],
+) -> Result<Config, ConfigError> {
     let check = Check { source };
     let locker = locker(&check, raw.locker)?;
     policy(&check, &raw.policy)?;
@@ -81,6 +86,7 @@ pub(super) fn validate(raw: RawFile, source: &Path) -> Result<Config, ConfigErro
     let compartments = compartments::validate(&check, raw.compartments, &buses)?;
     Ok(Config {
         source: source.to_path_buf(),
+        sha256,
         locker,
         api: raw.api,
         policy: raw.policy,

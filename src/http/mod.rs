@@ -9,6 +9,7 @@
 //! Layout: `error` (the error JSON), `extract` (caller, body, query), `views` (answer shapes),
 //! and one file of handlers per area of API.md.
 
+mod audit;
 mod compartments;
 mod couriers;
 mod deposits;
@@ -112,7 +113,8 @@ fn api(with_sim: bool) -> OpenApiRouter<AppState> {
         .merge(parcels::routes())
         .merge(sync::routes())
         .merge(reservations::routes())
-        .merge(incidents::routes());
+        .merge(incidents::routes())
+        .merge(audit::routes());
     if with_sim {
         api.merge(sim::routes())
     } else {
@@ -147,6 +149,7 @@ pub fn openapi(with_sim: bool) -> OpenApiDoc {
         (name = "pickup", description = "Pickup by code (kiosk) and the keypad lockout."),
         (name = "parcels", description = "Parcels (operator; sync may read)."),
         (name = "sync", description = "The event feed for the cloud-sync agent."),
+        (name = "audit", description = "The tamper-evident audit log (operator)."),
         (name = "sim", description = "Simulated hardware; only with a `sim` bus."),
     )
 )]

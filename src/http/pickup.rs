@@ -52,12 +52,13 @@ pub struct PickupCode {
     )
 )]
 async fn pickup(
-    _: Caller<{ KIOSK | OPERATOR }>,
+    Caller(kiosk): Caller<{ KIOSK | OPERATOR }>,
     State(state): State<AppState>,
     Json(body): Json<PickupCode>,
 ) -> Result<Json<PickupView>, ApiError> {
     let locker = state.locker;
-    let opened = to_completion(async move { locker.pickup(body.code.expose()).await }).await?;
+    let opened =
+        to_completion(async move { locker.pickup(body.code.expose(), &kiosk).await }).await?;
     Ok(Json(opened.into()))
 }
 

@@ -88,7 +88,7 @@ pub struct ReservationsAfter {
     )
 )]
 async fn put_reservation(
-    _: Caller<{ SYNC | OPERATOR }>,
+    Caller(actor): Caller<{ SYNC | OPERATOR }>,
     State(state): State<AppState>,
     Path(tracking_id): Path<String>,
     Json(body): Json<NewReservation>,
@@ -100,7 +100,7 @@ async fn put_reservation(
         photo: body.photo.unwrap_or(true),
         accessible: body.accessible.unwrap_or(false),
     };
-    let (reservation, created) = state.locker.reserve(&tracking_id, request).await?;
+    let (reservation, created) = state.locker.reserve(&tracking_id, request, &actor).await?;
     let status = match created {
         true => StatusCode::CREATED,
         false => StatusCode::OK,
@@ -125,11 +125,11 @@ async fn put_reservation(
     )
 )]
 async fn delete_reservation(
-    _: Caller<{ SYNC | OPERATOR }>,
+    Caller(actor): Caller<{ SYNC | OPERATOR }>,
     State(state): State<AppState>,
     Path(tracking_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.locker.unreserve(&tracking_id).await?;
+    state.locker.unreserve(&tracking_id, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

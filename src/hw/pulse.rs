@@ -4,9 +4,10 @@
 //! door read (an open door could not confirm anything, so it is refused as the controller
 //! refuses it), then one pulse of `latch.pulse`, never longer than `latch.max_pulse`, then the
 //! door polled until `latch.open_timeout`. The database is opened before the bus is touched, so
-//! a pulse that cannot be recorded is not made; the `maintenance.opened` event is written as
-//! soon as the pulse is done, before the door is watched, so an interrupted check still leaves
-//! the pulse on record.
+//! a pulse that cannot be recorded is not made: the audit log's `maintenance.opening` entry
+//! (actor `cli`) is appended before the pulse, and the `maintenance.opened` event as soon as
+//! the pulse is done, before the door is watched, so an interrupted check still leaves the
+//! pulse on record.
 
 use super::{open_buses, read_doors};
 use crate::config::Config;
@@ -62,6 +63,7 @@ pub(super) async fn run(config: &Config, id: &str) -> anyhow::Result<()> {
     }
 
     let length = config.latch.pulse.min(config.latch.max_pulse);
+    record_intent(&db, id)?;
     let started = Instant::now();
     if let Err(e) = pulse(&mut hw.buses[latch.bus].driver, latch.channel, length).await {
         // The pulse may have been cut off with the coil still on: this tool must not exit
@@ -167,6 +169,20 @@ async fn door_state(hw: &mut Hardware, at: (usize, usize)) -> anyhow::Result<Doo
         .get(at.1)
         .map(|(_, state)| *state)
         .with_context(|| format!("bus {}: no door channel {}", slot.name, at.1))
+}
+
+/// Intent before action: the opening is in the audit log before the coil is energized.
+fn record_intent(db: &Db, id: &str) -> anyhow::Result<()> {
+    let detail = serde_json::json!({"compartment": id, "reason": REASON, "command": ACTOR});
+    store::append_audit(
+        &db.lock(),
+        SystemClock.now(),
+        "cli",
+        "maintenance.opening",
+        &detail,
+    )
+    .context("the pulse could not be recorded in the audit log, so it was not made")?;
+    Ok(())
 }
 
 fn audit(db: &Db, id: &str) -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
 //! The operator's and the cloud's side: compartments, parcels, the event feed.
 
+use super::audit::audit_parcel;
 use super::core::{Inner, parcel_data};
 use super::{EventRecord, LockerError, ParcelPage, Result};
 use super::{Locker, Principal};
@@ -14,10 +15,17 @@ impl Inner {
         self.read(|c| Ok(store::list_compartments(c, &self.order)?))
     }
 
-    pub fn begin_maintenance(&self, id: &CompartmentId, actor: &str, reason: &str) -> Result<()> {
+    pub fn begin_maintenance(
+        &self,
+        id: &CompartmentId,
+        by: &Principal,
+        reason: &str,
+    ) -> Result<()> {
         self.tx(|tx| {
             self.compartment(tx, id)?;
-            self.intend(tx, id, Purpose::Maintenance, None, Some((actor, reason)))
+            self.intend(tx, id, Purpose::Maintenance, None, Some((&by.name, reason)))?;
+            let detail = json!({"compartment": id, "reason": reason});
+            self.audit(tx, &by.audit_actor(), "maintenance.opening", detail)
         })
     }
 
@@ -26,7 +34,7 @@ impl Inner {
         id: &CompartmentId,
         enabled: bool,
         reason: &str,
-        actor: &str,
+        by: &Principal,
     ) -> Result<Compartment> {
         self.tx(|tx| {
             if store::get_intent(tx, id.as_str())?.is_some() {
@@ -40,8 +48,10 @@ impl Inner {
             self.publish(
                 tx,
                 kind,
-                json!({"compartment": id, "reason": reason, "actor": actor}),
+                json!({"compartment": id, "reason": reason, "actor": by.name}),
             )?;
+            let detail = json!({"compartment": id, "reason": reason});
+            self.audit(tx, &by.audit_actor(), kind, detail)?;
             Ok(c)
         })
     }
@@ -74,7 +84,7 @@ impl Inner {
         })
     }
 
-    pub fn extend(&self, id: &str, until: Timestamp) -> Result<Parcel> {
+    pub fn extend(&self, actor: &str, id: &str, until: Timestamp) -> Result<Parcel> {
         if until <= self.now() {
             return Err(LockerError::InvalidRequest(
                 "until: must be in the future".into(),
@@ -83,15 +93,18 @@ impl Inner {
         self.tx(|tx| {
             let parcel = self.parcel(tx, id)?;
             let extended = self.update_parcel(tx, &parcel, ParcelEvent::Extended { until })?;
+            let mut detail = audit_parcel(&extended);
+            detail["until"] = json!(until.to_rfc3339());
+            self.audit(tx, actor, "parcel.extended", detail)?;
             if parcel.state == ParcelState::Expired {
                 // The old code died with the expiry: the parcel gets a new one.
-                self.publish_new_code(tx, &extended, "extended after expiry")?;
+                self.publish_new_code(tx, actor, &extended, "extended after expiry")?;
             }
             Ok(extended)
         })
     }
 
-    pub fn new_code(&self, id: &str) -> Result<()> {
+    pub fn new_code(&self, actor: &str, id: &str) -> Result<()> {
         self.tx(|tx| {
             let parcel = self.parcel(tx, id)?;
             if parcel.state != ParcelState::Stored || parcel.removal.is_some() {
@@ -100,14 +113,16 @@ impl Inner {
                     parcel.state.as_str()
                 )));
             }
-            self.publish_new_code(tx, &parcel, "requested by operator")
+            self.publish_new_code(tx, actor, &parcel, "requested by operator")
         })
     }
 
-    /// Gives the parcel a new code and publishes it in `parcel.code_changed`.
+    /// Gives the parcel a new code, publishes it in `parcel.code_changed` and audits that
+    /// `actor` had it issued (never the code).
     pub(super) fn publish_new_code(
         &self,
         tx: &rusqlite::Connection,
+        actor: &str,
         parcel: &Parcel,
         reason: &str,
     ) -> Result<()> {
@@ -116,7 +131,9 @@ impl Inner {
         data["pickup_code"] = json!(code.expose());
         data["reason"] = json!(reason);
         self.publish(tx, "parcel.code_changed", data)?;
-        Ok(())
+        let mut detail = audit_parcel(parcel);
+        detail["reason"] = json!(reason);
+        self.audit(tx, actor, "parcel.new_code", detail)
     }
 
     pub fn events(&self, after: i64, limit: usize) -> Result<(Vec<EventRecord>, i64)> {
@@ -169,7 +186,7 @@ impl Locker {
 
     pub async fn maintenance_open(&self, id: &str, reason: &str, actor: &Principal) -> Result<()> {
         let id = CompartmentId(id.to_owned());
-        let (c, who, why) = (id.clone(), actor.name.clone(), reason.to_owned());
+        let (c, who, why) = (id.clone(), actor.clone(), reason.to_owned());
         self.blocking(move |inner| inner.begin_maintenance(&c, &who, &why))
             .await?;
         tracing::info!(actor = %actor.name, compartment = %id, reason, "maintenance opening");
@@ -194,7 +211,7 @@ impl Locker {
         let (id, reason, who) = (
             CompartmentId(id.to_owned()),
             reason.to_owned(),
-            actor.name.clone(),
+            actor.clone(),
         );
         self.blocking(move |inner| inner.set_enabled(&id, enabled, &reason, &who))
             .await
@@ -219,15 +236,16 @@ impl Locker {
     }
 
     pub async fn extend(&self, id: &str, until: Timestamp, actor: &Principal) -> Result<Parcel> {
-        let id = id.to_owned();
+        let (id, by) = (id.to_owned(), actor.audit_actor());
         tracing::info!(actor = %actor.name, parcel = %id, "parcel extended");
-        self.blocking(move |inner| inner.extend(&id, until)).await
+        self.blocking(move |inner| inner.extend(&by, &id, until))
+            .await
     }
 
     pub async fn new_code(&self, id: &str, actor: &Principal) -> Result<()> {
-        let id = id.to_owned();
+        let (id, by) = (id.to_owned(), actor.audit_actor());
         tracing::info!(actor = %actor.name, parcel = %id, "new pickup code requested");
-        self.blocking(move |inner| inner.new_code(&id)).await
+        self.blocking(move |inner| inner.new_code(&by, &id)).await
     }
 
     pub async fn events(&self, after: i64, limit: usize) -> Result<(Vec<EventRecord>, i64)> {

@@ -6,6 +6,7 @@ use super::secrets::{constant_time_eq, new_token, random_bytes, token_hash};
 use super::{CourierInfo, LockerError, NewCourier, Principal, Result, Role, Session, TokenInfo};
 use crate::domain::{CourierId, ParcelState};
 use crate::store::{self, CourierRow};
+use serde_json::json;
 use totp_rs::{Algorithm, TOTP};
 
 /// TOTP as RFC 6238 and authenticator apps use it: SHA-1, 6 digits, 30 s steps.
@@ -70,22 +71,29 @@ impl Inner {
         })
     }
 
-    pub fn create_token(&self, role: Role, name: &str) -> Result<String> {
-        create_token_in(&self.db, role, name, self.now())
+    pub fn create_token(&self, actor: &str, role: Role, name: &str) -> Result<String> {
+        create_token_in(&self.db, actor, role, name, self.now())
     }
 
     pub fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
         self.read(|c| Ok(store::list_tokens(c)?))
     }
 
-    pub fn delete_token(&self, name: &str) -> Result<()> {
-        self.tx(|tx| match store::delete_token(tx, name)? {
-            true => Ok(()),
-            false => Err(LockerError::NotFound(format!("token {name}"))),
+    pub fn delete_token(&self, actor: &str, name: &str) -> Result<()> {
+        self.tx(|tx| {
+            let role = store::list_tokens(tx)?
+                .into_iter()
+                .find(|t| t.name == name)
+                .map(|t| t.role.as_str());
+            if !store::delete_token(tx, name)? {
+                return Err(LockerError::NotFound(format!("token {name}")));
+            }
+            let detail = json!({"name": name, "role": role});
+            self.audit(tx, actor, "token.removed", detail)
         })
     }
 
-    pub fn create_courier(&self, name: &str) -> Result<NewCourier> {
+    pub fn create_courier(&self, actor: &str, name: &str) -> Result<NewCourier> {
         check_name("name", name)?;
         // 160 bits, the size RFC 4226 recommends.
         let secret = random_bytes::<20>().to_vec();
@@ -99,13 +107,13 @@ impl Inner {
             active: true,
         };
         self.tx(|tx| {
-            if store::insert_courier(tx, &row, self.now())? {
-                Ok(())
-            } else {
-                Err(LockerError::Conflict(format!(
+            if !store::insert_courier(tx, &row, self.now())? {
+                return Err(LockerError::Conflict(format!(
                     "a courier named {name} already exists"
-                )))
+                )));
             }
+            let detail = json!({"courier_id": row.id, "name": name});
+            self.audit(tx, actor, "courier.created", detail)
         })?;
         Ok(NewCourier {
             id,
@@ -119,10 +127,14 @@ impl Inner {
         self.read(|c| Ok(store::list_couriers(c)?))
     }
 
-    pub fn delete_courier(&self, id: &str) -> Result<()> {
-        self.tx(|tx| match store::deactivate_courier(tx, id)? {
-            true => Ok(()),
-            false => Err(LockerError::NotFound(format!("courier {id}"))),
+    pub fn delete_courier(&self, actor: &str, id: &str) -> Result<()> {
+        self.tx(|tx| {
+            let name = store::courier_name(tx, id)?;
+            if !store::deactivate_courier(tx, id)? {
+                return Err(LockerError::NotFound(format!("courier {id}")));
+            }
+            let detail = json!({"courier_id": id, "name": name});
+            self.audit(tx, actor, "courier.removed", detail)
         })
     }
 
@@ -151,6 +163,13 @@ impl Inner {
             let token = new_token();
             let expires_at = now.plus(self.config.policy.courier_session);
             store::insert_session(tx, &token_hash(&token), &row.id, expires_at)?;
+            let detail = json!({"courier_id": row.id, "expires_at": expires_at.to_rfc3339()});
+            self.audit(
+                tx,
+                &format!("courier:{}", row.name),
+                "courier.logged_in",
+                detail,
+            )?;
             Ok(Ok(Session { token, expires_at }))
         })?
     }
@@ -159,13 +178,20 @@ impl Inner {
     pub fn courier_logout(&self, principal: &Principal) -> Result<()> {
         let courier = principal.courier.as_ref().ok_or(LockerError::Forbidden)?;
         self.tx(|tx| {
+            let actor = principal.audit_actor();
             for parcel in store::parcels_of_courier(tx, courier.as_str(), ParcelState::Closed)? {
                 if parcel.removal.is_none() {
-                    self.store_parcel(tx, &parcel, "courier logout")?;
+                    let stored = self.store_parcel(tx, &parcel, "courier logout")?;
+                    self.audit_stored(tx, &actor, &stored, "courier logout")?;
                 }
             }
             store::delete_sessions_of(tx, courier)?;
-            Ok(())
+            self.audit(
+                tx,
+                &actor,
+                "courier.logged_out",
+                json!({"courier_id": courier}),
+            )
         })
     }
 }
@@ -187,9 +213,11 @@ fn matching_step(row: &CourierRow, code: &str, now_ms: i64) -> Result<Option<i64
         }))
 }
 
-/// Creates a token in `db`; shared by the API and `lockerd token create`.
+/// Creates a token in `db`, audited under `actor`; shared by the API and `lockerd token
+/// create`.
 pub fn create_token_in(
     db: &crate::store::Db,
+    actor: &str,
     role: Role,
     name: &str,
     now: crate::domain::Timestamp,
@@ -201,22 +229,25 @@ pub fn create_token_in(
         ));
     }
     let token = new_token();
-    let conn = db.lock();
-    if store::insert_token(&conn, name, role, &token_hash(&token), now)? {
-        Ok(token)
-    } else {
-        Err(LockerError::Conflict(format!(
+    let mut conn = db.lock();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if !store::insert_token(&tx, name, role, &token_hash(&token), now)? {
+        return Err(LockerError::Conflict(format!(
             "a token named {name} already exists"
-        )))
+        )));
     }
+    let detail = json!({"name": name, "role": role.as_str()});
+    store::append_audit(&tx, now, actor, "token.created", &detail)?;
+    tx.commit()?;
+    Ok(token)
 }
 
 impl Locker {
     /// Creates an API token and returns its secret, which is never shown again. `Courier` is refused (sessions come from login).
     pub async fn create_token(&self, role: Role, name: &str, actor: &Principal) -> Result<String> {
-        let name = name.to_owned();
+        let (name, by) = (name.to_owned(), actor.audit_actor());
         tracing::info!(actor = %actor.name, token = %name, role = role.as_str(), "token created");
-        self.blocking(move |inner| inner.create_token(role, &name))
+        self.blocking(move |inner| inner.create_token(&by, role, &name))
             .await
     }
 
@@ -225,15 +256,16 @@ impl Locker {
     }
 
     pub async fn delete_token(&self, name: &str, actor: &Principal) -> Result<()> {
-        let name = name.to_owned();
+        let (name, by) = (name.to_owned(), actor.audit_actor());
         tracing::info!(actor = %actor.name, token = %name, "token deleted");
-        self.blocking(move |inner| inner.delete_token(&name)).await
+        self.blocking(move |inner| inner.delete_token(&by, &name))
+            .await
     }
 
     pub async fn create_courier(&self, name: &str, actor: &Principal) -> Result<NewCourier> {
-        let name = name.to_owned();
+        let (name, by) = (name.to_owned(), actor.audit_actor());
         tracing::info!(actor = %actor.name, courier = %name, "courier created");
-        self.blocking(move |inner| inner.create_courier(&name))
+        self.blocking(move |inner| inner.create_courier(&by, &name))
             .await
     }
 
@@ -242,9 +274,10 @@ impl Locker {
     }
 
     pub async fn delete_courier(&self, id: &str, actor: &Principal) -> Result<()> {
-        let id = id.to_owned();
+        let (id, by) = (id.to_owned(), actor.audit_actor());
         tracing::info!(actor = %actor.name, courier = %id, "courier removed");
-        self.blocking(move |inner| inner.delete_courier(&id)).await
+        self.blocking(move |inner| inner.delete_courier(&by, &id))
+            .await
     }
 
     /// `courier` is an id or a name; `code` the current TOTP.

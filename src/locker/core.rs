@@ -1,5 +1,5 @@
 //! The service's shared state and the helpers every use case goes through: one transaction per
-//! state change, with the events it publishes written inside it.
+//! state change, with the events it publishes and its audit entry (`super::audit`) inside it.
 
 use super::clock::Clock;
 use super::secrets::{InstallKey, new_pickup_code};

@@ -1,5 +1,6 @@
 //! A courier's side: deposit, confirm, reopen, resize, cancel, and returns of expired parcels.
 
+use super::audit::audit_parcel;
 use super::core::{Inner, parcel_data};
 use super::{DepositOpened, Locker, Principal};
 use super::{LockerError, Result};
@@ -9,10 +10,11 @@ use crate::domain::{
 };
 use crate::store::{self, Purpose};
 use rusqlite::Connection;
+use serde_json::json;
 
 /// A use case that checks a parcel within a courier's scope and records the intent to open its
-/// compartment.
-type BeginOpening = fn(&Inner, Option<&CourierId>, &str) -> Result<(ParcelId, CompartmentId)>;
+/// compartment, audited under `actor`: (inner, actor, scope, parcel id).
+type BeginOpening = fn(&Inner, &str, Option<&CourierId>, &str) -> Result<(ParcelId, CompartmentId)>;
 
 /// The compartment a parcel is assigned to; a parcel that has left has none.
 fn compartment_of(parcel: &Parcel) -> Result<CompartmentId> {
@@ -47,6 +49,7 @@ impl Inner {
     /// Creates the parcel and reserves the smallest fitting compartment, intent recorded.
     pub fn begin_deposit(
         &self,
+        actor: &str,
         courier: &CourierId,
         tracking_id: &str,
         size: Size,
@@ -73,15 +76,22 @@ impl Inner {
             self.update_compartment(tx, &compartment.id, CompartmentEvent::Reserved(id.clone()))?;
             self.intend(tx, &compartment.id, Purpose::Deposit, Some(&id), None)?;
             self.publish(tx, "parcel.opening", parcel_data(&parcel))?;
+            let mut detail = audit_parcel(&parcel);
+            detail["size"] = json!(size);
+            self.audit(tx, actor, "deposit.opening", detail)?;
             Ok((id, compartment.id))
         })
     }
 
-    pub fn confirm(&self, scope: Option<&CourierId>, id: &str) -> Result<Parcel> {
+    pub fn confirm(&self, actor: &str, scope: Option<&CourierId>, id: &str) -> Result<Parcel> {
         self.tx(|tx| {
             let parcel = self.own_parcel(tx, scope, id)?;
             match (parcel.state, parcel.removal) {
-                (ParcelState::Closed, None) => self.store_parcel(tx, &parcel, "confirmed"),
+                (ParcelState::Closed, None) => {
+                    let stored = self.store_parcel(tx, &parcel, "confirmed")?;
+                    self.audit_stored(tx, actor, &stored, "confirmed")?;
+                    Ok(stored)
+                }
                 (ParcelState::Stored, _) => Ok(parcel),
                 (ParcelState::Opening | ParcelState::Open, _) => Err(LockerError::Conflict(
                     "the door is still open: close it first".into(),
@@ -97,6 +107,7 @@ impl Inner {
     /// Marks a closed deposit for reopening; returns its compartment to pulse.
     pub fn begin_reopen(
         &self,
+        actor: &str,
         scope: Option<&CourierId>,
         id: &str,
     ) -> Result<(ParcelId, CompartmentId)> {
@@ -105,6 +116,7 @@ impl Inner {
             let compartment = compartment_of(&parcel)?;
             self.update_parcel(tx, &parcel, ParcelEvent::Reopened)?;
             self.intend(tx, &compartment, Purpose::Reopen, Some(&parcel.id), None)?;
+            self.audit(tx, actor, "deposit.reopening", audit_parcel(&parcel))?;
             Ok((parcel.id, compartment))
         })
     }
@@ -112,6 +124,7 @@ impl Inner {
     /// Moves an open deposit to a bigger compartment; the old one is free once its door closes.
     pub fn begin_resize(
         &self,
+        actor: &str,
         scope: Option<&CourierId>,
         id: &str,
         size: Size,
@@ -138,8 +151,12 @@ impl Inner {
             self.update_compartment(tx, &next.id, CompartmentEvent::Reserved(parcel.id.clone()))?;
             self.intend(tx, &next.id, Purpose::Deposit, Some(&parcel.id), None)?;
             let mut data = parcel_data(&moved);
-            data["previous_compartment"] = serde_json::json!(old);
+            data["previous_compartment"] = json!(old);
             self.publish(tx, "parcel.opening", data)?;
+            let mut detail = audit_parcel(&moved);
+            detail["previous_compartment"] = json!(old);
+            detail["size"] = json!(size);
+            self.audit(tx, actor, "deposit.resize_opening", detail)?;
             Ok((parcel.id, next.id))
         })
     }
@@ -147,6 +164,7 @@ impl Inner {
     /// Starts a cancel; returns the compartment to pulse when its door is closed.
     pub fn begin_cancel(
         &self,
+        actor: &str,
         scope: Option<&CourierId>,
         id: &str,
     ) -> Result<Option<(ParcelId, CompartmentId)>> {
@@ -158,7 +176,11 @@ impl Inner {
                 ParcelEvent::RemovalStarted(RemovalKind::Cancel),
             )?;
             let compartment = compartment_of(&parcel)?;
-            if next.removal.is_some_and(|r| r.door_seen_open) {
+            let door_open = next.removal.is_some_and(|r| r.door_seen_open);
+            let mut detail = audit_parcel(&parcel);
+            detail["opens_door"] = json!(!door_open);
+            self.audit(tx, actor, "deposit.cancel", detail)?;
+            if door_open {
                 return Ok(None);
             }
             self.intend(tx, &compartment, Purpose::Cancel, Some(&parcel.id), None)?;
@@ -179,6 +201,7 @@ impl Inner {
 
     pub fn begin_return(
         &self,
+        actor: &str,
         scope: Option<&CourierId>,
         id: &str,
     ) -> Result<(ParcelId, CompartmentId)> {
@@ -191,6 +214,7 @@ impl Inner {
             )?;
             let compartment = compartment_of(&parcel)?;
             self.intend(tx, &compartment, Purpose::Return, Some(&parcel.id), None)?;
+            self.audit(tx, actor, "return.opening", audit_parcel(&parcel))?;
             Ok((parcel.id, compartment))
         })
     }
@@ -203,11 +227,12 @@ impl Locker {
         tracking_id: &str,
         size: Size,
     ) -> Result<DepositOpened> {
+        let actor = courier.audit_actor();
         let courier = Self::courier_of(courier)?;
         check_tracking_id(tracking_id)?;
         let tracking_id = tracking_id.to_owned();
         let (parcel_id, compartment) = self
-            .blocking(move |inner| inner.begin_deposit(&courier, &tracking_id, size))
+            .blocking(move |inner| inner.begin_deposit(&actor, &courier, &tracking_id, size))
             .await?;
         self.deposit_opened(parcel_id, compartment).await
     }
@@ -241,7 +266,8 @@ impl Locker {
 
     pub async fn confirm(&self, courier: &Principal, parcel: &str) -> Result<Parcel> {
         let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
-        self.blocking(move |inner| inner.confirm(scope.as_ref(), &parcel))
+        let actor = courier.audit_actor();
+        self.blocking(move |inner| inner.confirm(&actor, scope.as_ref(), &parcel))
             .await
     }
 
@@ -261,8 +287,9 @@ impl Locker {
         begin: BeginOpening,
     ) -> Result<()> {
         let (scope, parcel) = (Self::parcel_scope(who)?, parcel.to_owned());
+        let actor = who.audit_actor();
         let (parcel, compartment) = self
-            .blocking(move |inner| begin(inner, scope.as_ref(), &parcel))
+            .blocking(move |inner| begin(inner, &actor, scope.as_ref(), &parcel))
             .await?;
         self.open_later(compartment, purpose, Some(parcel))
     }
@@ -274,16 +301,18 @@ impl Locker {
         size: Size,
     ) -> Result<DepositOpened> {
         let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
+        let actor = courier.audit_actor();
         let (parcel_id, compartment) = self
-            .blocking(move |inner| inner.begin_resize(scope.as_ref(), &parcel, size))
+            .blocking(move |inner| inner.begin_resize(&actor, scope.as_ref(), &parcel, size))
             .await?;
         self.deposit_opened(parcel_id, compartment).await
     }
 
     pub async fn cancel(&self, courier: &Principal, parcel: &str) -> Result<()> {
         let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
+        let actor = courier.audit_actor();
         match self
-            .blocking(move |inner| inner.begin_cancel(scope.as_ref(), &parcel))
+            .blocking(move |inner| inner.begin_cancel(&actor, scope.as_ref(), &parcel))
             .await?
         {
             Some((parcel, compartment)) => {

@@ -4,6 +4,7 @@
 //! Hardware events arrive in order on one channel and are applied one at a time, each in its
 //! own transaction, so the database follows the doors in the order they moved.
 
+use super::audit::{DAEMON, audit_parcel};
 use super::core::{Inner, Ticket, parcel_data};
 use super::{LockerError, Result};
 use crate::controller::HwEvent;
@@ -178,6 +179,10 @@ impl Inner {
             self.update_compartment(tx, &next.id, CompartmentEvent::Reserved(parcel.id.clone()))?;
             self.intend(tx, &next.id, Purpose::Deposit, Some(&parcel.id), None)?;
             self.publish(tx, "parcel.opening", parcel_data(&moved))?;
+            let mut detail = audit_parcel(&moved);
+            detail["previous_compartment"] = json!(parcel.compartment);
+            detail["cause"] = json!("the previous compartment did not open");
+            self.audit(tx, DAEMON, "deposit.opening", detail)?;
             return Ok(After::Open(next.id, ticket));
         }
         self.move_back_or_drop(tx, parcel, ticket, "hardware_unavailable")
@@ -296,13 +301,15 @@ impl Inner {
                 if parcel.removal.is_none()
                     && parcel.closed_at.is_some_and(|t| t.plus(grace) <= now)
                 {
-                    self.store_parcel(tx, &parcel, "grace period")?;
+                    let stored = self.store_parcel(tx, &parcel, "grace period")?;
+                    self.audit_stored(tx, DAEMON, &stored, "grace period")?;
                 }
             }
             for parcel in store::parcels_expiring(tx, now)? {
                 let expired = self.update_parcel(tx, &parcel, ParcelEvent::Expired)?;
                 store::set_code_hash(tx, &parcel.id, None)?;
                 self.publish(tx, "parcel.expired", parcel_data(&expired))?;
+                self.audit(tx, DAEMON, "parcel.expired", audit_parcel(&expired))?;
             }
             store::expire_sessions(tx, now)?;
             self.sync_housekeeping(tx)

@@ -8,6 +8,7 @@
 //! knows nothing of HTTP; `crate::http` maps its results and `LockerError`s onto the API.
 
 mod admin;
+mod audit;
 mod auth;
 mod clock;
 mod core;
@@ -216,7 +217,7 @@ impl Locker {
 }
 
 /// Creates an API token straight in the database, for `lockerd token create` (the daemon may be
-/// running: SQLite serializes the write).
+/// running: SQLite serializes the write). Audited with the actor `cli`.
 pub fn create_token_offline(db: Db, role: Role, name: &str) -> Result<String> {
-    auth::create_token_in(&db, role, name, SystemClock.now())
+    auth::create_token_in(&db, audit::CLI, role, name, SystemClock.now())
 }

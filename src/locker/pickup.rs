@@ -1,5 +1,6 @@
 //! The recipient's side: a pickup code at the keypad, with lockout against guessing.
 
+use super::audit::{DAEMON, audit_parcel};
 use super::core::Inner;
 use super::secrets::constant_time_eq;
 use super::{KeypadStatus, LockerError, Result};
@@ -12,8 +13,9 @@ const KEYPAD: &str = "keypad";
 
 impl Inner {
     /// Checks a code; on success the code is held (it opens nothing else meanwhile) and the
-    /// intent recorded. Every failure looks the same to the caller.
-    pub fn begin_pickup(&self, code: &str) -> Result<(ParcelId, CompartmentId)> {
+    /// intent recorded, audited under `actor` (the kiosk). Every failure looks the same to the
+    /// caller.
+    pub fn begin_pickup(&self, actor: &str, code: &str) -> Result<(ParcelId, CompartmentId)> {
         let now = self.now();
         self.tx(|tx| {
             let mut throttle = store::get_throttle(tx, KEYPAD)?;
@@ -37,11 +39,9 @@ impl Inner {
             let Some((parcel, _)) = usable else {
                 if let Some(length) = throttle.fail(now, &self.keypad_policy()) {
                     let until = now.plus(length);
-                    self.publish(
-                        tx,
-                        "keypad.locked_out",
-                        json!({"until": until.to_rfc3339(), "lockout_s": length.as_secs()}),
-                    )?;
+                    let data = json!({"until": until.to_rfc3339(), "lockout_s": length.as_secs()});
+                    self.publish(tx, "keypad.locked_out", data.clone())?;
+                    self.audit(tx, DAEMON, "keypad.locked_out", data)?;
                     tracing::warn!(
                         lockout_s = length.as_secs(),
                         "keypad locked out after repeated wrong codes"
@@ -70,6 +70,7 @@ impl Inner {
                 ParcelEvent::RemovalStarted(RemovalKind::Pickup),
             )?;
             store::hold_code(tx, &parcel.id)?;
+            self.audit(tx, actor, "pickup.opening", audit_parcel(&parcel))?;
             Ok(Ok((parcel.id, compartment)))
         })?
     }
@@ -85,20 +86,27 @@ impl Inner {
         })
     }
 
-    pub fn keypad_unlock(&self) -> Result<()> {
+    pub fn keypad_unlock(&self, actor: &str) -> Result<()> {
+        let now = self.now();
         self.tx(|tx| {
             let mut t = store::get_throttle(tx, KEYPAD)?;
+            let detail = json!({
+                "was_locked_until": t.locked_until.filter(|until| *until > now).map(|t| t.to_rfc3339()),
+                "failures": t.failures,
+            });
             t.unlock();
-            Ok(store::save_throttle(tx, KEYPAD, &t)?)
+            store::save_throttle(tx, KEYPAD, &t)?;
+            self.audit(tx, actor, "keypad.unlocked", detail)
         })
     }
 }
 
 impl Locker {
-    pub async fn pickup(&self, code: &str) -> Result<PickupOpened> {
-        let code = code.to_owned();
+    /// A recipient's `code` typed at `kiosk`.
+    pub async fn pickup(&self, code: &str, kiosk: &Principal) -> Result<PickupOpened> {
+        let (code, actor) = (code.to_owned(), kiosk.audit_actor());
         let (parcel_id, compartment) = self
-            .blocking(move |inner| inner.begin_pickup(&code))
+            .blocking(move |inner| inner.begin_pickup(&actor, &code))
             .await?;
         let compartment = self
             .open_and_wait(compartment, Purpose::Pickup, parcel_id.clone())
@@ -115,6 +123,8 @@ impl Locker {
 
     pub async fn keypad_unlock(&self, actor: &Principal) -> Result<()> {
         tracing::info!(actor = %actor.name, "keypad unlocked by operator");
-        self.blocking(|inner| inner.keypad_unlock()).await
+        let actor = actor.audit_actor();
+        self.blocking(move |inner| inner.keypad_unlock(&actor))
+            .await
     }
 }

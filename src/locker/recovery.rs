@@ -4,6 +4,7 @@
 //! whose content is unknown.
 
 use super::Result;
+use super::audit::DAEMON;
 use super::core::{Inner, Ticket, parcel_data};
 use crate::domain::{
     CompartmentEvent, CompartmentId, Door, Parcel, ParcelEvent, ParcelState, RemovalKind,
@@ -44,9 +45,10 @@ impl Inner {
         self.publish(
             tx,
             "compartment.disabled",
-            json!({"compartment": c, "reason": reason, "actor": "lockerd"}),
+            json!({"compartment": c, "reason": reason, "actor": DAEMON}),
         )?;
-        Ok(())
+        let detail = json!({"compartment": c, "reason": reason});
+        self.audit(tx, DAEMON, "compartment.disabled", detail)
     }
 
     /// On start: make the database agree with the doors as they are now, and settle every
@@ -126,7 +128,7 @@ impl Inner {
                 // gets a new one through the cloud.
                 self.update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
                 store::drop_held_code(tx, parcel_id)?;
-                self.publish_new_code(tx, &parcel, "restart during pickup")?;
+                self.publish_new_code(tx, DAEMON, &parcel, "restart during pickup")?;
             }
             // The courier meant to take it back and may have: the deposit is cancelled and the
             // compartment looked into, rather than storing a parcel that may be gone.

@@ -6,11 +6,15 @@
 //! lapses. While a deposit of its tracking id is underway or the parcel is in the locker, the
 //! cloud can no longer change or withdraw it: the courier is standing at the locker.
 
+use super::audit::DAEMON;
 use super::core::Inner;
-use super::{FeedStatus, Locker, LockerError, ReservationPage, ReservationRequest, Result};
+use super::{
+    FeedStatus, Locker, LockerError, Principal, ReservationPage, ReservationRequest, Result,
+};
 use crate::domain::{Parcel, ParcelState, Reservation};
 use crate::store;
 use rusqlite::Connection;
+use serde_json::json;
 use std::time::Duration;
 
 /// How often acknowledged events past retention are looked for.
@@ -36,7 +40,11 @@ impl Inner {
     /// events older than `sync.retention` and photos older than `photo.retention`.
     pub fn sync_housekeeping(&self, tx: &Connection) -> Result<()> {
         let now = self.now();
-        store::delete_lapsed_reservations(tx, now)?;
+        let lapsed = store::delete_lapsed_reservations(tx, now)?;
+        if !lapsed.is_empty() {
+            let detail = json!({"tracking_ids": lapsed});
+            self.audit(tx, DAEMON, "reservation.lapsed", detail)?;
+        }
         let mut last = self.last_prune.lock().unwrap_or_else(|e| e.into_inner());
         if last.is_some_and(|t| now < t.plus(PRUNE_EVERY) && now >= t) {
             return Ok(());
@@ -52,6 +60,7 @@ impl Inner {
     /// Creates (`true`) or replaces (`false`) the reservation of `tracking_id`.
     pub fn reserve(
         &self,
+        actor: &str,
         tracking_id: &str,
         request: ReservationRequest,
     ) -> Result<(Reservation, bool)> {
@@ -96,6 +105,11 @@ impl Inner {
                 updated_at: now,
             };
             let created = store::upsert_reservation(tx, &reservation, hash.as_deref())?;
+            let action = match created {
+                true => "reservation.created",
+                false => "reservation.replaced",
+            };
+            self.audit(tx, actor, action, audit_reservation(&reservation))?;
             Ok((reservation, created))
         })
     }
@@ -112,7 +126,7 @@ impl Inner {
         Ok(self.key.code_hash(code))
     }
 
-    pub fn unreserve(&self, tracking_id: &str) -> Result<()> {
+    pub fn unreserve(&self, actor: &str, tracking_id: &str) -> Result<()> {
         self.tx(|tx| {
             if store::get_reservation(tx, tracking_id)?.is_none() {
                 return Err(LockerError::NotFound(format!("reservation {tracking_id}")));
@@ -123,7 +137,8 @@ impl Inner {
                 )));
             }
             store::delete_reservation(tx, tracking_id)?;
-            Ok(())
+            let detail = json!({"tracking_id": tracking_id});
+            self.audit(tx, actor, "reservation.withdrawn", detail)
         })
     }
 
@@ -184,6 +199,18 @@ impl Inner {
     }
 }
 
+/// What the audit log keeps of a reservation: whether the cloud issued a code, never the code.
+fn audit_reservation(r: &Reservation) -> serde_json::Value {
+    json!({
+        "tracking_id": r.tracking_id,
+        "size": r.size,
+        "expires_at": r.expires_at.to_rfc3339(),
+        "has_code": r.has_code,
+        "photo": r.photo,
+        "accessible": r.accessible,
+    })
+}
+
 impl Locker {
     /// Where the cloud is in the event feed, for health and metrics.
     pub async fn feed_status(&self) -> Result<FeedStatus> {
@@ -194,15 +221,16 @@ impl Locker {
         &self,
         tracking_id: &str,
         request: ReservationRequest,
+        actor: &Principal,
     ) -> Result<(Reservation, bool)> {
-        let tracking_id = tracking_id.to_owned();
-        self.blocking(move |inner| inner.reserve(&tracking_id, request))
+        let (tracking_id, by) = (tracking_id.to_owned(), actor.audit_actor());
+        self.blocking(move |inner| inner.reserve(&by, &tracking_id, request))
             .await
     }
 
-    pub async fn unreserve(&self, tracking_id: &str) -> Result<()> {
-        let tracking_id = tracking_id.to_owned();
-        self.blocking(move |inner| inner.unreserve(&tracking_id))
+    pub async fn unreserve(&self, tracking_id: &str, actor: &Principal) -> Result<()> {
+        let (tracking_id, by) = (tracking_id.to_owned(), actor.audit_actor());
+        self.blocking(move |inner| inner.unreserve(&by, &tracking_id))
             .await
     }
 

@@ -16,6 +16,14 @@ pub struct Principal {
     pub courier: Option<CourierId>,
 }
 
+impl Principal {
+    /// How the audit log names this principal: `role:name`, e.g. `operator:ops`,
+    /// `kiosk:lobby`, `courier:alice`.
+    pub fn audit_actor(&self) -> String {
+        format!("{}:{}", self.role.as_str(), self.name)
+    }
+}
+
 /// Every way a request can fail, one variant per API error code.
 #[derive(Debug, thiserror::Error)]
 pub enum LockerError {

@@ -163,6 +163,11 @@ pub enum MigrationError {
          ({CURRENT}); run the newer lockerd or restore a backup"
     )]
     TooNew { found: u32 },
+    #[error(
+        "the database is at schema version {found}, older than {needed}; start the daemon of \
+         this lockerd once to upgrade it"
+    )]
+    TooOld { found: u32, needed: u32 },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
 }

@@ -9,6 +9,7 @@
 //! serialized by SQLite anyway, and callers on the async runtime go through
 //! `tokio::task::spawn_blocking` so an fsync never stalls a runtime thread.
 
+mod audit;
 mod auth;
 mod compartments;
 mod events;
@@ -17,6 +18,7 @@ mod migrations;
 mod parcels;
 mod reservations;
 
+pub use audit::*;
 pub use auth::*;
 pub use compartments::*;
 pub use events::*;
@@ -41,6 +43,28 @@ impl Db {
     pub fn open(path: &Path) -> Result<Db, MigrationError> {
         let conn = Connection::open(path)?;
         Self::setup(conn)
+    }
+
+    /// Opens the database at `path` read-only, to inspect it beside a running daemon: never
+    /// creates, migrates or writes it (`query_only`). A schema outside `oldest..=CURRENT` is
+    /// refused rather than misread.
+    pub fn open_read_only(path: &Path, oldest: u32) -> Result<Connection, MigrationError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "query_only", true)?;
+        let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > migrations::CURRENT {
+            return Err(MigrationError::TooNew { found });
+        }
+        if found < oldest {
+            return Err(MigrationError::TooOld {
+                found,
+                needed: oldest,
+            });
+        }
+        Ok(conn)
     }
 
     /// A private in-memory database, for tests.

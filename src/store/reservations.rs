@@ -97,11 +97,16 @@ pub fn delete_reservation(conn: &Connection, tracking_id: &str) -> rusqlite::Res
 
 /// Deletes reservations that lapsed at or before `now`, except those whose parcel is being
 /// deposited right now (the deposit will still need the cloud's code when it is stored).
-pub fn delete_lapsed_reservations(conn: &Connection, now: Timestamp) -> rusqlite::Result<usize> {
-    conn.execute(
+/// Returns the tracking ids deleted.
+pub fn delete_lapsed_reservations(
+    conn: &Connection,
+    now: Timestamp,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
         "DELETE FROM reservations WHERE expires_at <= ?1 AND NOT EXISTS (
              SELECT 1 FROM parcels p WHERE p.tracking_id = reservations.tracking_id
-               AND p.state IN ('opening', 'open', 'closed'))",
-        [now.0],
-    )
+               AND p.state IN ('opening', 'open', 'closed'))
+         RETURNING tracking_id",
+    )?;
+    stmt.query_map([now.0], |r| r.get(0))?.collect()
 }

@@ -34,10 +34,16 @@ const API_ROUTES: &[&str] = &[
     "POST /api/v1/keypad/unlock",
     "GET /api/v1/parcels",
     "GET /api/v1/parcels/{id}",
+    "GET /api/v1/parcels/{id}/photo",
+    "POST /api/v1/incidents",
     "POST /api/v1/parcels/{id}/extend",
     "POST /api/v1/parcels/{id}/new-code",
     "GET /api/v1/sync/events",
     "POST /api/v1/sync/ack",
+    "PUT /api/v1/sync/reservations/{tracking_id}",
+    "DELETE /api/v1/sync/reservations/{tracking_id}",
+    "GET /api/v1/sync/reservations",
+    "GET /api/v1/audit",
 ];
 
 const SIM_ROUTE: &str = "POST /api/v1/sim/doors/{compartment}";
@@ -155,7 +161,9 @@ fn every_path_and_query_parameter_is_declared() {
         assert_eq!(declared("path"), in_path, "{route}");
         let in_query: BTreeSet<String> = match route.as_str() {
             "GET /api/v1/parcels" => ["state", "limit", "after"].map(String::from).into(),
-            "GET /api/v1/sync/events" => ["after", "limit"].map(String::from).into(),
+            "GET /api/v1/sync/events" | "GET /api/v1/sync/reservations" | "GET /api/v1/audit" => {
+                ["after", "limit"].map(String::from).into()
+            }
             _ => BTreeSet::new(),
         };
         assert_eq!(declared("query"), in_query, "{route}");

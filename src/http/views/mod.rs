@@ -5,12 +5,14 @@
 //! wire unnamed. Times go out as RFC 3339 UTC strings, absent ones as `null`.
 
 mod accounts;
+mod audit;
 mod daemon;
 mod parcels;
 mod states;
 mod sync;
 
 pub use accounts::*;
+pub use audit::*;
 pub use daemon::*;
 pub use parcels::*;
 pub use states::*;

@@ -1,0 +1,90 @@
+//! The audit log (operator): every opening asked for and every change of who may open a door.
+
+use super::AppState;
+use super::error::{ApiError, AuthErrors, ErrorBody};
+use super::extract::{Caller, Json, OPERATOR, Query, page_limit};
+use super::views::{AuditEntryView, AuditPage};
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(audit))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditAfter {
+    /// Only entries with a higher `seq`; default 0, i.e. from the start.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// Page size, default 100; values over 1000 are taken as 1000.
+    #[param(minimum = 1)]
+    pub limit: Option<usize>,
+}
+
+/// The audit log, oldest first, a page at a time.
+///
+/// Roles: operator. Each entry's `hash` is SHA-256 over the previous entry's hash and this
+/// entry, so an edited or deleted entry is found by `lockerd audit verify` (README.md, "Audit
+/// log", gives the construction). Entries never carry a pickup code, token or secret.
+///
+/// `actor`: `role:name` of the token or courier session, `lockerd` for the daemon itself
+/// (start-up, failover, grace periods, expiry, lockouts, inspection), `cli` for `lockerd token
+/// create`. Actions and their `detail`: `daemon.started` (`config`, `config_sha256`,
+/// `compartments`, `buses`, `version`); `deposit.opening` (`parcel_id`, `tracking_id`,
+/// `compartment`, and `size`, or `previous_compartment` and `cause` when lockerd moves a
+/// deposit whose compartment did not open); `deposit.resize_opening` (adds
+/// `previous_compartment`, `size`); `deposit.reopening`; `deposit.cancel` (adds `opens_door`);
+/// `parcel.stored` (adds `cause`); `pickup.opening`; `return.opening`; `parcel.extended` (adds
+/// `until`); `parcel.new_code` (adds `reason`); `parcel.expired` (the parcel's fields:
+/// `parcel_id`, `tracking_id`, `compartment`); `maintenance.opening` (`compartment`, `reason`);
+/// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`);
+/// `keypad.locked_out` (`until`, `lockout_s`); `keypad.unlocked` (`was_locked_until`,
+/// `failures`); `courier.created`, `courier.removed` (`courier_id`, `name`);
+/// `courier.logged_in` (`courier_id`, `expires_at`); `courier.logged_out` (`courier_id`);
+/// `token.created`, `token.removed` (`name`, `role`); `reservation.created`,
+/// `reservation.replaced` (`tracking_id`, `size`, `expires_at`, `has_code`, `photo`,
+/// `accessible`); `reservation.withdrawn` (`tracking_id`); `reservation.lapsed`
+/// (`tracking_ids`). Extension to API.md: `next`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    params(AuditAfter),
+    tag = "audit",
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "a page of entries", body = AuditPage),
+        (status = 400, description = "`invalid_request`: a bad `after` or `limit`", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn audit(
+    _: Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Query(query): Query<AuditAfter>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let after = query.after.unwrap_or(0);
+    if after < 0 {
+        let msg = "invalid query: after: must be at least 0";
+        return Err(ApiError::InvalidRequest(msg.to_owned()));
+    }
+    let limit = page_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    // One more than asked tells whether another page follows.
+    let mut entries = state.locker.audit_entries(after, limit + 1).await?;
+    let next = match entries.len() > limit {
+        true => {
+            entries.truncate(limit);
+            entries.last().map(|e| e.seq)
+        }
+        false => None,
+    };
+    Ok(Json(AuditPage {
+        entries: entries.into_iter().map(AuditEntryView::from).collect(),
+        next,
+    }))
+}
