@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::locker::Role;
+use crate::ops;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -43,6 +44,34 @@ enum Command {
         #[command(subcommand)]
         command: crate::audit::AuditCommand,
     },
+    /// Couriers, through the running daemon: add (prints the TOTP secret once), list, remove.
+    ///
+    /// Needs an operator token in LOCKERD_TOKEN or --token-file; the config's api.listen says
+    /// where the daemon is.
+    Courier {
+        #[command(flatten)]
+        target: ops::Target,
+        #[command(subcommand)]
+        command: ops::CourierCommand,
+    },
+    /// Parcels, through the running daemon: list, show, extend.
+    ///
+    /// Needs an operator token in LOCKERD_TOKEN or --token-file.
+    Parcel {
+        #[command(flatten)]
+        target: ops::Target,
+        #[command(subcommand)]
+        command: ops::ParcelCommand,
+    },
+    /// Compartments, through the running daemon: list, open (maintenance), disable, enable.
+    ///
+    /// Needs an operator token in LOCKERD_TOKEN or --token-file.
+    Compartment {
+        #[command(flatten)]
+        target: ops::Target,
+        #[command(subcommand)]
+        command: ops::CompartmentCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -72,6 +101,11 @@ pub fn main() -> ExitCode {
         Command::Run { config } => exit(run(&config)),
         Command::Hw { command } => crate::hw::main(command),
         Command::Audit { command } => crate::audit::main(command),
+        Command::Courier { target, command } => ops::main(target, ops::Command::Courier(command)),
+        Command::Parcel { target, command } => ops::main(target, ops::Command::Parcel(command)),
+        Command::Compartment { target, command } => {
+            ops::main(target, ops::Command::Compartment(command))
+        }
         Command::Token {
             command: TokenCommand::Create { config, role, name },
         } => exit(token_create(&config, &role, &name)),

@@ -7,6 +7,7 @@
 //!   read-only, beside a running daemon.
 //! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`): the buses driven
 //!   directly, without the daemon, for installers at the locker.
+//! - `ops` — `lockerd courier|parcel|compartment`: the running daemon's API, for operators.
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
 //! - `http` — the axum API of ../shared/API.md, its errors, and the generated OpenAPI document.
 //! - `sync` — push delivery of the event feed to the cloud: the signed batches, the task that
@@ -31,6 +32,7 @@ pub mod domain;
 pub mod http;
 pub mod hw;
 pub mod locker;
+pub mod ops;
 pub mod photo;
 pub mod store;
 pub mod sync;
