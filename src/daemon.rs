@@ -163,7 +163,12 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     // before the database is opened, so a daemon crash-looping on a bad database cannot leave
     // a coil energized.
     let claim = claim_hardware(&config.locker.state_dir)?;
-    let hardware = controller::build(&config)?;
+    let telemetry = crate::telemetry::Telemetry::default();
+    let mut hardware = controller::build(&config)?;
+    hardware.telemetry = telemetry.clone();
+    for bus in &config.buses {
+        telemetry.start_bus(&bus.name);
+    }
     let sim = hardware.sim.clone();
     let (stop_hardware, hardware_rx) = watch::channel(false);
     let (handle, events, controller) =
@@ -178,6 +183,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         false => (None, None),
     };
     let parts = Parts {
+        telemetry,
         photos,
         db,
         config: config.clone(),

@@ -36,3 +36,4 @@ pub mod ops;
 pub mod photo;
 pub mod store;
 pub mod sync;
+pub mod telemetry;

@@ -46,6 +46,8 @@ pub struct Hardware {
     pub doors: HashMap<CompartmentId, Channel>,
     /// The simulated locker, when a `sim` bus is configured, with each compartment's channel.
     pub sim: Option<(SimHandle, HashMap<CompartmentId, usize>)>,
+    /// Pulses and bus requests are counted here for `/metrics`.
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 impl Hardware {
@@ -80,6 +82,7 @@ pub fn build(config: &Config) -> anyhow::Result<Hardware> {
         latches: HashMap::new(),
         doors: HashMap::new(),
         sim: None,
+        telemetry: Default::default(),
     };
     for (index, bus) in config.buses.iter().enumerate() {
         let on_latch: Vec<&CompartmentConfig> = config

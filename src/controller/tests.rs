@@ -41,6 +41,7 @@ fn hardware(channels: usize) -> (Hardware, SimHandle) {
         }],
         latches: map.clone(),
         doors: map,
+        telemetry: Default::default(),
         sim: Some((
             handle.clone(),
             ids.into_iter().enumerate().map(|(i, c)| (c, i)).collect(),

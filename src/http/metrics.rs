@@ -9,11 +9,16 @@ use super::AppState;
 use super::error::{ApiError, AuthErrors};
 use super::extract::{Caller, OPERATOR};
 use crate::sync::PushStatus;
+use crate::telemetry::{HttpLabels, Telemetry};
 use axum::extract::{FromRequestParts, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -24,9 +29,16 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics))
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
 /// The registry and the gauges set at each scrape.
 pub(super) struct Metrics {
     registry: Registry,
+    compartments: Family<StateLabels, Gauge>,
+    parcels: Family<StateLabels, Gauge>,
     last_seq: Gauge,
     acked_seq: Gauge,
     unacked: Gauge,
@@ -42,8 +54,21 @@ struct PushGauges {
 }
 
 impl Metrics {
-    pub fn new(push: Option<PushStatus>) -> Metrics {
+    pub fn new(push: Option<PushStatus>, telemetry: &Telemetry) -> Metrics {
         let mut registry = Registry::with_prefix("lockerd");
+        telemetry.register(&mut registry);
+        let compartments = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "compartments",
+            "Configured compartments, by state",
+            compartments.clone(),
+        );
+        let parcels = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "parcels",
+            "Parcels in the database (history included), by state",
+            parcels.clone(),
+        );
         let gauge = |registry: &mut Registry, name: &str, help: &str| {
             let gauge = Gauge::default();
             registry.register(name, help, gauge.clone());
@@ -52,22 +77,22 @@ impl Metrics {
         let last_seq = gauge(
             &mut registry,
             "events_last_seq",
-            "The seq of the newest event in the sync feed.",
+            "The seq of the newest event in the sync feed",
         );
         let acked_seq = gauge(
             &mut registry,
             "events_acked_seq",
-            "The highest seq the cloud has acknowledged.",
+            "The highest seq the cloud has acknowledged",
         );
         let unacked = gauge(
             &mut registry,
             "events_unacked",
-            "Events the cloud has not acknowledged yet.",
+            "Events the cloud has not acknowledged yet",
         );
         let oldest_unacked_age = Gauge::default();
         registry.register_with_unit(
             "events_oldest_unacked_age",
-            "How long the oldest unacknowledged event has waited; 0 when none waits.",
+            "How long the oldest unacknowledged event has waited; 0 when none waits",
             Unit::Seconds,
             oldest_unacked_age.clone(),
         );
@@ -75,17 +100,17 @@ impl Metrics {
             let up = gauge(
                 &mut registry,
                 "push_up",
-                "1 unless the last push attempt failed (or the push task is not running).",
+                "1 unless the last push attempt failed (or the push task is not running)",
             );
             registry.register(
                 "push_failures",
-                "Push attempts that failed since start.",
+                "Push attempts that failed since start",
                 status.failures_counter(),
             );
             let last_success = Gauge::default();
             registry.register_with_unit(
                 "push_last_success_timestamp",
-                "Unix time of the last delivered batch; 0 before the first.",
+                "Unix time of the last delivered batch; 0 before the first",
                 Unit::Seconds,
                 last_success.clone(),
             );
@@ -97,6 +122,8 @@ impl Metrics {
         });
         Metrics {
             registry,
+            compartments,
+            parcels,
             last_seq,
             acked_seq,
             unacked,
@@ -109,7 +136,15 @@ impl Metrics {
 /// The daemon's metrics.
 ///
 /// Roles: operator. No token is needed when `api.metrics_public = true`. Prometheus text
-/// (OpenMetrics 1.0): `lockerd_events_last_seq`, `lockerd_events_acked_seq`,
+/// (OpenMetrics 1.0): `lockerd_compartments{state}` (configured compartments),
+/// `lockerd_parcels{state}` (history included), `lockerd_latch_pulses_total{bus}`,
+/// `lockerd_latch_failures_total{bus}` (openings whose latch gave up),
+/// `lockerd_bus_request_duration_seconds{bus}` (histogram of door reads and all-off requests;
+/// for Modbus, request and answer), `lockerd_bus_errors_total{bus}`,
+/// `lockerd_door_events_total{event}` (`opened`, `closed`, `forced`, `left_open`),
+/// `lockerd_keypad_failures_total`, `lockerd_keypad_lockouts_total`,
+/// `lockerd_http_requests_total{method,route,status}` (route templates; `unmatched` for unknown
+/// paths), `lockerd_events_last_seq`, `lockerd_events_acked_seq`,
 /// `lockerd_events_unacked`, `lockerd_events_oldest_unacked_age_seconds` (0 when nothing waits)
 /// and, with `[sync.push]`, `lockerd_push_up` (1 unless the last attempt failed or the push task
 /// stopped), `lockerd_push_failures_total` and `lockerd_push_last_success_timestamp_seconds`
@@ -130,6 +165,13 @@ async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Result<Resp
         Caller::<OPERATOR>::from_request_parts(&mut parts, &state).await?;
     }
     let m = &state.metrics;
+    let counts = state.locker.state_counts().await?;
+    for (state, n) in counts.compartments {
+        m.compartments.get_or_create(&StateLabels { state }).set(n);
+    }
+    for (state, n) in counts.parcels {
+        m.parcels.get_or_create(&StateLabels { state }).set(n);
+    }
     let feed = state.locker.feed_status().await?;
     let now = state.locker.now();
     m.last_seq.set(feed.last_seq);
@@ -153,4 +195,32 @@ async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Result<Resp
 /// Whole seconds of a span in milliseconds, never negative (a clock stepped back).
 fn seconds(millis: i64) -> i64 {
     millis.max(0) / 1000
+}
+
+/// Counts every answered request by method, route template and status. Unknown paths count
+/// under the route `unmatched`, so a scanner cannot create a series per path it tries.
+pub(super) async fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let labels = HttpLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    state
+        .locker
+        .telemetry()
+        .http_requests
+        .get_or_create(&labels)
+        .inc();
+    response
 }

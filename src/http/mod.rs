@@ -68,12 +68,16 @@ pub struct Monitoring {
 pub fn router(locker: Locker, monitoring: Monitoring) -> Router {
     let (routes, openapi) = api(locker.has_sim()).split_for_parts();
     let state = AppState {
-        locker,
         openapi: Arc::new(openapi),
-        metrics: Arc::new(metrics::Metrics::new(monitoring.push.clone())),
+        metrics: Arc::new(metrics::Metrics::new(
+            monitoring.push.clone(),
+            locker.telemetry(),
+        )),
+        locker,
         monitoring,
     };
-    finish(routes).with_state(state)
+    let counted = axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests);
+    finish(routes).layer(counted).with_state(state)
 }
 
 /// What applies to every route: JSON answers for unknown paths and wrong methods, and the body

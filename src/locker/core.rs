@@ -62,6 +62,8 @@ pub struct Inner {
     /// Bumped after every commit that appended events, so the push task (and any other
     /// follower of the feed) wakes without polling and never reads an uncommitted event.
     pub appended: tokio::sync::watch::Sender<u64>,
+    /// What the daemon counts for `/metrics`.
+    pub telemetry: crate::telemetry::Telemetry,
     /// When acknowledged events were last pruned (see `sync_housekeeping`).
     pub last_prune: std::sync::Mutex<Option<Timestamp>>,
     /// Where the camera task takes its orders, when a camera is configured.

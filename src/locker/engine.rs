@@ -69,6 +69,7 @@ impl Inner {
                 .map(|()| After::Nothing),
             HwEvent::DoorLeftOpen(c) => self
                 .tx(|tx| {
+                    self.telemetry.door("left_open");
                     let compartment = self.compartment(tx, &c)?;
                     self.publish(
                         tx,
@@ -96,6 +97,7 @@ impl Inner {
         let intent = store::take_intent(tx, c.as_str())?;
         self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
         self.log_door(tx, c, true, ticket.purpose.as_str(), ticket.parcel.as_ref())?;
+        self.telemetry.door("opened");
         if let Some(parcel_id) = &ticket.parcel {
             let parcel = self.parcel(tx, parcel_id.as_str())?;
             self.try_update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
@@ -135,6 +137,7 @@ impl Inner {
     ) -> Result<After> {
         store::take_intent(tx, c.as_str())?;
         if !failure.bus_unavailable {
+            self.count_latch_failure(c);
             self.update_compartment(tx, c, CompartmentEvent::Faulted)?;
             let data = json!({"compartment": c, "reason": failure.reason, "purpose": ticket.purpose.as_str(), "parcel_id": ticket.parcel});
             self.publish(tx, "compartment.fault", data)?;
@@ -229,6 +232,7 @@ impl Inner {
     ) -> Result<()> {
         let compartment = self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
         self.log_door(tx, c, true, "forced", compartment.parcel.as_ref())?;
+        self.telemetry.door("forced");
         if let Some(parcel) = self.parcel_here(tx, &compartment)? {
             self.try_update_parcel(tx, &parcel, ParcelEvent::DoorOpened)?;
         }
@@ -247,6 +251,7 @@ impl Inner {
         if compartment.door == Door::Open {
             let cause = store::last_door_cause(tx, c)?.unwrap_or_else(|| "unknown".into());
             self.log_door(tx, c, false, &cause, compartment.parcel.as_ref())?;
+            self.telemetry.door("closed");
         }
         // Whatever is assigned here and not leaving stays (a resized parcel in transit too).
         let mut parcel_inside = compartment.parcel.is_some();
@@ -272,6 +277,14 @@ impl Inner {
         }
         self.update_compartment(tx, c, CompartmentEvent::DoorClosed { parcel_inside })?;
         Ok(())
+    }
+
+    fn count_latch_failure(&self, c: &CompartmentId) {
+        let bus = self.config.compartments.iter().find(|x| x.id == c.as_str());
+        if let Some(bus) = bus.map(|x| x.latch.bus().to_owned()) {
+            let labels = crate::telemetry::BusLabels { bus };
+            self.telemetry.latch_failures.get_or_create(&labels).inc();
+        }
     }
 
     fn log_door(

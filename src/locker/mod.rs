@@ -26,6 +26,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::Ticket;
 pub use incident::{IncidentReport, NOTE_MAX};
 pub use secrets::InstallKey;
+pub use sync::StateCounts;
 pub use types::*;
 
 use crate::config::Config;
@@ -44,6 +45,8 @@ pub struct Locker {
 
 /// What the service is built from.
 pub struct Parts {
+    /// Counters for `/metrics`, shared with the controller and the HTTP layer.
+    pub telemetry: crate::telemetry::Telemetry,
     /// Where parcels to photograph are sent, when a camera is configured.
     pub photos: Option<mpsc::UnboundedSender<ParcelId>>,
     pub db: Db,
@@ -88,6 +91,7 @@ impl Locker {
             last_prune: Default::default(),
             photos: parts.photos,
             pending_photos: Default::default(),
+            telemetry: parts.telemetry,
         };
         Ok(Locker {
             inner: Arc::new(inner),
@@ -208,6 +212,11 @@ impl Locker {
 
     pub fn now(&self) -> Timestamp {
         self.inner.now()
+    }
+
+    /// What the daemon counts for `/metrics`.
+    pub fn telemetry(&self) -> &crate::telemetry::Telemetry {
+        &self.inner.telemetry
     }
 
     /// Changes after every commit that appended events to the feed.

@@ -37,7 +37,9 @@ impl Inner {
                     && parcel.compartment.is_some()
             });
             let Some((parcel, _)) = usable else {
+                self.telemetry.keypad_failures.inc();
                 if let Some(length) = throttle.fail(now, &self.keypad_policy()) {
+                    self.telemetry.keypad_lockouts.inc();
                     let until = now.plus(length);
                     let data = json!({"until": until.to_rfc3339(), "lockout_s": length.as_secs()});
                     self.publish(tx, "keypad.locked_out", data.clone())?;

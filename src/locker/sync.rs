@@ -211,7 +211,42 @@ fn audit_reservation(r: &Reservation) -> serde_json::Value {
     })
 }
 
+/// Compartments and parcels per state, for `/metrics`.
+pub struct StateCounts {
+    pub compartments: Vec<(&'static str, i64)>,
+    pub parcels: Vec<(&'static str, i64)>,
+}
+
 impl Locker {
+    /// How many configured compartments, then parcels, are in each state, every state listed.
+    pub async fn state_counts(&self) -> Result<StateCounts> {
+        self.blocking(|inner| {
+            inner.read(|c| {
+                let mut compartments: Vec<(&'static str, i64)> =
+                    store::COMPARTMENT_STATES.iter().map(|s| (*s, 0)).collect();
+                for x in store::list_compartments(c, &inner.order)? {
+                    let state = store::state_str(x.state);
+                    if let Some(n) = compartments.iter_mut().find(|(s, _)| *s == state) {
+                        n.1 += 1;
+                    }
+                }
+                let counted = store::count_by_state(c, "parcels")?;
+                let parcels = ParcelState::ALL
+                    .iter()
+                    .map(|s| {
+                        let n = counted.iter().find(|(k, _)| k == s.as_str());
+                        (s.as_str(), n.map_or(0, |(_, n)| *n))
+                    })
+                    .collect();
+                Ok(StateCounts {
+                    compartments,
+                    parcels,
+                })
+            })
+        })
+        .await
+    }
+
     /// Where the cloud is in the event feed, for health and metrics.
     pub async fn feed_status(&self) -> Result<FeedStatus> {
         self.blocking(|inner| inner.feed_status()).await

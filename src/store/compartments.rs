@@ -5,7 +5,11 @@ use crate::domain::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-fn state_str(s: CompartmentState) -> &'static str {
+/// Every compartment state as stored.
+pub const COMPARTMENT_STATES: [&str; 6] =
+    ["free", "reserved", "open", "occupied", "disabled", "fault"];
+
+pub fn state_str(s: CompartmentState) -> &'static str {
     match s {
         CompartmentState::Free => "free",
         CompartmentState::Reserved => "reserved",

@@ -234,3 +234,13 @@ pub fn parcels_with_photo_before(
     let rows = stmt.query_map([before.0], |r| r.get(0).map(ParcelId))?;
     rows.collect()
 }
+
+/// How many rows of `table` (`parcels` or `compartments`) are in each state.
+pub fn count_by_state(conn: &Connection, table: &str) -> rusqlite::Result<Vec<(String, i64)>> {
+    debug_assert!(matches!(table, "parcels" | "compartments"));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT state, count(*) FROM {table} GROUP BY state"
+    ))?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}

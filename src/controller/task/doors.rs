@@ -36,7 +36,9 @@ impl<T: Send + 'static> Task<T> {
     pub(super) async fn read_bus(&mut self, bus: usize) -> Option<Vec<DoorState>> {
         let slot = &mut self.hw.buses[bus];
         let mut states = vec![DoorState::Closed; slot.driver.door_count()];
+        let started = Instant::now();
         let result = slot.driver.read_doors(&mut states).await;
+        self.count_request(bus, started, result.is_ok());
         self.next_poll[bus] = Instant::now() + self.hw.buses[bus].poll;
         match result {
             Ok(()) => {
@@ -144,7 +146,10 @@ impl<T: Send + 'static> Task<T> {
     /// on it is pulsed (a relay left on by a crash must not stay on while others fire), and
     /// the attempt is repeated at every poll. Returns whether the bus is safe.
     pub(super) async fn make_safe(&mut self, bus: usize) -> bool {
-        match self.hw.buses[bus].driver.all_off().await {
+        let started = Instant::now();
+        let result = self.hw.buses[bus].driver.all_off().await;
+        self.count_request(bus, started, result.is_ok());
+        match result {
             Ok(()) => {
                 self.safe[bus] = true;
                 self.bus_ok(bus);
@@ -205,6 +210,23 @@ impl<T: Send + 'static> Task<T> {
             if error.is_some() {
                 h.last_error = error;
             }
+        }
+    }
+
+    /// Counts one request to `bus` for `/metrics`: how long it took, and whether it failed.
+    /// Pulses are not timed here: a pulse lasts as long as the latch is energized.
+    fn count_request(&self, bus: usize, started: Instant, ok: bool) {
+        let labels = crate::telemetry::BusLabels {
+            bus: self.hw.buses[bus].name.clone(),
+        };
+        let telemetry = &self.hw.telemetry;
+        let seconds = started.elapsed().as_secs_f64();
+        telemetry
+            .bus_requests
+            .get_or_create(&labels)
+            .observe(seconds);
+        if !ok {
+            telemetry.bus_errors.get_or_create(&labels).inc();
         }
     }
 }

@@ -218,6 +218,13 @@ impl<T: Send + 'static> Task<T> {
         job.pulses += 1;
         tracing::debug!(compartment = %job.compartment, pulse = job.pulses, "pulsing latch");
         let result = self.hw.buses[bus].driver.pulse(channel, length).await;
+        let labels = crate::telemetry::BusLabels {
+            bus: self.hw.buses[bus].name.clone(),
+        };
+        self.hw.telemetry.latch_pulses.get_or_create(&labels).inc();
+        if result.is_err() {
+            self.hw.telemetry.bus_errors.get_or_create(&labels).inc();
+        }
         self.rested_at.insert(
             job.compartment.clone(),
             Instant::now() + self.timing.cooldown,
