@@ -72,6 +72,15 @@ enum Command {
         #[command(subcommand)]
         command: ops::CompartmentCommand,
     },
+    /// Copy the live database to OUT (consistent, while the daemon runs; OUT must not exist).
+    ///
+    /// Keep `install.key` from the state directory with your backups (it never changes): without
+    /// it the pickup codes in a restored database cannot be checked.
+    Backup {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        out: PathBuf,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -106,6 +115,10 @@ pub fn main() -> ExitCode {
         Command::Compartment { target, command } => {
             ops::main(target, ops::Command::Compartment(command))
         }
+        Command::Backup { config, out } => match load(&config) {
+            Ok(config) => exit(backup(&config, &out)),
+            Err(code) => code,
+        },
         Command::Token {
             command: TokenCommand::Create { config, role, name },
         } => exit(token_create(&config, &role, &name)),
@@ -172,6 +185,22 @@ fn token_create(path: &std::path::Path, role: &str, name: &str) -> anyhow::Resul
     eprintln!(
         "token {name} ({}) created; it is shown only this once",
         role.as_str()
+    );
+    Ok(())
+}
+
+fn backup(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
+    let summary = crate::backup::backup(config, out)?;
+    println!(
+        "{}: {} bytes, schema version {}, events up to seq {}",
+        out.display(),
+        summary.bytes,
+        summary.schema,
+        summary.last_event
+    );
+    eprintln!(
+        "keep {} with your backups too: it checks the pickup codes",
+        config.locker.state_dir.join("install.key").display()
     );
     Ok(())
 }

@@ -24,6 +24,7 @@
 //! `domain`; `locker` on those; `sync` on `locker`; `http` and `daemon` on `locker` and `sync`.
 
 pub mod audit;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod controller;
