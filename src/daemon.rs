@@ -361,7 +361,10 @@ impl Running {
             r = &mut self.engine => Some(("event engine", r)),
         };
         match died {
-            None => self.stop().await,
+            None => {
+                crate::systemd::stopping();
+                self.stop().await
+            }
             Some((task, result)) => {
                 self.server.abort();
                 if let Some(push) = &self.push {
@@ -373,6 +376,7 @@ impl Running {
                     .err()
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| "it returned".into());
+                crate::systemd::status(&format!("failed: the {task} stopped ({why})"));
                 anyhow::bail!("the {task} stopped unexpectedly ({why})")
             }
         }

@@ -8,6 +8,7 @@
 //! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`): the buses driven
 //!   directly, without the daemon, for installers at the locker.
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
+//! - `systemd` — readiness, status, stopping and the watchdog fed by the controller's heartbeat.
 //! - `http` — the axum API of ../shared/API.md, its errors, and the generated OpenAPI document.
 //! - `sync` — push delivery of the event feed to the cloud: the signed batches, the task that
 //!   retries them, and its state for `/healthz` and `/metrics`.
@@ -20,7 +21,8 @@
 //! - `domain` — the rules (compartment and parcel state machines, assignment, lockout), pure.
 //!
 //! Dependencies point inward: `domain` depends on nothing here; `store` and `controller` on
-//! `domain`; `locker` on those; `sync` on `locker`; `http` and `daemon` on `locker` and `sync`.
+//! `domain`; `locker` on those; `sync` on `locker`; `systemd` on `controller`; `http` and
+//! `daemon` on `locker` and `sync`, and `daemon` on `systemd`.
 
 pub mod audit;
 pub mod cli;
@@ -34,3 +36,4 @@ pub mod locker;
 pub mod photo;
 pub mod store;
 pub mod sync;
+pub mod systemd;
