@@ -165,10 +165,63 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
     };
     init_logging();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let running = crate::daemon::start(config, crate::daemon::Options::default()).await?;
-        running.run_until_signal().await
-    })
+    runtime.block_on(serve(config))
+}
+
+/// The daemon under systemd (or not: every notification is then a no-op). READY=1 is sent here,
+/// once `start` has returned, which it does only when the database is open, every bus has been
+/// made safe and read (or marked down) and the listener is bound. The watchdog is fed from
+/// before start-up so that a slow start (a long migration) is limited by TimeoutStartSec only,
+/// and only while the controller loop turns.
+async fn serve(config: Config) -> anyhow::Result<()> {
+    use crate::systemd;
+    let compartments = config.compartments.len();
+    let watchdog = systemd::watchdog_timeout();
+    let heartbeat = test_wedge(systemd::heartbeat_for(watchdog));
+    if let Some(timeout) = watchdog {
+        tracing::info!(
+            ?timeout,
+            "feeding the systemd watchdog from the controller loop"
+        );
+        tokio::spawn(systemd::feed_watchdog(heartbeat.clone(), timeout));
+    }
+    let options = crate::daemon::Options {
+        heartbeat,
+        ..crate::daemon::Options::default()
+    };
+    let running = crate::daemon::start(config, options).await?;
+    let line = {
+        let (addr, locker) = (running.addr, running.locker.clone());
+        move || systemd::status_line(addr, compartments, &locker.bus_health())
+    };
+    let first = line();
+    systemd::ready(&first);
+    if systemd::supervised() {
+        tokio::spawn(systemd::report_status(line, first));
+    }
+    running.run_until_signal().await
+}
+
+/// Test hook for tests/notify.rs, only in builds with debug assertions (never in a release
+/// build): `LOCKERD_TEST_WEDGE_CONTROLLER_AFTER=2s` stalls the controller loop for good 2 s
+/// after it starts, to show that the watchdog stops being fed.
+#[cfg(debug_assertions)]
+fn test_wedge(heartbeat: crate::controller::Heartbeat) -> crate::controller::Heartbeat {
+    match std::env::var("LOCKERD_TEST_WEDGE_CONTROLLER_AFTER") {
+        Ok(after) => match humantime::parse_duration(&after) {
+            Ok(after) => heartbeat.wedged_after(after),
+            Err(e) => {
+                tracing::warn!(%after, error = %e, "ignoring LOCKERD_TEST_WEDGE_CONTROLLER_AFTER");
+                heartbeat
+            }
+        },
+        Err(_) => heartbeat,
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn test_wedge(heartbeat: crate::controller::Heartbeat) -> crate::controller::Heartbeat {
+    heartbeat
 }
 
 fn token_create(path: &std::path::Path, role: &str, name: &str) -> anyhow::Result<()> {

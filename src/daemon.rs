@@ -34,6 +34,8 @@ pub struct Options {
     pub listen: Option<SocketAddr>,
     /// How long a graceful stop waits for in-flight requests.
     pub drain: Duration,
+    /// Beaten by the controller's loop; `lockerd run` feeds the systemd watchdog from it.
+    pub heartbeat: controller::Heartbeat,
 }
 
 impl Default for Options {
@@ -42,6 +44,7 @@ impl Default for Options {
             clock: Arc::new(SystemClock),
             listen: None,
             drain: DRAIN,
+            heartbeat: controller::Heartbeat::default(),
         }
     }
 }
@@ -171,8 +174,12 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     }
     let sim = hardware.sim.clone();
     let (stop_hardware, hardware_rx) = watch::channel(false);
-    let (handle, events, controller) =
-        controller::spawn(hardware, timing(&config), signal(&hardware_rx));
+    let (handle, events, controller) = controller::spawn(
+        hardware,
+        timing(&config),
+        options.heartbeat,
+        signal(&hardware_rx),
+    );
     let (db, key) = open_state(&config.locker.state_dir)?;
     let camera = crate::photo::Camera::new(&config.photo, &config.locker.state_dir);
     let (photos, photo_requests) = match camera.is_some() {
@@ -360,7 +367,10 @@ impl Running {
             r = &mut self.engine => Some(("event engine", r)),
         };
         match died {
-            None => self.stop().await,
+            None => {
+                crate::systemd::stopping();
+                self.stop().await
+            }
             Some((task, result)) => {
                 self.server.abort();
                 if let Some(push) = &self.push {
@@ -372,6 +382,7 @@ impl Running {
                     .err()
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| "it returned".into());
+                crate::systemd::status(&format!("failed: the {task} stopped ({why})"));
                 anyhow::bail!("the {task} stopped unexpectedly ({why})")
             }
         }

@@ -9,6 +9,7 @@
 //!   directly, without the daemon, for installers at the locker.
 //! - `ops` — `lockerd courier|parcel|compartment`: the running daemon's API, for operators.
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
+//! - `systemd` — readiness, status, stopping and the watchdog fed by the controller's heartbeat.
 //! - `http` — the axum API of ../shared/API.md, its errors, and the generated OpenAPI document.
 //! - `sync` — push delivery of the event feed to the cloud: the signed batches, the task that
 //!   retries them, and its state for `/healthz` and `/metrics`.
@@ -21,7 +22,8 @@
 //! - `domain` — the rules (compartment and parcel state machines, assignment, lockout), pure.
 //!
 //! Dependencies point inward: `domain` depends on nothing here; `store` and `controller` on
-//! `domain`; `locker` on those; `sync` on `locker`; `http` and `daemon` on `locker` and `sync`.
+//! `domain`; `locker` on those; `sync` on `locker`; `systemd` on `controller`; `http` and
+//! `daemon` on `locker` and `sync`, and `daemon` on `systemd`.
 
 pub mod audit;
 pub mod backup;
@@ -37,4 +39,5 @@ pub mod ops;
 pub mod photo;
 pub mod store;
 pub mod sync;
+pub mod systemd;
 pub mod telemetry;

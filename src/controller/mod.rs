@@ -11,10 +11,12 @@
 
 mod build;
 mod bus;
+mod heartbeat;
 mod task;
 
 pub use build::{Hardware, build};
 pub use bus::{AnyBus, BusError};
+pub use heartbeat::Heartbeat;
 
 use crate::domain::CompartmentId;
 use lockerd_hal::DoorState;
@@ -148,9 +150,11 @@ impl<T> ControllerHandle<T> {
 ///
 /// It first drives every latch output off and reads every door (reported as
 /// [`HwEvent::DoorsRead`]); it stops, switching every output off again, when `shutdown` resolves.
+/// Each time round its loop beats `heartbeat`.
 pub fn spawn<T: Send + 'static>(
     hardware: Hardware,
     timing: Timing,
+    heartbeat: Heartbeat,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> (
     ControllerHandle<T>,
@@ -165,7 +169,14 @@ pub fn spawn<T: Send + 'static>(
         .keys()
         .map(|c| (c.clone(), hardware.buses_of(c)))
         .collect();
-    let task = task::Task::new(hardware, timing, command_rx, event_tx, health.clone());
+    let task = task::Task::new(
+        hardware,
+        timing,
+        command_rx,
+        event_tx,
+        health.clone(),
+        heartbeat,
+    );
     let join = tokio::spawn(task.run(shutdown));
     let handle = ControllerHandle {
         commands,

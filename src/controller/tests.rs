@@ -61,7 +61,7 @@ struct Rig {
 async fn rig(channels: usize, timing: Timing) -> Rig {
     let (hw, sim) = hardware(channels);
     let (stop, stopped) = oneshot::channel::<()>();
-    let (handle, mut events, join) = spawn::<u32>(hw, timing, async {
+    let (handle, mut events, join) = spawn::<u32>(hw, timing, Heartbeat::default(), async {
         let _ = stopped.await;
     });
     match events.recv().await {
@@ -250,7 +250,8 @@ async fn a_bus_that_stops_answering_goes_down_and_comes_back_with_its_doors_rere
 async fn no_latch_fires_on_a_bus_whose_outputs_could_not_be_switched_off() {
     let (hw, sim) = hardware(1);
     sim.set_bus_failure(Some(lockerd_hal::ErrorKind::Disconnected));
-    let (handle, mut events, _join) = spawn::<u32>(hw, TIMING, std::future::pending());
+    let (handle, mut events, _join) =
+        spawn::<u32>(hw, TIMING, Heartbeat::default(), std::future::pending());
     assert!(matches!(events.recv().await, Some(HwEvent::BusDown { .. })));
     assert!(matches!(events.recv().await, Some(HwEvent::DoorsRead(doors)) if doors.is_empty()));
     assert!(
@@ -308,7 +309,8 @@ async fn shutdown_finishes_openings_already_asked_for() {
 async fn a_bouncing_door_is_not_reported_until_it_reads_the_same_twice() {
     let (mut hw, sim) = hardware(1);
     hw.buses[0].stable_reads = 2;
-    let (handle, mut events, _join) = spawn::<u32>(hw, TIMING, std::future::pending());
+    let (handle, mut events, _join) =
+        spawn::<u32>(hw, TIMING, Heartbeat::default(), std::future::pending());
     assert!(matches!(events.recv().await, Some(HwEvent::DoorsRead(_))));
     // Open for one poll, then closed again: a bounce, no event.
     sim.set_door(0, true).unwrap();

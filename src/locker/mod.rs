@@ -202,12 +202,17 @@ impl Locker {
     }
 
     pub async fn health(&self) -> Health {
-        let buses = self.inner.controller.health();
+        let buses = self.bus_health();
         let db_ok = self
             .blocking(|inner| Ok(inner.db.healthy()))
             .await
             .unwrap_or(false);
         Health { db_ok, buses }
+    }
+
+    /// Each bus's health as the controller last saw it, without touching the database.
+    pub fn bus_health(&self) -> Vec<crate::controller::BusHealth> {
+        self.inner.controller.health()
     }
 
     pub fn now(&self) -> Timestamp {

@@ -104,6 +104,7 @@ pub async fn launch(config_text: &str, config_dir: &Path, clock: &ManualClock) -
         clock: Arc::new(clock.clone()),
         listen: Some("127.0.0.1:0".parse().unwrap()),
         drain: Duration::from_millis(500),
+        ..Options::default()
     };
     daemon::start(config, options).await.expect("daemon starts")
 }

@@ -3,8 +3,8 @@
 
 mod doors;
 
-use super::BusHealth;
 use super::build::{Channel, Hardware};
+use super::{BusHealth, Heartbeat};
 use super::{Command, HwEvent, Timing};
 use crate::domain::CompartmentId;
 use lockerd_hal::DoorState;
@@ -54,6 +54,8 @@ pub(super) struct Task<T> {
     up: Vec<bool>,
     /// Per bus: how long to wait before trying a down bus again.
     backoff: Vec<Duration>,
+    heartbeat: Heartbeat,
+    last_beat: Instant,
 }
 
 impl<T: Send + 'static> Task<T> {
@@ -63,6 +65,7 @@ impl<T: Send + 'static> Task<T> {
         commands: mpsc::UnboundedReceiver<Command<T>>,
         events: mpsc::UnboundedSender<HwEvent<T>>,
         health: Arc<Mutex<Vec<BusHealth>>>,
+        heartbeat: Heartbeat,
     ) -> Self {
         let next_poll = vec![Instant::now(); hw.buses.len()];
         let safe = vec![false; hw.buses.len()];
@@ -84,10 +87,17 @@ impl<T: Send + 'static> Task<T> {
             safe,
             up,
             backoff,
+            heartbeat,
+            last_beat: Instant::now(),
         }
     }
 
     pub(super) async fn run(mut self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        #[cfg(debug_assertions)]
+        let wedge_at = self
+            .heartbeat
+            .wedge_after()
+            .map(|after| Instant::now() + after);
         // A coil left energized by a crash overheats: make every output safe before anything else.
         self.all_off().await;
         let initial = self.read_all_doors().await;
@@ -99,6 +109,13 @@ impl<T: Send + 'static> Task<T> {
         let mut draining = false;
         let mut commands_open = true;
         loop {
+            #[cfg(debug_assertions)]
+            if wedge_at.is_some_and(|at| at <= Instant::now()) {
+                tracing::warn!("test hook: the controller loop wedges now");
+                std::future::pending::<()>().await;
+            }
+            self.heartbeat.beat();
+            self.last_beat = Instant::now();
             if (draining || !commands_open) && self.queue.is_empty() && self.waiting.is_empty() {
                 // Requests sent before the stop still count.
                 while let Ok(command) = self.commands.try_recv() {
@@ -283,10 +300,12 @@ impl<T: Send + 'static> Task<T> {
                 .then_some(d.open_since?)
                 .map(|t| t + self.timing.door_left_open)
         });
+        let beat = self.heartbeat.period().map(|every| self.last_beat + every);
         polls
             .chain(deadlines)
             .chain(rests)
             .chain(alarms)
+            .chain(beat)
             .min()
             .unwrap_or(far)
     }
