@@ -66,6 +66,8 @@ pub struct Running {
     ticker: JoinHandle<()>,
     /// The push task, with `[sync.push]`.
     push: Option<JoinHandle<()>>,
+    /// The camera task, with `photo.command`.
+    camera: Option<JoinHandle<()>>,
 }
 
 fn signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
@@ -214,16 +216,19 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         .await
         .context("the hardware controller stopped during start-up")?;
     let ticker = tokio::spawn(run_ticks(locker.clone(), signal(&hardware_rx)));
-    // The camera runs beside the controller and stops with it.
-    if let (Some(camera), Some(requests)) = (camera, photo_requests) {
-        let stop = signal(&hardware_rx);
-        tokio::spawn(crate::photo::run_camera(
-            locker.clone(),
-            camera,
-            requests,
-            stop,
-        ));
+    // The camera runs beside the controller and stops with it; what a crash left half-done
+    // in the photo directory goes first.
+    if let Err(e) = locker.sweep_photos().await {
+        tracing::warn!(error = %e, "cannot tidy the photo directory");
     }
+    let camera = match (camera, photo_requests) {
+        (Some(camera), Some(requests)) => {
+            let stop = signal(&hardware_rx);
+            let task = crate::photo::run_camera(locker.clone(), camera, requests, stop);
+            Some(tokio::spawn(task))
+        }
+        _ => None,
+    };
 
     let addr = options.listen.unwrap_or(config.api.listen);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -259,6 +264,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         engine,
         ticker,
         push,
+        camera,
     })
 }
 
@@ -337,6 +343,10 @@ impl Running {
         let controller = self.controller.await;
         let _ = self.engine.await;
         let _ = self.ticker.await;
+        if let Some(camera) = self.camera.take() {
+            // It gives up a photo being taken (and deletes its partial file) at the signal.
+            let _ = camera.await;
+        }
         controller.context("the hardware controller panicked")?;
         served.context("the API server failed")
     }
@@ -347,8 +357,8 @@ impl Running {
         for task in [&self.controller, &self.engine, &self.ticker] {
             task.abort();
         }
-        if let Some(push) = &self.push {
-            push.abort();
+        for task in [&self.push, &self.camera].into_iter().flatten() {
+            task.abort();
         }
         self.server.abort();
     }

@@ -63,23 +63,17 @@ impl Camera {
     /// Runs the command for `parcel` and keeps its output; returns where it is.
     pub async fn take(&self, parcel: &ParcelId) -> Result<PathBuf, PhotoError> {
         create_private_dir(&self.dir).map_err(PhotoError::Io)?;
-        let partial = self.dir.join(format!("{parcel}.partial.jpg"));
-        let _ = std::fs::remove_file(&partial);
-        let result = self.run(&partial).await;
-        let kept = match result {
-            Ok(()) => check_jpeg(&partial).and_then(|()| {
-                let done = self.dir.join(format!("{parcel}.jpg"));
-                std::fs::rename(&partial, &done).map_err(PhotoError::Io)?;
-                Ok(done)
-            }),
-            Err(e) => Err(e),
-        };
-        if kept.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
-        kept
+        let partial = Partial(self.dir.join(format!("{parcel}.partial.jpg")));
+        let _ = std::fs::remove_file(&partial.0);
+        self.run(&partial.0).await?;
+        check_jpeg(&partial.0)?;
+        let done = self.dir.join(format!("{parcel}.jpg"));
+        std::fs::rename(&partial.0, &done).map_err(PhotoError::Io)?;
+        Ok(done)
     }
 
+    /// Runs the command in a process group of its own, so that a timeout (or a shutdown, which
+    /// drops this future) kills whatever it started too, not only the command itself.
     async fn run(&self, path: &Path) -> Result<(), PhotoError> {
         let path = path.to_string_lossy();
         let mut words = self.argv.iter().map(|w| w.replace("{path}", &path));
@@ -89,17 +83,47 @@ impl Camera {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(PhotoError::Spawn)?;
-        match tokio::time::timeout(self.timeout, child.wait()).await {
-            Err(_) => {
-                let _ = child.kill().await;
-                Err(PhotoError::Timeout(self.timeout))
-            }
+        let mut group = child.id().map(Group);
+        let waited = tokio::time::timeout(self.timeout, child.wait()).await;
+        if let Ok(Ok(_)) = &waited {
+            // The command exited and was reaped: its group id may be reused from now on.
+            std::mem::forget(group.take());
+        }
+        match waited {
+            Err(_) => Err(PhotoError::Timeout(self.timeout)),
             Ok(Err(e)) => Err(PhotoError::Io(e)),
             Ok(Ok(status)) if !status.success() => Err(PhotoError::Failed(status)),
             Ok(Ok(_)) => Ok(()),
+        }
+    }
+}
+
+/// A photo being written: deleted unless it was renamed into place, however `take` ends
+/// (error, timeout, or the task cancelled at shutdown).
+struct Partial(PathBuf);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The process group of a camera command that has not exited yet, killed when it is given up
+/// on (a wrapper script's children must not write a photo afterwards).
+struct Group(u32);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0) {
+            // SAFETY: kill(2) with a negative pid signals that process group and touches no
+            // memory; the group is the command's own (`process_group(0)` above).
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
         }
     }
 }

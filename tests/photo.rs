@@ -31,6 +31,11 @@ fn runs(dir: &Path) -> usize {
 
 /// A daemon whose camera is the script `body` (with the photo path as `$1`).
 async fn with_camera(body: &str) -> (Harness, tempfile::TempDir) {
+    with_camera_timeout(body, "300ms").await
+}
+
+/// Like `with_camera`, killed after `timeout`.
+async fn with_camera_timeout(body: &str, timeout: &str) -> (Harness, tempfile::TempDir) {
     let cameras = tempfile::tempdir().unwrap();
     let jpeg = cameras.path().join("sample.jpg");
     std::fs::write(&jpeg, JPEG).unwrap();
@@ -39,7 +44,7 @@ async fn with_camera(body: &str) -> (Harness, tempfile::TempDir) {
     let h = Harness::start_config(Duration::from_secs(5), |dir| {
         config_text(dir, "")
             + &format!(
-                "\n[photo]\ncommand = \"'{}' {{path}}\"\ntimeout = \"300ms\"\nretention = \"7d\"\n",
+                "\n[photo]\ncommand = \"'{}' {{path}}\"\ntimeout = \"{timeout}\"\nretention = \"7d\"\n",
                 script.display()
             )
     })
@@ -177,4 +182,31 @@ fn a_photo_command_without_path_or_unbalanced_quotes_is_refused() {
             .to_string();
         assert!(err.contains("photo.command") && err.contains(says), "{err}");
     }
+}
+
+#[tokio::test]
+async fn a_stop_during_a_capture_and_a_restart_leave_no_stray_files() {
+    // The camera starts writing, then hangs: a wrapper whose child outlives it would too.
+    let (mut h, cameras) =
+        with_camera_timeout("echo partial > \"$1\"; sleep 30 & wait", "60s").await;
+    let courier = h.courier_session("dan").await;
+    h.deposit_stored(&courier, "S-1", "S").await;
+    wait_runs(&h, cameras.path(), 1).await;
+    let photos = h.dir.path().join("state").join("photos");
+    // A file a crash might have left behind, for a parcel that never got its photo recorded.
+    std::fs::write(
+        photos.join("00000000-0000-0000-0000-000000000000.jpg"),
+        JPEG,
+    )
+    .unwrap();
+    h.restart().await;
+    let left: Vec<_> = std::fs::read_dir(&photos)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "stray photo files after a restart: {left:?}"
+    );
+    h.stop().await;
 }

@@ -171,3 +171,44 @@ async fn wait_until(h: &Harness, what: &str, check: impl AsyncFn(&Harness) -> bo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_reader_beside_the_daemon_delays_the_scrub_on_disk_but_not_the_ack() {
+    let h = Harness::start_config(Duration::from_secs(5), |dir| {
+        config_text(dir, "").replace("code_length = 6", "code_length = 10")
+    })
+    .await;
+    let state_dir = h.dir.path().join("state");
+    let courier = h.courier_session("alice").await;
+    let (parcel, _, code) = h.deposit_stored(&courier, "R-1", "S").await;
+    let seq = seq_of(&h.events().await, "parcel.stored", &parcel);
+
+    // Another process (an audit export, a backup) holds a read transaction open.
+    let mut reader = rusqlite::Connection::open(state_dir.join("lockerd.db")).unwrap();
+    let read = reader.transaction().unwrap();
+    let _: i64 = read
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    ack(&h, seq).await;
+    assert!(
+        h.events()
+            .await
+            .iter()
+            .all(|e| e["data"].get("pickup_code").is_none())
+    );
+    // The daemon keeps serving meanwhile.
+    let (status, _) = h.request("GET", "/healthz", None, None).await;
+    assert_eq!(status, 200);
+    drop(read);
+    drop(reader);
+    // Once the reader is gone the periodic check empties the WAL.
+    let deadline = tokio::time::Instant::now() + h.patience;
+    while contains(&database_bytes(&state_dir), &code) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the code stayed on disk"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    h.stop().await;
+}

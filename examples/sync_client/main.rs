@@ -3,7 +3,7 @@
 //! ```text
 //! export LOCKERD_TOKEN=...            # a token of role `sync` (never on the command line)
 //! cargo run --example sync_client -- --url http://127.0.0.1:8080 tail --cursor sync.cursor
-//! cargo run --example sync_client -- reserve 1Z999 --size M --code 493027
+//! echo 493027 | cargo run --example sync_client -- reserve 1Z999 --size M --code-stdin
 //! cargo run --example sync_client -- unreserve 1Z999
 //! ```
 
@@ -50,9 +50,10 @@ enum Command {
         tracking_id: String,
         #[arg(long)]
         size: String,
-        /// A pickup code already given to the recipient (policy.code_length digits).
+        /// Read a pickup code already given to the recipient (policy.code_length digits) from
+        /// stdin: a code on the command line would show in `ps`.
         #[arg(long)]
-        code: Option<String>,
+        code_stdin: bool,
         /// RFC 3339; default: the locker's sync.reservation_ttl from now.
         #[arg(long)]
         expires_at: Option<String>,
@@ -100,14 +101,18 @@ async fn run(client: &SyncClient, command: Command) -> Result<(), client::Error>
         Command::Reserve {
             tracking_id,
             size,
-            code,
+            code_stdin,
             expires_at,
             no_photo,
             accessible,
         } => {
             let mut body = json!({"size": size, "photo": !no_photo, "accessible": accessible});
-            if let Some(code) = code {
-                body["pickup_code"] = json!(code);
+            if code_stdin {
+                let mut code = String::new();
+                std::io::stdin()
+                    .read_line(&mut code)
+                    .map_err(|e| format!("stdin: {e}"))?;
+                body["pickup_code"] = json!(code.trim());
             }
             if let Some(at) = expires_at {
                 body["expires_at"] = json!(at);

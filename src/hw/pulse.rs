@@ -174,14 +174,21 @@ async fn door_state(hw: &mut Hardware, at: (usize, usize)) -> anyhow::Result<Doo
 /// Intent before action: the opening is in the audit log before the coil is energized.
 fn record_intent(db: &Db, id: &str) -> anyhow::Result<()> {
     let detail = serde_json::json!({"compartment": id, "reason": REASON, "command": ACTOR});
-    store::append_audit(
-        &db.lock(),
-        SystemClock.now(),
-        "cli",
-        "maintenance.opening",
-        &detail,
-    )
-    .context("the pulse could not be recorded in the audit log, so it was not made")?;
+    // One immediate transaction, like the daemon's: the entry and the chain's head in `meta`
+    // commit together, and no other process appends between reading the head and writing.
+    let mut conn = db.lock();
+    let mut append = || -> rusqlite::Result<()> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        store::append_audit(
+            &tx,
+            SystemClock.now(),
+            "cli",
+            "maintenance.opening",
+            &detail,
+        )?;
+        tx.commit()
+    };
+    append().context("the pulse could not be recorded in the audit log, so it was not made")?;
     Ok(())
 }
 

@@ -147,11 +147,28 @@ impl Inner {
             ));
         }
         self.tx(|tx| Ok(store::ack_events(tx, seq).map(|_| ())?))?;
-        // The codes just scrubbed still sit in the WAL's older frames until a checkpoint.
-        if let Err(e) = self.db.checkpoint() {
-            tracing::warn!(error = %e, "checkpoint after ack failed; scrubbed codes stay in the WAL until the next one");
-        }
+        // The codes just scrubbed still sit in the WAL's older frames until a checkpoint; if
+        // one cannot be made now, the periodic check retries it.
+        self.scrub_pending
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.finish_scrub();
         Ok(())
+    }
+
+    /// Checkpoints the WAL if an ack left scrubbed codes in it. Never blocks (see
+    /// `Db::checkpoint`); says so in the log once per ack when a reader holds it up.
+    pub fn finish_scrub(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if !self.scrub_pending.load(SeqCst) {
+            return;
+        }
+        match self.db.checkpoint() {
+            Ok(true) => self.scrub_pending.store(false, SeqCst),
+            Ok(false) => tracing::debug!(
+                "another process reads the database: scrubbed codes stay in the WAL until the next checkpoint"
+            ),
+            Err(e) => tracing::warn!(error = %e, "checkpoint after ack failed; retrying"),
+        }
     }
 
     pub fn sim_door(&self, compartment: &str, open: bool) -> Result<()> {

@@ -62,6 +62,8 @@ pub struct Inner {
     /// Bumped after every commit that appended events, so the push task (and any other
     /// follower of the feed) wakes without polling and never reads an uncommitted event.
     pub appended: tokio::sync::watch::Sender<u64>,
+    /// An ack scrubbed codes that may still be in the WAL (see `finish_scrub`).
+    pub scrub_pending: std::sync::atomic::AtomicBool,
     /// What the daemon counts for `/metrics`.
     pub telemetry: crate::telemetry::Telemetry,
     /// When acknowledged events were last pruned (see `sync_housekeeping`).
@@ -110,7 +112,6 @@ impl Inner {
                 tx.commit()?;
                 Ok(out)
             });
-        drop(conn);
         let published = self
             .published
             .swap(false, std::sync::atomic::Ordering::SeqCst);
@@ -120,6 +121,8 @@ impl Inner {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         );
+        // Taken while the connection is still held: no other transaction's follow-ups mixed in.
+        drop(conn);
         if result.is_ok() {
             if published {
                 self.appended.send_modify(|n| *n += 1);

@@ -92,6 +92,7 @@ impl Locker {
             photos: parts.photos,
             pending_photos: Default::default(),
             telemetry: parts.telemetry,
+            scrub_pending: Default::default(),
         };
         Ok(Locker {
             inner: Arc::new(inner),
@@ -129,7 +130,11 @@ impl Locker {
 
     /// Runs the time-driven changes (grace periods, expiry) once.
     pub async fn tick(&self) -> Result<()> {
-        self.blocking(|inner| inner.tick()).await
+        self.blocking(|inner| {
+            inner.finish_scrub();
+            inner.tick()
+        })
+        .await
     }
 
     async fn blocking<R: Send + 'static>(

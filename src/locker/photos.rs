@@ -43,6 +43,35 @@ impl Inner {
         Ok(())
     }
 
+    /// Deletes files in the photo directory that no parcel's photo is: left half-written by a
+    /// crash, or kept just before one but never recorded. Run at start, before the camera.
+    pub fn sweep_photos(&self) -> Result<usize> {
+        let dir = self.config.locker.state_dir.join("photos");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let parcel = name
+                .strip_suffix(".jpg")
+                .filter(|id| !id.ends_with(".partial"));
+            let kept = match parcel {
+                Some(id) => self
+                    .read(|c| Ok(store::get_parcel(c, id)?))?
+                    .is_some_and(|p| p.photo),
+                None => false,
+            };
+            if !kept && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "photo files no parcel refers to deleted");
+        }
+        Ok(removed)
+    }
+
     /// The JPEG of a parcel's photo.
     pub fn photo(&self, id: &str) -> Result<Vec<u8>> {
         // The path is built from the id as stored, never from the request: no traversal.
@@ -56,6 +85,10 @@ impl Inner {
 }
 
 impl Locker {
+    pub async fn sweep_photos(&self) -> Result<usize> {
+        self.blocking(|inner| inner.sweep_photos()).await
+    }
+
     pub async fn attach_photo(&self, parcel: &ParcelId) -> Result<()> {
         let parcel = parcel.clone();
         self.blocking(move |inner| inner.attach_photo(&parcel))

@@ -87,6 +87,12 @@ impl Inner {
             if let Some(hash) = &hash
                 && store::code_hash_in_use_except(tx, hash, Some(tracking_id))?
             {
+                // Visible to whoever watches the log: a sync token probing codes this way
+                // leaves a trail (never the code itself).
+                tracing::warn!(
+                    tracking_id,
+                    "reservation refused: its pickup code is in use"
+                );
                 return Err(LockerError::Conflict(
                     "pickup_code: already in use by another parcel".into(),
                 ));
@@ -188,13 +194,15 @@ impl Inner {
         let photo = store::get_reservation(tx, &parcel.tracking_id)?.is_none_or(|r| r.photo);
         let hash = store::reservation_code_hash(tx, &parcel.tracking_id)?;
         store::delete_reservation(tx, &parcel.tracking_id)?;
-        let hash = hash.filter(|h| {
-            let clash = store::code_hash_in_use(tx, h).unwrap_or(true);
-            if clash {
+        // Codes are checked for uniqueness on both sides, so a clash here means the database
+        // was changed behind lockerd's back; a database error fails the store (retried).
+        let hash = match hash {
+            Some(h) if store::code_hash_in_use(tx, &h)? => {
                 tracing::warn!(parcel = %parcel.id, "the cloud's pickup code clashes with a live code; generating one");
+                None
             }
-            !clash
-        });
+            other => other,
+        };
         Ok((hash, photo))
     }
 }

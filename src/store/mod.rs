@@ -32,6 +32,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The database handle shared by every part of the daemon.
 #[derive(Clone)]
 pub struct Db {
@@ -73,7 +76,7 @@ impl Db {
     }
 
     fn setup(mut conn: Connection) -> Result<Db, MigrationError> {
-        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // journal_mode answers with a row, so it is queried rather than updated.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -94,11 +97,17 @@ impl Db {
     }
 
     /// Copies every committed page from the WAL into the database file and empties the WAL, so
-    /// content that was scrubbed is gone from both files (unless another process is reading
-    /// the database at that moment; the next checkpoint then finishes the job).
-    pub fn checkpoint(&self) -> rusqlite::Result<()> {
-        self.lock()
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+    /// content that was scrubbed is gone from both files. Never waits: while another process
+    /// reads the database (`lockerd audit verify`, a backup) the WAL cannot be emptied, and this
+    /// answers `false` at once rather than stall the daemon; the caller tries again later.
+    pub fn checkpoint(&self) -> rusqlite::Result<bool> {
+        let conn = self.lock();
+        conn.busy_timeout(Duration::ZERO)?;
+        let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(busy? == 0)
     }
 
     /// Whether the database answers.

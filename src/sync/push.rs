@@ -21,6 +21,9 @@ use std::future::Future;
 use std::time::Duration;
 
 /// Pushes one locker's feed to one URL.
+/// How often an idle pusher looks at the feed even without a wake-up.
+const IDLE_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct Pusher {
     locker: Locker,
     /// `locker.name`, sent in every body.
@@ -86,9 +89,12 @@ impl Pusher {
                 Step::Delivered => backoff.reset(),
                 Step::Empty => {
                     self.status.idle();
+                    // Woken by new events; the timer is a safety net for a wake-up that was
+                    // missed, so a committed event never waits for the next one.
                     tokio::select! {
                         _ = &mut shutdown => break,
                         changed = changes.changed() => if changed.is_err() { break },
+                        _ = tokio::time::sleep(IDLE_RECHECK) => {}
                     }
                 }
                 Step::Failed { why, range } => {
