@@ -163,7 +163,7 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
         Ok(config) => config,
         Err(_) => std::process::exit(2),
     };
-    init_logging();
+    crate::logging::init(&config.locker.log_level);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve(config))
 }
@@ -256,16 +256,4 @@ fn backup(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
         config.locker.state_dir.join("install.key").display()
     );
     Ok(())
-}
-
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // Colour only on a terminal: escape codes in a log file or the journal are noise.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
 }

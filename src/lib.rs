@@ -35,6 +35,7 @@ pub mod domain;
 pub mod http;
 pub mod hw;
 pub mod locker;
+pub mod logging;
 pub mod ops;
 pub mod photo;
 pub mod store;

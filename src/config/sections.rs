@@ -20,6 +20,9 @@ pub struct LockerConfig {
     /// SQLite database, secrets and photos. After loading it is never relative to the working
     /// directory: a relative value in the file is resolved against the file's own directory.
     pub state_dir: PathBuf,
+    /// What is logged: a level (`info`) or per-module directives (`info,lockerd::controller=debug`),
+    /// as `RUST_LOG` takes them; `RUST_LOG`, when set, wins.
+    pub log_level: String,
 }
 
 impl Default for LockerConfig {
@@ -27,6 +30,7 @@ impl Default for LockerConfig {
         LockerConfig {
             name: "lockerd".to_owned(),
             state_dir: PathBuf::from("/var/lib/lockerd"),
+            log_level: "info".to_owned(),
         }
     }
 }

@@ -347,3 +347,17 @@ fn a_single_table_where_an_array_belongs_gets_a_hint() {
     );
     refused(&text, "bus", "write [[bus]]");
 }
+
+#[test]
+fn a_log_level_that_does_not_parse_is_refused_naming_the_key() {
+    refused(
+        &with("[locker]\nlog_level = \"loud,,=\""),
+        "locker.log_level",
+        "is not a level",
+    );
+    let ok = Config::parse(
+        &with("[locker]\nlog_level = \"warn,lockerd::controller=debug\""),
+        Path::new("/etc/lockerd/lockerd.toml"),
+    );
+    assert!(ok.is_ok(), "{:?}", ok.err());
+}

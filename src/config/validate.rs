@@ -80,6 +80,18 @@ pub(super) fn validate(
     let locker = locker(&check, raw.locker)?;
     policy(&check, &raw.policy)?;
     latch(&check, &raw.latch)?;
+    check.ensure(
+        tracing_subscriber::EnvFilter::builder()
+            .parse(&locker.log_level)
+            .is_ok(),
+        "locker.log_level",
+        || {
+            format!(
+                "{:?} is not a level such as \"info\" or \"info,lockerd::controller=debug\"",
+                locker.log_level
+            )
+        },
+    )?;
     let sync = photo_and_sync(&check, &raw.photo, raw.sync)?;
     let buses = buses::validate(&check, raw.buses)?;
     board_timed_pulse(&check, &raw.latch, &buses)?;

@@ -152,6 +152,8 @@ impl Inner {
 
     pub fn publish(&self, conn: &Connection, kind: &str, data: Value) -> Result<i64> {
         let seq = store::append_event(conn, kind, self.now(), &data)?;
+        // The type and seq only: event data may hold a pickup code.
+        tracing::debug!(event = kind, seq, "event appended");
         self.published
             .store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(seq)

@@ -108,6 +108,7 @@ fn the_default_file_gives_every_key_its_default() {
     let keys = [
         "name",
         "state_dir",
+        "log_level",
         "listen",
         "metrics_public",
         "code_length",
