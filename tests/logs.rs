@@ -105,39 +105,42 @@ async fn secrets_never_reach_the_log() {
     )
     .await;
     let session = session["token"].as_str().expect("logged in").to_owned();
-    let deposit = call(
-        Method::POST,
-        "/deposits".into(),
-        session.clone(),
-        json!({"tracking_id": "L-1", "size": "S"}),
-    )
-    .await;
-    let (parcel, compartment) = (
-        deposit["parcel_id"].as_str().unwrap(),
-        deposit["compartment"]["id"].as_str().unwrap(),
-    );
-    call(
-        Method::POST,
-        format!("/sim/doors/{compartment}"),
-        operator.clone(),
-        json!({"open": false}),
-    )
-    .await;
-    let mut confirmed = Value::Null;
-    for _ in 0..200 {
-        confirmed = call(
+    // A courier deposit that ends stored: deposit, close the simulated door, confirm.
+    let deposit_stored = async |tracking_id: &str| -> String {
+        let deposit = call(
             Method::POST,
-            format!("/deposits/{parcel}/confirm"),
+            "/deposits".into(),
             session.clone(),
-            json!({}),
+            json!({"tracking_id": tracking_id, "size": "S"}),
         )
         .await;
-        if confirmed["state"] == "stored" {
-            break;
+        let parcel = deposit["parcel_id"].as_str().expect("deposited").to_owned();
+        let compartment = deposit["compartment"]["id"].as_str().unwrap().to_owned();
+        call(
+            Method::POST,
+            format!("/sim/doors/{compartment}"),
+            operator.clone(),
+            json!({"open": false}),
+        )
+        .await;
+        let mut confirmed = Value::Null;
+        for _ in 0..200 {
+            confirmed = call(
+                Method::POST,
+                format!("/deposits/{parcel}/confirm"),
+                session.clone(),
+                json!({}),
+            )
+            .await;
+            if confirmed["state"] == "stored" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(confirmed["state"], "stored", "{confirmed}");
+        assert_eq!(confirmed["state"], "stored", "{confirmed}");
+        parcel
+    };
+    let parcel = deposit_stored("L-1").await;
     let feed = call(
         Method::GET,
         "/sync/events?after=0".into(),
@@ -176,37 +179,7 @@ async fn secrets_never_reach_the_log() {
         .await
         .unwrap();
     assert_eq!(reserved.status(), 201);
-    let deposit = call(
-        Method::POST,
-        "/deposits".into(),
-        session.clone(),
-        json!({"tracking_id": "L-2", "size": "S"}),
-    )
-    .await;
-    let (parcel_2, compartment_2) = (
-        deposit["parcel_id"].as_str().expect("deposited").to_owned(),
-        deposit["compartment"]["id"].as_str().unwrap().to_owned(),
-    );
-    call(
-        Method::POST,
-        format!("/sim/doors/{compartment_2}"),
-        operator.clone(),
-        json!({"open": false}),
-    )
-    .await;
-    for _ in 0..200 {
-        let confirmed = call(
-            Method::POST,
-            format!("/deposits/{parcel_2}/confirm"),
-            session.clone(),
-            json!({}),
-        )
-        .await;
-        if confirmed["state"] == "stored" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let parcel_2 = deposit_stored("L-2").await;
     let opened = call(
         Method::POST,
         "/pickup".into(),

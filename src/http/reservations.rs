@@ -3,13 +3,13 @@
 
 use super::AppState;
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
-use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, page_limit};
+use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, Secret, page_limit};
 use super::views::{ReservationList, ReservationView, SizeView};
 use crate::domain::PickupCode;
 use crate::locker::ReservationRequest;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -37,23 +37,12 @@ pub struct NewReservation {
     /// digits, unique among live codes. Stored only as a keyed hash; when the parcel is stored
     /// it is used instead of a generated code and never repeated in events.
     #[schema(value_type = Option<String>, example = "493027")]
-    #[serde(default, deserialize_with = "code")]
-    pub pickup_code: Option<PickupCode>,
+    pub pickup_code: Option<Secret>,
     /// `false`: take no proof-of-delivery photo of this parcel. Default `true`.
     pub photo: Option<bool>,
     /// Extension: `true` asks for a wheelchair-reachable compartment if one fits.
     /// Default `false`.
     pub accessible: Option<bool>,
-}
-
-/// A code is read as a string; any other JSON value is refused without echoing it, so a code
-/// sent as a number never reaches an error message.
-fn code<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<PickupCode>, D::Error> {
-    match serde_json::Value::deserialize(deserializer)? {
-        serde_json::Value::String(s) => Ok(Some(PickupCode::new(s))),
-        serde_json::Value::Null => Ok(None),
-        _ => Err(serde::de::Error::custom("expected a string of digits")),
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -96,7 +85,9 @@ async fn put_reservation(
     let request = ReservationRequest {
         size: body.size.into(),
         expires_at: body.expires_at.map(|t| t.0),
-        pickup_code: body.pickup_code,
+        pickup_code: body
+            .pickup_code
+            .map(|code| PickupCode::new(code.expose().to_owned())),
         photo: body.photo.unwrap_or(true),
         accessible: body.accessible.unwrap_or(false),
     };

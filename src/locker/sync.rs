@@ -238,7 +238,7 @@ impl Locker {
                         n.1 += 1;
                     }
                 }
-                let counted = store::count_by_state(c, "parcels")?;
+                let counted = store::count_parcels_by_state(c)?;
                 let parcels = ParcelState::ALL
                     .iter()
                     .map(|s| {
