@@ -197,6 +197,11 @@ fn shape_error(
     // reported at the table that should hold it: name the key itself either way.
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (name, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        if name == DATETIME_KEY {
+            let key = path.strip_suffix(DATETIME_KEY).unwrap_or(&path);
+            let message = "invalid type: date-time, expected a table";
+            return ConfigError::new(source, key.trim_end_matches('.'), message);
+        }
         let expected = expected.trim_start_matches(", ").replace('`', "");
         let message = match expected.as_str() {
             "" | "there are no fields" => "unknown key".to_owned(),
@@ -207,6 +212,10 @@ fn shape_error(
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or(rest);
         return ConfigError::new(source, join(&path, name), "required key is missing");
+    }
+    if message.starts_with("invalid type: map") && holds_date_time(text, error.path()) {
+        let message = message.replacen("invalid type: map", "invalid type: date-time", 1);
+        return ConfigError::new(source, path, message);
     }
     if (path == "bus" || path == "compartment") && message.starts_with("invalid type: map") {
         return ConfigError::new(
@@ -226,6 +235,33 @@ fn shape_error(
         }
     }
     ConfigError::new(source, path, message)
+}
+
+/// toml hands a date-time to serde as a table of this one key. Where another type belongs,
+/// serde's message would name the key (`latch.$__toml_private_datetime: unknown key`) or call
+/// the value a map; the errors above say "date-time" instead.
+const DATETIME_KEY: &str = "$__toml_private_datetime";
+
+/// Whether the value at `path` in `text` (which parsed) is a date-time.
+fn holds_date_time(text: &str, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let Ok(root) = text.parse::<toml::Table>() else {
+        return false;
+    };
+    let root = toml::Value::Table(root);
+    let mut here = &root;
+    for segment in path.iter() {
+        let next = match segment {
+            Segment::Map { key } => here.get(key.as_str()),
+            Segment::Seq { index } => here.get(*index),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        };
+        match next {
+            Some(value) => here = value,
+            None => return false,
+        }
+    }
+    here.is_datetime()
 }
 
 fn join(path: &str, key: &str) -> String {
