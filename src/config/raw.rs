@@ -1,6 +1,7 @@
 //! The file's shape as serde reads it, before any cross-checks.
 //!
-//! Every table denies unknown keys, so a typo is an error rather than a silent default. Bus and
+//! Every table denies unknown keys, so a typo is an error rather than a silent default, and is
+//! read as a table only (`table`), never field by field from an array. Bus and
 //! latch/door tables carry every key any driver uses, all optional: which of them are required or
 //! forbidden depends on the driver of the named bus, which only `validate` knows. Reading goes
 //! through `serde_path_to_error` so an error names its key the way the file spells it
@@ -13,6 +14,7 @@ use super::push::RawPush;
 use super::sections::{
     ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
 };
+use super::table;
 use crate::domain::Size;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -21,22 +23,22 @@ use std::time::Duration;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub locker: LockerConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub api: ApiConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub policy: PolicyConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub latch: LatchConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub photo: PhotoConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub sync: RawSync,
     // Defaulted so that a missing array gets validate's "at least one" message, not serde's.
-    #[serde(default, rename = "bus")]
+    #[serde(default, rename = "bus", deserialize_with = "table::many")]
     pub buses: Vec<RawBus>,
-    #[serde(default, rename = "compartment")]
+    #[serde(default, rename = "compartment", deserialize_with = "table::many")]
     pub compartments: Vec<RawCompartment>,
 }
 
@@ -48,6 +50,7 @@ pub(super) struct RawSync {
     pub retention: Duration,
     #[serde(deserialize_with = "duration::deserialize")]
     pub reservation_ttl: Duration,
+    #[serde(deserialize_with = "table::optional")]
     pub push: Option<RawPush>,
 }
 
@@ -114,7 +117,9 @@ pub(super) struct RawCompartment {
     pub size: Size,
     #[serde(default)]
     pub accessible: bool,
+    #[serde(deserialize_with = "table::one")]
     pub latch: RawLatch,
+    #[serde(deserialize_with = "table::one")]
     pub door: RawDoor,
 }
 
