@@ -212,7 +212,16 @@ fn shape_error(
             "" | "there are no fields" => "unknown key".to_owned(),
             expected => format!("unknown key ({expected})"),
         };
-        return ConfigError::new(source, join(&path, name), message);
+        // The path ends with the key as read, unquoted: name it as the file spells it.
+        let table = path
+            .strip_suffix(name)
+            .unwrap_or(&path)
+            .trim_end_matches('.');
+        let key = match table {
+            "" => toml_key(name),
+            table => format!("{table}.{}", toml_key(name)),
+        };
+        return ConfigError::new(source, key, message);
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or(rest);
@@ -267,6 +276,19 @@ fn holds_date_time(text: &str, path: &serde_path_to_error::Path) -> bool {
         }
     }
     here.is_datetime()
+}
+
+/// A key as TOML writes it: bare when it can be, quoted otherwise (`""`, `"log level"`).
+fn toml_key(name: &str) -> String {
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        name.to_owned()
+    } else {
+        format!("{name:?}")
+    }
 }
 
 fn join(path: &str, key: &str) -> String {

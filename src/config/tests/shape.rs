@@ -43,3 +43,31 @@ fn a_table_written_as_an_array_is_refused() {
     );
     refused(&text, "compartment[0].latch", "expected a table");
 }
+
+/// A key that is not bare is named as the file must spell it. Found by the `config_loader` fuzz
+/// target, whose crash input was `'' = ''`: the error's key path was empty, so it named neither
+/// a key nor a line.
+#[test]
+fn an_unknown_key_that_is_not_bare_is_quoted() {
+    // The crash input itself, then inside a file that is otherwise valid.
+    refused("'' = ''", "\"\"", "unknown key");
+    let error = refused(&with("'' = ''"), "\"\"", "unknown key");
+    assert!(error.to_string().contains(": \"\": unknown key"), "{error}");
+    refused(
+        &with("[locker]\n\"log level\" = 1"),
+        "locker.\"log level\"",
+        "unknown key",
+    );
+    refused(&with("[api]\n'a.b' = 1"), "api.\"a.b\"", "unknown key");
+}
+
+/// The quoting above strips the key from the end of the path once: a table of the same name
+/// stays.
+#[test]
+fn an_unknown_key_named_like_its_table_is_named_in_it() {
+    refused(&with("[latch]\nlatch = 1"), "latch.latch", "unknown key");
+    let text = format!(
+        "{SIM_BUS}[[compartment]]\nid = \"A1\"\nsize = \"S\"\nlatch = {{ bus = \"sim\", latch = 1 }}\ndoor = {SIM}\n"
+    );
+    refused(&text, "compartment[0].latch.latch", "unknown key");
+}
