@@ -51,10 +51,10 @@ fuzz_target!(|data: &[u8]| {
         inputs: 0,
     });
     fuzzing.inputs += 1;
-    if fuzzing.inputs % FRESH_EVERY == 0 {
-        if let Some(old) = fuzzing.rig.take() {
-            fuzzing.rt.block_on(old.stop());
-        }
+    if fuzzing.inputs.is_multiple_of(FRESH_EVERY)
+        && let Some(old) = fuzzing.rig.take()
+    {
+        fuzzing.rt.block_on(old.stop());
     }
     let rt = &fuzzing.rt;
     let rig = fuzzing
