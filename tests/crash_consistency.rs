@@ -52,6 +52,12 @@ async fn survives_sigkill_under_load() {
     run.start_load(seed);
     for cycle in 1..=cycles {
         run.crash_cycle(cycle, &mut rng).await;
+        if cycle % 25 == 0 {
+            eprintln!(
+                "crash consistency: {cycle} kills, {:.1?}",
+                started.elapsed()
+            );
+        }
     }
     run.drain().await;
     run.assert_sound("after the load settled", true).await;
@@ -67,19 +73,21 @@ async fn survives_sigkill_under_load() {
 
     let s = &ledger.stats;
     eprintln!(
-        "crash consistency: {cycles} kills (+{} during start-up) in {:.1?}, seed {seed}: \
-         {} deposits, {} confirms, {} pickups, {} answers lost to a kill, {} deposits undone \
-         by a kill, {} pickups met a new code, {} times no room, {} compartments enabled \
-         again; {} feed events, all invariants held",
+        "crash consistency: {cycles} kills (+{} during start-up) in {:.1?}, seed {seed}, all \
+         invariants held.\n  load: {} deposits, {} confirms, {} pickups, {} times no room; \
+         {} answers lost to a kill.\n  restarts: {} deposits undone, {} deposits cancelled \
+         (never seen open), {} pickup codes replaced, {} compartments enabled again; {} feed \
+         events.",
         run.startup_kills,
         started.elapsed(),
         s.deposits,
         s.confirms,
         s.pickups,
+        s.no_room,
         s.lost_answers,
         s.deposits_undone,
-        s.new_codes,
-        s.no_room,
+        ledger.seen("parcel.cancelled"),
+        ledger.seen("parcel.code_changed"),
         s.enabled,
         ledger.seen_events.len(),
     );

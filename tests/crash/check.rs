@@ -26,7 +26,8 @@
 
 use super::ledger::Ledger;
 use super::snapshot::{AuditRow, DoorRow, EventRow, Snapshot};
-use std::collections::{BTreeMap, HashSet};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Invariant {
@@ -80,7 +81,7 @@ impl Report<'_> {
     }
 }
 
-/// Every invariant that holds at any moment between requests.
+/// Every invariant on the locker's state that holds at any moment between requests.
 pub fn check(s: &Snapshot, ledger: &Ledger) -> Vec<Violation> {
     let mut r = Report {
         source: s.source,
@@ -89,15 +90,26 @@ pub fn check(s: &Snapshot, ledger: &Ledger) -> Vec<Violation> {
     parcels(s, ledger, &mut r);
     compartments(s, &mut r);
     sequences(s, ledger, &mut r);
-    codes(ledger, &mut r);
     if let Some(file) = &s.file {
         if file.integrity != "ok" {
-            r.fail(
-                Invariant::Integrity,
-                format!("integrity_check: {}", file.integrity),
-            );
+            let detail = format!("integrity_check: {}", file.integrity);
+            r.fail(Invariant::Integrity, detail);
         }
         doors(&file.door_log, &s.audit, &s.events, &mut r);
+    }
+    r.found
+}
+
+/// What the clients saw on the spot: no (parcel, code) answered 200 twice, no answer a correct
+/// daemon never gives.
+pub fn check_answers(ledger: &Ledger) -> Vec<Violation> {
+    let mut r = Report {
+        source: "client",
+        found: vec![],
+    };
+    for ((parcel, _), n) in ledger.opened.iter().filter(|(_, n)| **n > 1) {
+        let detail = format!("a code of parcel {parcel} answered 200 {n} times");
+        r.fail(Invariant::CodeOpenedTwice, detail);
     }
     for complaint in &ledger.complaints {
         r.fail(Invariant::Complaint, complaint.clone());
@@ -270,13 +282,6 @@ fn first_gap(seqs: impl Iterator<Item = i64>) -> Option<String> {
         .map(|(seq, due)| format!("{seq} where {due} was due"))
 }
 
-fn codes(ledger: &Ledger, r: &mut Report) {
-    for ((parcel, _), n) in ledger.opened.iter().filter(|(_, n)| **n > 1) {
-        let detail = format!("a code of parcel {parcel} answered 200 {n} times");
-        r.fail(Invariant::CodeOpenedTwice, detail);
-    }
-}
-
 /// The audit actions and the event type that account for an opening of `cause`, and whether
 /// the event waits for the door to close again.
 fn rule(cause: &str) -> Option<(&'static [&'static str], Option<&'static str>, bool)> {
@@ -295,25 +300,63 @@ fn rule(cause: &str) -> Option<(&'static [&'static str], Option<&'static str>, b
     })
 }
 
-/// Whether `detail` (audit) or `data` (event) names the opening's compartment and parcel.
-fn names(v: &serde_json::Value, row: &DoorRow) -> bool {
-    v["compartment"].as_str() == Some(row.compartment.as_str())
-        && v["parcel_id"].as_str() == row.parcel_id.as_deref()
+/// Audit entries or events not yet taken by an opening, by (action or type, compartment,
+/// parcel), oldest first: matching stays linear in the size of the log.
+#[derive(Default)]
+struct Pool(HashMap<(String, Option<String>, Option<String>), VecDeque<i64>>);
+
+impl Pool {
+    fn new<'a>(items: impl Iterator<Item = (i64, &'a str, &'a Value)>) -> Pool {
+        let mut pool = Pool::default();
+        for (seq, kind, v) in items {
+            let names = (v["compartment"].as_str(), v["parcel_id"].as_str());
+            let key = (
+                kind.to_owned(),
+                names.0.map(str::to_owned),
+                names.1.map(str::to_owned),
+            );
+            pool.0.entry(key).or_default().push_back(seq);
+        }
+        pool
+    }
+
+    /// Takes the oldest entry of any of `kinds` naming the opening's compartment and parcel.
+    fn take(&mut self, kinds: &[&str], row: &DoorRow) -> bool {
+        let key = |kind: &str| {
+            let compartment = Some(row.compartment.clone());
+            (kind.to_owned(), compartment, row.parcel_id.clone())
+        };
+        let oldest = kinds
+            .iter()
+            .filter_map(|kind| Some((*self.0.get(&key(kind))?.front()?, *kind)))
+            .min();
+        let Some((_, kind)) = oldest else {
+            return false;
+        };
+        self.0.get_mut(&key(kind)).and_then(VecDeque::pop_front);
+        true
+    }
 }
 
 fn doors(log: &[DoorRow], audit: &[AuditRow], events: &[EventRow], r: &mut Report) {
-    let (mut used_audit, mut used_events) = (HashSet::new(), HashSet::new());
+    let mut audit = Pool::new(audit.iter().map(|a| (a.seq, a.action.as_str(), &a.detail)));
+    let mut events = Pool::new(events.iter().map(|e| (e.seq, e.kind.as_str(), &e.data)));
+    // Where each compartment's door was last seen closing.
+    let last_close: HashMap<&str, usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| !row.open)
+        .map(|(i, row)| (row.compartment.as_str(), i))
+        .collect();
     let mut pickups = BTreeMap::<&str, u32>::new();
     for (i, row) in log.iter().enumerate().filter(|(_, row)| row.open) {
-        let what = format!(
-            "door_log {} ({} {} {:?})",
-            row.id, row.compartment, row.cause, row.parcel_id
-        );
+        let what = || {
+            let (id, c, cause) = (row.id, &row.compartment, &row.cause);
+            format!("door_log {id} ({c} {cause} {:?})", row.parcel_id)
+        };
         let Some((actions, event, after_close)) = rule(&row.cause) else {
-            r.fail(
-                Invariant::DoorForced,
-                format!("{what}: no opening was asked for"),
-            );
+            let detail = format!("{}: no opening was asked for", what());
+            r.fail(Invariant::DoorForced, detail);
             continue;
         };
         if row.cause == "pickup"
@@ -321,37 +364,17 @@ fn doors(log: &[DoorRow], audit: &[AuditRow], events: &[EventRow], r: &mut Repor
         {
             *pickups.entry(parcel).or_default() += 1;
         }
-        let audited = audit.iter().find(|a| {
-            !used_audit.contains(&a.seq)
-                && actions.contains(&a.action.as_str())
-                && names(&a.detail, row)
-        });
-        match audited {
-            Some(a) => {
-                used_audit.insert(a.seq);
-            }
-            None => r.fail(
-                Invariant::DoorWithoutAudit,
-                format!("{what}: no {actions:?} entry"),
-            ),
+        if !audit.take(actions, row) {
+            let detail = format!("{}: no {actions:?} entry", what());
+            r.fail(Invariant::DoorWithoutAudit, detail);
         }
-        let closed_since = log[i + 1..]
-            .iter()
-            .any(|later| !later.open && later.compartment == row.compartment);
+        let closed_since = last_close.get(row.compartment.as_str()) > Some(&i);
         let Some(kind) = event.filter(|_| closed_since || !after_close) else {
             continue;
         };
-        let published = events
-            .iter()
-            .find(|e| !used_events.contains(&e.seq) && e.kind == kind && names(&e.data, row));
-        match published {
-            Some(e) => {
-                used_events.insert(e.seq);
-            }
-            None => r.fail(
-                Invariant::DoorWithoutEvent,
-                format!("{what}: no {kind} event"),
-            ),
+        if !events.take(&[kind], row) {
+            let detail = format!("{}: no {kind} event", what());
+            r.fail(Invariant::DoorWithoutEvent, detail);
         }
     }
     for (parcel, n) in pickups.iter().filter(|(_, n)| **n > 1) {

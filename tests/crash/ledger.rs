@@ -37,8 +37,6 @@ pub struct Stats {
     /// Deposits a restart left undone (the request never committed, or its door was never
     /// seen open and the deposit was given up): the courier deposits again.
     pub deposits_undone: u64,
-    /// Pickups that met a new code (the restart could not tell whether the door opened).
-    pub new_codes: u64,
     /// Deposits answered `409 no_compartment_available` or `503`.
     pub no_room: u64,
     /// Compartments an operator enabled again after a restart took them out of service.
@@ -49,6 +47,11 @@ impl Ledger {
     pub fn complain(&mut self, what: String) {
         eprintln!("complaint: {what}");
         self.complaints.push(what);
+    }
+
+    /// How many events of type `kind` the clients read.
+    pub fn seen(&self, kind: &str) -> usize {
+        self.seen_events.values().filter(|(_, k)| k == kind).count()
     }
 
     /// Reads the feed past the last event seen, remembering each event and the codes.

@@ -102,35 +102,37 @@ impl Worker {
         if draining {
             return Ok(());
         }
-        let live = self.items.iter().filter(|i| i.parcel.is_some() && !i.done);
-        let live = live.count();
+        // Everything is at rest: an item with a parcel and not done is stored.
         let stored: Vec<usize> = (0..self.items.len())
             .filter(|&i| self.items[i].parcel.is_some() && !self.items[i].done)
             .collect();
-        let waiting = self
-            .items
-            .iter()
-            .position(|i| i.parcel.is_none() && !i.done);
-        let pickup = !stored.is_empty() && (live >= MAX_LIVE || self.rng.random_bool(0.4));
-        if pickup {
+        let waiting =
+            (0..self.items.len()).find(|&i| self.items[i].parcel.is_none() && !self.items[i].done);
+        let full = stored.len() >= MAX_LIVE;
+        if !stored.is_empty() && (full || self.rng.random_bool(0.4)) {
             let item = &mut self.items[stored[self.rng.random_range(0..stored.len())]];
             (item.want_pickup, item.rest) = (true, false);
         } else if let Some(i) = waiting {
             self.items[i].rest = false;
         } else {
-            let size = ["S", "S", "S", "S", "M", "M", "M", "L", "L", "XL"];
-            let n = self.items.len();
-            self.items.push(Item {
-                tracking: format!("W{}-{n}", self.id),
-                size: size[self.rng.random_range(0..size.len())],
-                parcel: None,
-                unsure: false,
-                want_pickup: false,
-                rest: false,
-                done: false,
-            });
+            self.new_item();
         }
         Ok(())
+    }
+
+    /// A parcel the courier has not deposited yet, of a random size (small ones most often).
+    fn new_item(&mut self) {
+        let sizes = ["S", "S", "S", "S", "M", "M", "M", "L", "L", "XL"];
+        let n = self.items.len();
+        self.items.push(Item {
+            tracking: format!("W{}-{n}", self.id),
+            size: sizes[self.rng.random_range(0..sizes.len())],
+            parcel: None,
+            unsure: false,
+            want_pickup: false,
+            rest: false,
+            done: false,
+        });
     }
 }
 
@@ -161,7 +163,8 @@ impl Item {
             .await?;
         if status != 200 {
             let what = format!("GET parcel {parcel} ({}): {status} {view}", self.tracking);
-            return Ok(self.give_up(sh, what).await);
+            self.give_up(sh, what).await;
+            return Ok(());
         }
         let compartment = view["compartment"].as_str().unwrap_or_default();
         match (view["state"].as_str().unwrap_or_default(), &view["removal"]) {
@@ -260,7 +263,8 @@ impl Item {
         let Some(code) = ledger.codes.get(parcel).cloned() else {
             drop(ledger);
             let what = format!("stored parcel {parcel} has no code in the feed");
-            return Ok(self.give_up(sh, what).await);
+            self.give_up(sh, what).await;
+            return Ok(());
         };
         // Before sending: a lost answer may still have collected it.
         ledger.pickup_sent.insert(parcel.to_owned());
@@ -281,13 +285,13 @@ impl Item {
                 api.door(&sh.tokens.operator, compartment, false).await?;
             }
             (401, _) => {
-                // A restart that could not tell whether the door opened gave it a new code.
+                // A restart that could not tell whether the door opened gave it a new code,
+                // which the next step uses; the same code refused means the parcel has none.
                 ledger.read_feed(api, &sh.tokens.sync).await?;
-                match ledger.codes.get(parcel) == Some(&code) {
-                    true => {
-                        ledger.complain(format!("the latest code of stored {parcel} is refused"))
-                    }
-                    false => ledger.stats.new_codes += 1,
+                if ledger.codes.get(parcel) == Some(&code) {
+                    drop(ledger);
+                    let what = format!("the latest code of stored parcel {parcel} is refused");
+                    self.give_up(sh, what).await;
                 }
             }
             // The latch did not open; the code stays valid.

@@ -2,7 +2,7 @@
 //! checks after each restart and at the end.
 
 use super::api::{Api, totp_now};
-use super::check::{Invariant, Violation, check, settled};
+use super::check::{Invariant, Violation, check, check_answers, settled};
 use super::daemon::Daemon;
 use super::ledger::Ledger;
 use super::load::{Shared, Tokens, Worker};
@@ -192,9 +192,11 @@ impl Run {
     }
 }
 
-/// The invariants judged on the database file (read-only) and by `lockerd audit verify`.
+/// The invariants judged on the database file (read-only), by `lockerd audit verify`, and on
+/// the clients' answers.
 pub async fn file_violations(daemon: &Daemon, ledger: &Ledger, at_rest: bool) -> Vec<Violation> {
-    let mut found = match Snapshot::from_db(&daemon.db_path()) {
+    let mut found = check_answers(ledger);
+    found.extend(match Snapshot::from_db(&daemon.db_path()) {
         Ok(db) => {
             let mut found = check(&db, ledger);
             if at_rest {
@@ -206,7 +208,7 @@ pub async fn file_violations(daemon: &Daemon, ledger: &Ledger, at_rest: bool) ->
             invariant: Invariant::Integrity,
             detail: format!("[db] unreadable: {e}"),
         }],
-    };
+    });
     let out = daemon.cli(&["audit", "verify"]).await;
     if !out.status.success() {
         found.push(Violation {

@@ -84,84 +84,44 @@ impl Snapshot {
         let mut conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let tx = conn.transaction()?;
-        let parcels = rows(
-            &tx,
-            "SELECT id, tracking_id, state, compartment FROM parcels ORDER BY seq",
-            |r| {
-                Ok(ParcelRow {
-                    id: r.get(0)?,
-                    tracking_id: r.get(1)?,
-                    state: r.get(2)?,
-                    compartment: r.get(3)?,
-                })
-            },
-        )?;
-        let compartments = rows(
-            &tx,
-            "SELECT id, state, door, parcel_id FROM compartments ORDER BY id",
-            |r| {
-                Ok(CompartmentRow {
-                    id: r.get(0)?,
-                    state: r.get(1)?,
-                    door: r.get(2)?,
-                    parcel_id: r.get(3)?,
-                })
-            },
-        )?;
-        let events = rows(
-            &tx,
-            "SELECT seq, id, type, data FROM events ORDER BY seq",
-            |r| {
-                Ok(EventRow {
-                    seq: r.get(0)?,
-                    id: r.get(1)?,
-                    kind: r.get(2)?,
-                    data: json_text(r.get(3)?),
-                })
-            },
-        )?;
-        let audit = rows(
-            &tx,
-            "SELECT seq, action, detail FROM audit ORDER BY seq",
-            |r| {
-                Ok(AuditRow {
-                    seq: r.get(0)?,
-                    action: r.get(1)?,
-                    detail: json_text(r.get(2)?),
-                })
-            },
-        )?;
-        let door_log = rows(
-            &tx,
-            "SELECT id, compartment, open, cause, parcel_id FROM door_log ORDER BY id",
-            |r| {
-                Ok(DoorRow {
-                    id: r.get(0)?,
-                    compartment: r.get(1)?,
-                    open: r.get(2)?,
-                    cause: r.get(3)?,
-                    parcel_id: r.get(4)?,
-                })
-            },
-        )?;
         let last_seq = tx.query_row(
             "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
             [],
             |r| r.get(0),
         )?;
-        let intents = tx.query_row("SELECT count(*) FROM intents", [], |r| r.get(0))?;
         let integrity = rows(&tx, "PRAGMA integrity_check", |r| r.get::<_, String>(0))?;
         Ok(Snapshot {
             source: "db",
-            parcels,
-            compartments,
-            events,
+            parcels: db_parcels(&tx)?,
+            compartments: db_compartments(&tx)?,
+            events: rows(
+                &tx,
+                "SELECT seq, id, type, data FROM events ORDER BY seq",
+                |r| {
+                    Ok(EventRow {
+                        seq: r.get(0)?,
+                        id: r.get(1)?,
+                        kind: r.get(2)?,
+                        data: json_text(r.get(3)?),
+                    })
+                },
+            )?,
             last_seq,
-            audit,
+            audit: rows(
+                &tx,
+                "SELECT seq, action, detail FROM audit ORDER BY seq",
+                |r| {
+                    Ok(AuditRow {
+                        seq: r.get(0)?,
+                        action: r.get(1)?,
+                        detail: json_text(r.get(2)?),
+                    })
+                },
+            )?,
             file: Some(FileFacts {
-                door_log,
+                door_log: db_door_log(&tx)?,
                 integrity: integrity.join("; "),
-                intents,
+                intents: tx.query_row("SELECT count(*) FROM intents", [], |r| r.get(0))?,
             }),
         })
     }
@@ -210,6 +170,43 @@ impl Snapshot {
             file: None,
         }
     }
+}
+
+fn db_parcels(conn: &Connection) -> rusqlite::Result<Vec<ParcelRow>> {
+    let sql = "SELECT id, tracking_id, state, compartment FROM parcels ORDER BY seq";
+    rows(conn, sql, |r| {
+        Ok(ParcelRow {
+            id: r.get(0)?,
+            tracking_id: r.get(1)?,
+            state: r.get(2)?,
+            compartment: r.get(3)?,
+        })
+    })
+}
+
+fn db_compartments(conn: &Connection) -> rusqlite::Result<Vec<CompartmentRow>> {
+    let sql = "SELECT id, state, door, parcel_id FROM compartments ORDER BY id";
+    rows(conn, sql, |r| {
+        Ok(CompartmentRow {
+            id: r.get(0)?,
+            state: r.get(1)?,
+            door: r.get(2)?,
+            parcel_id: r.get(3)?,
+        })
+    })
+}
+
+fn db_door_log(conn: &Connection) -> rusqlite::Result<Vec<DoorRow>> {
+    let sql = "SELECT id, compartment, open, cause, parcel_id FROM door_log ORDER BY id";
+    rows(conn, sql, |r| {
+        Ok(DoorRow {
+            id: r.get(0)?,
+            compartment: r.get(1)?,
+            open: r.get(2)?,
+            cause: r.get(3)?,
+            parcel_id: r.get(4)?,
+        })
+    })
 }
 
 /// The whole event feed from seq 1, and its `last_seq`.
