@@ -509,7 +509,7 @@ function depositScreen(d) {
       const canResize = SIZES.some((z) => SIZES.indexOf(z) > SIZES.indexOf(size) && available(z));
       return el('section', { class: 'layout open' },
         compartmentTitle('compartmentOpen', id),
-        el('p', { class: 'instruction' }, t(watch.seenOpen ? 'putParcelIn' : 'doorOpening')),
+        el('p', { class: 'instruction' }, t(!watch.seenOpen ? 'doorOpening' : doorOf(id) === 'closed' ? 'pressDone' : 'putParcelIn')),
         openOld().map((c) => el('p', { class: 'note warn' }, t('alsoClose', { id: c }))),
         note(s.message),
         el('div', { class: 'actions' },
