@@ -86,6 +86,24 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The kiosk screen.
+    Kiosk {
+        #[command(subcommand)]
+        command: KioskCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KioskCommand {
+    /// Print a one-time link (valid 10 minutes) that pairs the browser opening it as a kiosk:
+    /// e.g. `chromium --kiosk "$(lockerd kiosk pair --name kiosk-1)"` on the locker's screen.
+    Pair {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The kiosk token's name (pairing again under it unpairs the old browser).
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -122,6 +140,9 @@ pub fn main() -> ExitCode {
         Command::Token {
             command: TokenCommand::Create { config, role, name },
         } => exit(token_create(&config, &role, &name)),
+        Command::Kiosk {
+            command: KioskCommand::Pair { config, name },
+        } => exit(kiosk_pair(&config, &name)),
     }
 }
 
@@ -238,6 +259,26 @@ fn token_create(path: &std::path::Path, role: &str, name: &str) -> anyhow::Resul
     eprintln!(
         "token {name} ({}) created; it is shown only this once",
         role.as_str()
+    );
+    Ok(())
+}
+
+fn kiosk_pair(path: &std::path::Path, name: &str) -> anyhow::Result<()> {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(_) => std::process::exit(2),
+    };
+    let (db, _) = crate::daemon::open_state(&config.locker.state_dir)?;
+    let pairing = crate::locker::create_pairing_offline(&db, name)?;
+    // The kiosk's browser runs on the locker itself: a wildcard address means this host.
+    let mut addr = config.api.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    println!("http://{addr}{}", pairing.path());
+    eprintln!(
+        "open this link once in the kiosk's browser before {}; it pairs it as {name}",
+        pairing.expires_at.to_rfc3339()
     );
     Ok(())
 }

@@ -2,11 +2,14 @@
 
 use super::AppState;
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
-use super::extract::{COURIER, Caller, Json, KIOSK, OPERATOR, Path, Secret};
+use super::extract::{COURIER, Caller, FromKioskPage, Json, KIOSK, OPERATOR, Path, Secret};
+use super::session_cookie;
 use super::views::{CourierCreated, CourierList, CourierView, SessionView};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use std::time::Duration;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -103,7 +106,9 @@ async fn delete_courier(
 /// Log a courier in at the kiosk: a `courier` session token.
 ///
 /// Roles: kiosk, operator. The code is accepted at most once. The session lasts 15 minutes by
-/// default and ends early on logout.
+/// default and ends early on logout. Called by the paired kiosk page (its cookie instead of a
+/// bearer header), the session is set as the HttpOnly cookie `lockerd_courier` and `token` is
+/// left out of the answer.
 #[utoipa::path(
     post,
     path = "/api/v1/courier/login",
@@ -120,14 +125,26 @@ async fn delete_courier(
 )]
 async fn login(
     _: Caller<{ KIOSK | OPERATOR }>,
+    page: FromKioskPage,
     State(state): State<AppState>,
     Json(body): Json<Login>,
-) -> Result<Json<SessionView>, ApiError> {
+) -> Result<Response, ApiError> {
     let session = state
         .locker
         .courier_login(&body.courier, body.code.expose())
         .await?;
-    Ok(Json(session.into()))
+    if !page.0 {
+        return Ok(Json(SessionView::from(session)).into_response());
+    }
+    let lifetime = Duration::from_millis(
+        u64::try_from(session.expires_at.0 - state.locker.now().0).unwrap_or(0),
+    );
+    let cookie = session_cookie::courier_cookie(&session.token, lifetime);
+    let view = SessionView {
+        token: None,
+        ..SessionView::from(session)
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(view)).into_response())
 }
 
 /// End the caller's courier session.
@@ -149,8 +166,13 @@ async fn login(
 )]
 async fn logout(
     Caller(courier): Caller<{ COURIER | OPERATOR }>,
+    page: FromKioskPage,
     State(state): State<AppState>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     state.locker.courier_logout(&courier).await?;
-    Ok(StatusCode::NO_CONTENT)
+    if page.0 {
+        let clear = session_cookie::clear_courier_cookie();
+        return Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -35,6 +35,11 @@ pub struct NewDeposit {
     pub tracking_id: String,
     /// The parcel's size; it goes to the smallest free compartment of at least this size.
     pub size: SizeView,
+    /// Extension: prefer a low (accessible) compartment, for a recipient who needs one. A fitting
+    /// accessible compartment is chosen when one is free, any fitting one otherwise; a resize
+    /// keeps to the wish. A reservation that asks for one gets one without this.
+    #[serde(default)]
+    pub accessible: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -76,7 +81,12 @@ async fn deposit(
     let locker = state.locker;
     let opened = to_completion(async move {
         locker
-            .deposit(&courier, &body.tracking_id, body.size.into())
+            .deposit(
+                &courier,
+                &body.tracking_id,
+                body.size.into(),
+                body.accessible,
+            )
             .await
     })
     .await?;

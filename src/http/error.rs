@@ -52,6 +52,10 @@ pub struct ErrorDetail {
     /// Only with `locked_out`: seconds until the lockout ends, as in the `Retry-After` header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_s: Option<u64>,
+    /// Extension, only with `invalid_code`: wrong codes the keypad still takes before it locks
+    /// (0: this one locked it). The same for every wrong code, so it tells nothing about codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
 }
 
 impl ApiError {
@@ -108,10 +112,10 @@ fn locker_parts(e: &LockerError) -> (StatusCode, &'static str, String) {
         L::NoCompartmentAvailable => (StatusCode::CONFLICT, "no_compartment_available"),
         L::DuplicateTrackingId => (StatusCode::CONFLICT, "duplicate_tracking_id"),
         L::HardwareUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "hardware_unavailable"),
-        L::InvalidCode => (StatusCode::UNAUTHORIZED, "invalid_code"),
+        L::InvalidCode { .. } => (StatusCode::UNAUTHORIZED, "invalid_code"),
         L::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
         L::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
-        L::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+        L::Forbidden | L::CrossSite(_) => (StatusCode::FORBIDDEN, "forbidden"),
         L::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     let message = match e {
@@ -129,11 +133,16 @@ impl IntoResponse for ApiError {
         }
         let (status, code, message) = self.parts();
         let retry_after_s = self.retry_after_s();
+        let attempts_left = match &self {
+            ApiError::Locker(LockerError::InvalidCode { attempts_left }) => Some(*attempts_left),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code,
                 message,
                 retry_after_s,
+                attempts_left,
             },
         };
         let mut response = (status, Json(body)).into_response();

@@ -7,6 +7,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::session_cookie;
 use crate::domain::Timestamp;
 use crate::locker::{LockerError, Principal, Role};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -19,17 +20,35 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::error::Error;
 use std::fmt;
 
-/// The holder of the request's bearer token, whatever its role.
-pub struct Auth(pub Principal);
-
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+/// The caller of a route open to `roles` (bits below): the bearer token's holder or, from the
+/// paired kiosk page, the holder of its cookies (`session_cookie`).
+async fn authenticate(parts: &Parts, state: &AppState, roles: u8) -> Result<Principal, ApiError> {
+    if parts.headers.contains_key(header::AUTHORIZATION) {
         let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
         let principal = state.locker.authenticate(token).await;
-        principal.map(Auth).ok_or(ApiError::Unauthorized)
+        return principal.ok_or(ApiError::Unauthorized);
     }
+    if !session_cookie::from_kiosk_page(&parts.headers) {
+        return Err(ApiError::Unauthorized);
+    }
+    session_cookie::check_same_origin(parts)
+        .map_err(|why| ApiError::Locker(LockerError::CrossSite(why)))?;
+    let holder = |name: &'static str, role: Role| async move {
+        let token = session_cookie::cookie(&parts.headers, name)?;
+        let principal = state.locker.authenticate(&token).await?;
+        (principal.role == role).then_some(principal)
+    };
+    if roles & COURIER != 0 {
+        if let Some(courier) = holder(session_cookie::COURIER_COOKIE, Role::Courier).await {
+            return Ok(courier);
+        }
+        if roles & KIOSK == 0 {
+            // A courier route from the page without a live session: the session ended.
+            return Err(ApiError::Unauthorized);
+        }
+    }
+    let kiosk = holder(session_cookie::KIOSK_COOKIE, Role::Kiosk).await;
+    kiosk.ok_or(ApiError::Unauthorized)
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -62,14 +81,15 @@ const ROLE_BITS: [(Role, u8); 4] = [
     (Role::Sync, SYNC),
 ];
 
-/// The holder of the request's bearer token, whose role is one of the bits in `ROLES`.
+/// The holder of the request's bearer token (or the kiosk page's cookies), whose role is one of
+/// the bits in `ROLES`.
 pub struct Caller<const ROLES: u8>(pub Principal);
 
 impl<const ROLES: u8> FromRequestParts<AppState> for Caller<ROLES> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Auth(principal) = Auth::from_request_parts(parts, state).await?;
+        let principal = authenticate(parts, state, ROLES).await?;
         let allowed: Vec<Role> = ROLE_BITS
             .into_iter()
             .filter(|(_, bit)| ROLES & bit != 0)
@@ -77,6 +97,20 @@ impl<const ROLES: u8> FromRequestParts<AppState> for Caller<ROLES> {
             .collect();
         require(&principal, &allowed)?;
         Ok(Caller(principal))
+    }
+}
+
+/// Whether the request came from the paired kiosk page (its cookies, no bearer header): its
+/// answers then set or clear the page's courier-session cookie instead of showing a token.
+pub struct FromKioskPage(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for FromKioskPage {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(FromKioskPage(session_cookie::from_kiosk_page(
+            &parts.headers,
+        )))
     }
 }
 

@@ -17,10 +17,12 @@ mod error;
 mod extract;
 mod health;
 mod incidents;
+mod kiosk;
 mod metrics;
 mod parcels;
 mod pickup;
 mod reservations;
+mod session_cookie;
 mod sim;
 mod sync;
 mod tokens;
@@ -53,6 +55,9 @@ struct AppState {
     openapi: Arc<OpenApiDoc>,
     monitoring: Monitoring,
     metrics: Arc<metrics::Metrics>,
+    /// Set once the server starts its graceful stop: endless answers (the kiosk's live feed)
+    /// end then, so they do not hold the stop up.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// What the operator's view (`/healthz`, `/metrics`) reads besides the locker.
@@ -66,6 +71,14 @@ pub struct Monitoring {
 
 /// The whole API, with its state: hand it to `axum::serve`, or to `oneshot` in tests.
 pub fn router(locker: Locker, monitoring: Monitoring) -> Router {
+    build(locker, monitoring, Default::default())
+}
+
+fn build(
+    locker: Locker,
+    monitoring: Monitoring,
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
+) -> Router {
     let (routes, openapi) = api(locker.has_sim()).split_for_parts();
     let state = AppState {
         openapi: Arc::new(openapi),
@@ -75,9 +88,12 @@ pub fn router(locker: Locker, monitoring: Monitoring) -> Router {
         )),
         locker,
         monitoring,
+        closing,
     };
     let counted = axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests);
-    finish(routes).layer(counted).with_state(state)
+    finish(routes.merge(kiosk::pages()))
+        .layer(counted)
+        .with_state(state)
 }
 
 /// What applies to every route: JSON answers for unknown paths and wrong methods, and the body
@@ -98,7 +114,13 @@ pub async fn serve(
     monitoring: Monitoring,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(locker, monitoring))
+    let closing = Arc::new(tokio::sync::watch::Sender::new(false));
+    let app = build(locker, monitoring, closing.clone());
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -118,6 +140,7 @@ fn api(with_sim: bool) -> OpenApiRouter<AppState> {
         .merge(sync::routes())
         .merge(reservations::routes())
         .merge(incidents::routes())
+        .merge(kiosk::routes())
         .merge(audit::routes());
     if with_sim {
         api.merge(sim::routes())
@@ -154,6 +177,7 @@ pub fn openapi(with_sim: bool) -> OpenApiDoc {
         (name = "parcels", description = "Parcels (operator; sync may read)."),
         (name = "sync", description = "The event feed for the cloud-sync agent."),
         (name = "audit", description = "The tamper-evident audit log (operator)."),
+        (name = "kiosk", description = "Pairing the kiosk page and its live feed (extension)."),
         (name = "sim", description = "Simulated hardware; only with a `sim` bus."),
     )
 )]

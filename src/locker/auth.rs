@@ -42,7 +42,7 @@ fn totp(secret: &[u8], account: &str) -> Result<TOTP> {
     .map_err(|e| LockerError::Internal(format!("totp: {e}")))
 }
 
-fn check_name(field: &str, name: &str) -> Result<()> {
+pub(super) fn check_name(field: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
         return Err(LockerError::InvalidRequest(format!(
             "{field}: must be 1 to 64 printable characters"
@@ -170,7 +170,11 @@ impl Inner {
                 "courier.logged_in",
                 detail,
             )?;
-            Ok(Ok(Session { token, expires_at }))
+            Ok(Ok(Session {
+                token,
+                expires_at,
+                courier: row.name,
+            }))
         })?
     }
 

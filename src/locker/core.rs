@@ -62,6 +62,9 @@ pub struct Inner {
     /// Bumped after every commit that appended events, so the push task (and any other
     /// follower of the feed) wakes without polling and never reads an uncommitted event.
     pub appended: tokio::sync::watch::Sender<u64>,
+    /// Bumped after every commit, whatever it changed (a door, a compartment, a parcel), so a
+    /// live view (the kiosk's feed) re-reads only when something may have moved.
+    pub changed: tokio::sync::watch::Sender<u64>,
     /// An ack scrubbed codes that may still be in the WAL (see `finish_scrub`).
     pub scrub_pending: std::sync::atomic::AtomicBool,
     /// What the daemon counts for `/metrics`.
@@ -124,6 +127,7 @@ impl Inner {
         // Taken while the connection is still held: no other transaction's follow-ups mixed in.
         drop(conn);
         if result.is_ok() {
+            self.changed.send_modify(|n| *n += 1);
             if published {
                 self.appended.send_modify(|n| *n += 1);
             }
@@ -252,22 +256,30 @@ impl Inner {
     }
 
     /// Picks a compartment for parcel `tracking_id` of `size`, or says why there is none.
-    pub fn choose(&self, conn: &Connection, tracking_id: &str, size: Size) -> Result<Compartment> {
-        self.choose_excluding(conn, tracking_id, size, &[])
+    pub fn choose(
+        &self,
+        conn: &Connection,
+        tracking_id: &str,
+        size: Size,
+        prefer_accessible: bool,
+    ) -> Result<Compartment> {
+        self.choose_excluding(conn, tracking_id, size, prefer_accessible, &[])
     }
 
     /// Like `choose`, skipping `tried`. Compartments with an opening underway or on a bus that
     /// is down are not free to assign. A parcel whose reservation asks for an accessible
-    /// compartment gets one if one fits. `HardwareUnavailable` when fitting compartments exist
+    /// compartment gets one if one fits, and so does one whose courier asked for one
+    /// (`prefer_accessible`). `HardwareUnavailable` when fitting compartments exist
     /// but are all faulty, unavailable or already tried; `NoCompartmentAvailable` otherwise.
     pub fn choose_excluding(
         &self,
         conn: &Connection,
         tracking_id: &str,
         size: Size,
+        prefer_accessible: bool,
         tried: &[CompartmentId],
     ) -> Result<Compartment> {
-        let accessible = self.wants_accessible(conn, tracking_id)?;
+        let accessible = prefer_accessible || self.wants_accessible(conn, tracking_id)?;
         let busy: Vec<CompartmentId> = store::list_intents(conn)?
             .into_iter()
             .map(|i| i.compartment)

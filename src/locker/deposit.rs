@@ -53,6 +53,7 @@ impl Inner {
         courier: &CourierId,
         tracking_id: &str,
         size: Size,
+        prefer_accessible: bool,
     ) -> Result<(ParcelId, CompartmentId)> {
         self.tx(|tx| {
             if store::live_parcel_by_tracking(tx, tracking_id)?.is_some() {
@@ -62,7 +63,7 @@ impl Inner {
                 Some(reservation) => reservation.deposit_size(size),
                 None => size,
             };
-            let compartment = self.choose(tx, tracking_id, size)?;
+            let compartment = self.choose(tx, tracking_id, size, prefer_accessible)?;
             let id = ParcelId(uuid::Uuid::new_v4().to_string());
             let parcel = Parcel::deposit(
                 id.clone(),
@@ -73,6 +74,9 @@ impl Inner {
                 self.now(),
             );
             store::insert_parcel(tx, &parcel)?;
+            if prefer_accessible {
+                store::set_prefer_accessible(tx, id.as_str())?;
+            }
             self.update_compartment(tx, &compartment.id, CompartmentEvent::Reserved(id.clone()))?;
             self.intend(tx, &compartment.id, Purpose::Deposit, Some(&id), None)?;
             self.publish(tx, "parcel.opening", parcel_data(&parcel))?;
@@ -144,7 +148,8 @@ impl Inner {
                     "size: must be larger than the current compartment ({old_size})"
                 )));
             }
-            let next = self.choose(tx, &parcel.tracking_id, size)?;
+            let prefer_accessible = store::prefers_accessible(tx, parcel.id.as_str())?;
+            let next = self.choose(tx, &parcel.tracking_id, size, prefer_accessible)?;
             let mut moved = self.update_parcel(tx, &parcel, ParcelEvent::Moved(next.id.clone()))?;
             moved.size = size;
             store::save_parcel_size(tx, &moved)?;
@@ -226,13 +231,16 @@ impl Locker {
         courier: &Principal,
         tracking_id: &str,
         size: Size,
+        prefer_accessible: bool,
     ) -> Result<DepositOpened> {
         let actor = courier.audit_actor();
         let courier = Self::courier_of(courier)?;
         check_tracking_id(tracking_id)?;
         let tracking_id = tracking_id.to_owned();
         let (parcel_id, compartment) = self
-            .blocking(move |inner| inner.begin_deposit(&actor, &courier, &tracking_id, size))
+            .blocking(move |inner| {
+                inner.begin_deposit(&actor, &courier, &tracking_id, size, prefer_accessible)
+            })
             .await?;
         self.deposit_opened(parcel_id, compartment).await
     }

@@ -171,10 +171,17 @@ impl Inner {
     /// A deposit whose compartment failed goes to the next fitting one, if any is left.
     /// Never while the daemon stops: the controller takes no new openings then.
     fn move_deposit(&self, tx: &Connection, parcel: &Parcel, ticket: Ticket) -> Result<After> {
+        let prefer_accessible = store::prefers_accessible(tx, parcel.id.as_str())?;
         let next = match self.stopping() {
             true => None,
             false => self
-                .choose_excluding(tx, &parcel.tracking_id, parcel.size, &ticket.tried)
+                .choose_excluding(
+                    tx,
+                    &parcel.tracking_id,
+                    parcel.size,
+                    prefer_accessible,
+                    &ticket.tried,
+                )
                 .ok(),
         };
         if let Some(next) = next {

@@ -15,6 +15,7 @@ mod core;
 mod deposit;
 mod engine;
 mod incident;
+mod kiosk;
 mod photos;
 mod pickup;
 mod recovery;
@@ -25,6 +26,7 @@ mod types;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::Ticket;
 pub use incident::{IncidentReport, NOTE_MAX};
+pub use kiosk::{PAIRING_TTL, Pairing, create_pairing_offline};
 pub use secrets::InstallKey;
 pub use sync::StateCounts;
 pub use types::*;
@@ -88,6 +90,7 @@ impl Locker {
             stopping: Default::default(),
             published: Default::default(),
             appended: tokio::sync::watch::Sender::new(0),
+            changed: tokio::sync::watch::Sender::new(0),
             last_prune: Default::default(),
             photos: parts.photos,
             pending_photos: Default::default(),
@@ -232,6 +235,11 @@ impl Locker {
     /// Changes after every commit that appended events to the feed.
     pub fn feed_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.appended.subscribe()
+    }
+
+    /// Changes after every committed transaction, whatever it changed.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changed.subscribe()
     }
 }
 

@@ -38,7 +38,13 @@ impl Inner {
             });
             let Some((parcel, _)) = usable else {
                 self.telemetry.keypad_failures.inc();
-                if let Some(length) = throttle.fail(now, &self.keypad_policy()) {
+                let policy = self.keypad_policy();
+                let locked = throttle.fail(now, &policy);
+                let attempts_left = match locked {
+                    Some(_) => 0,
+                    None => policy.max_failures.saturating_sub(throttle.failures),
+                };
+                if let Some(length) = locked {
                     self.telemetry.keypad_lockouts.inc();
                     let until = now.plus(length);
                     let data = json!({"until": until.to_rfc3339(), "lockout_s": length.as_secs()});
@@ -50,7 +56,7 @@ impl Inner {
                     );
                 }
                 store::save_throttle(tx, KEYPAD, &throttle)?;
-                return Ok(Err(LockerError::InvalidCode));
+                return Ok(Err(LockerError::InvalidCode { attempts_left }));
             };
             throttle.succeed();
             store::save_throttle(tx, KEYPAD, &throttle)?;

@@ -41,8 +41,12 @@ pub enum LockerError {
     DuplicateTrackingId,
     #[error("the compartment could not be opened")]
     HardwareUnavailable,
+    /// A request from the kiosk page's cookies that another site may have made.
+    #[error("{0}")]
+    CrossSite(&'static str),
+    /// `attempts_left`: failures the keypad takes before it locks (0: this one locked it).
     #[error("invalid code")]
-    InvalidCode,
+    InvalidCode { attempts_left: u32 },
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("too many failed attempts")]
@@ -90,6 +94,8 @@ pub struct NewCourier {
 pub struct Session {
     pub token: String,
     pub expires_at: Timestamp,
+    /// The courier's name, for a greeting.
+    pub courier: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -151,6 +151,19 @@ CREATE TABLE incidents (
     at          INTEGER NOT NULL
 );
 "#,
+    r#"
+-- One-time links that pair a kiosk browser: only the code's SHA-256 is kept, and a code is
+-- deleted when it is spent. `name` becomes the kiosk token's name.
+CREATE TABLE kiosk_pairings (
+    hash        BLOB PRIMARY KEY,
+    name        TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+
+-- The courier asked for a low (accessible) compartment; a resize or a jam's next choice
+-- keeps to it.
+ALTER TABLE parcels ADD COLUMN prefer_accessible INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -45,7 +45,6 @@ async fn each_locker_error_has_its_status_and_code() {
             503,
             "hardware_unavailable",
         ),
-        (LockerError::InvalidCode, 401, "invalid_code"),
         (LockerError::InvalidCredentials, 401, "invalid_credentials"),
         (LockerError::Forbidden, 403, "forbidden"),
         (LockerError::Internal("boom".into()), 500, "internal"),
@@ -108,4 +107,24 @@ async fn internal_error_detail_stays_out_of_the_answer() {
     let (_, json, _) = answer(error.into()).await;
     let message = json["error"]["message"].as_str().unwrap();
     assert!(!message.contains("database"), "{message}");
+}
+
+#[tokio::test]
+async fn invalid_code_tells_the_attempts_left_and_nothing_else() {
+    let (status, json, _) = answer(LockerError::InvalidCode { attempts_left: 2 }.into()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let error = json["error"].as_object().unwrap();
+    let keys: BTreeSet<_> = error.keys().map(String::as_str).collect();
+    assert_eq!(keys, BTreeSet::from(["code", "message", "attempts_left"]));
+    assert_eq!(error["code"], "invalid_code");
+    assert_eq!(error["attempts_left"], 2);
+}
+
+#[tokio::test]
+async fn a_cross_site_refusal_is_forbidden() {
+    let (status, json, _) =
+        answer(LockerError::CrossSite("cross-site request refused").into()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(json["error"]["code"], "forbidden");
+    assert_eq!(json["error"]["message"], "cross-site request refused");
 }

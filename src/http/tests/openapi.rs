@@ -44,6 +44,8 @@ const API_ROUTES: &[&str] = &[
     "DELETE /api/v1/sync/reservations/{tracking_id}",
     "GET /api/v1/sync/reservations",
     "GET /api/v1/audit",
+    "POST /api/v1/kiosk/pairings",
+    "GET /api/v1/kiosk/events",
 ];
 
 const SIM_ROUTE: &str = "POST /api/v1/sim/doors/{compartment}";

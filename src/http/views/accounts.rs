@@ -86,17 +86,24 @@ pub struct CourierList {
 /// A courier session.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
-    /// A bearer token with the `courier` role.
-    pub token: String,
+    /// A bearer token with the `courier` role. Absent when the paired kiosk page logged in (no
+    /// `Authorization` header, its cookie instead): the session is then an HttpOnly cookie
+    /// (`lockerd_courier`) that the page's script never sees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     #[schema(format = DateTime)]
     pub expires_at: String,
+    /// Extension: the courier's name, for a greeting.
+    #[schema(example = "dana")]
+    pub courier: String,
 }
 
 impl From<Session> for SessionView {
     fn from(s: Session) -> Self {
         Self {
-            token: s.token,
+            token: Some(s.token),
             expires_at: time(s.expires_at),
+            courier: s.courier,
         }
     }
 }

@@ -7,6 +7,7 @@
 mod accounts;
 mod audit;
 mod daemon;
+mod kiosk;
 mod parcels;
 mod states;
 mod sync;
@@ -14,6 +15,7 @@ mod sync;
 pub use accounts::*;
 pub use audit::*;
 pub use daemon::*;
+pub use kiosk::*;
 pub use parcels::*;
 pub use states::*;
 pub use sync::*;

@@ -1,0 +1,55 @@
+//! Kiosk pairing codes, and a parcel's wish for an accessible compartment.
+
+use crate::domain::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Records a pairing code by its hash.
+pub fn insert_pairing(
+    conn: &Connection,
+    hash: &[u8],
+    name: &str,
+    expires_at: Timestamp,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO kiosk_pairings (hash, name, expires_at) VALUES (?1, ?2, ?3)",
+        params![hash, name, expires_at.0],
+    )?;
+    Ok(())
+}
+
+/// Spends the pairing code with this hash: its name if it was live at `now`. Spent and lapsed
+/// codes are gone afterwards either way.
+pub fn take_pairing(
+    conn: &Connection,
+    hash: &[u8],
+    now: Timestamp,
+) -> rusqlite::Result<Option<String>> {
+    let name = conn
+        .query_row(
+            "DELETE FROM kiosk_pairings WHERE hash = ?1 AND expires_at > ?2 RETURNING name",
+            params![hash, now.0],
+            |r| r.get(0),
+        )
+        .optional()?;
+    conn.execute("DELETE FROM kiosk_pairings WHERE expires_at <= ?1", [now.0])?;
+    Ok(name)
+}
+
+pub fn set_prefer_accessible(conn: &Connection, parcel_id: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE parcels SET prefer_accessible = 1 WHERE id = ?1",
+        [parcel_id],
+    )?;
+    Ok(())
+}
+
+pub fn prefers_accessible(conn: &Connection, parcel_id: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT prefer_accessible FROM parcels WHERE id = ?1",
+            [parcel_id],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .is_some_and(|v| v != 0))
+}
