@@ -92,7 +92,7 @@ function compartmentTitle(key, id) {
   const [before, after = ''] = t(key, { id: '\u0000' }).split('\u0000');
   return el('h1', { class: 'compartment' },
     el('span', { class: 'label' }, before.trim()), ' ',
-    el('span', { class: 'id' }, id), ' ',
+    el('span', { class: `id${id.length > 6 ? ' longer' : id.length > 3 ? ' long' : ''}` }, id), ' ',
     el('span', { class: 'label' }, after.trim()));
 }
 

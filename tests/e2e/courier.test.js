@@ -66,9 +66,15 @@ scenario('a courier deposits, resizes, cancels, returns an expired parcel and lo
   const second = api.unique('TRK').toUpperCase();
   await tapText(page, second);
   await button(page, 'Continue').click();
+  const toggle = button(page, 'Prefer a low (accessible) compartment');
+  await toggle.click();
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+  const asked = page.waitForRequest((r) => r.url().endsWith('/api/v1/deposits') && r.method() === 'POST');
   await sizeButton(page, 'S').click();
+  assert.deepEqual((await asked).postDataJSON(), { tracking_id: second, size: 'S', accessible: true });
   await page.getByText('Put the parcel in, then close the door.').waitFor();
   const cancelledIn = await bigId(page).textContent();
+  assert.equal((await api.compartment(cancelledIn)).accessible, true, 'a low compartment was chosen');
   await button(page, 'Cancel').click();
   await page.getByText(`Take the parcel and close the door of compartment ${cancelledIn}.`).waitFor();
   await shoot(page, 'cancel');
@@ -120,4 +126,18 @@ scenario('an idle courier is logged out and the start screen returns', async (ki
   // The daemon ended the session too: the courier cookie no longer opens the returns list.
   const status = await page.evaluate(async () => (await fetch('/api/v1/courier/returns')).status);
   assert.equal(status, 401);
+});
+
+scenario('a courier whose session ends is sent back to the start', async (kit) => {
+  const { page } = await kit.paired('e2e-courier-ended');
+  const courier = await api.newCourier();
+  await logIn(page, courier, api.totp);
+  // The operator removes the courier: their sessions end at once.
+  await api.expect(204, 'DELETE', `/api/v1/couriers/${courier.id}`);
+  await page.keyboard.type(api.unique('TRK').toUpperCase());
+  await page.keyboard.press('Enter');
+  await sizeButton(page, 'S').click();
+  await page.getByText('Your courier session has ended. Please log in again.').waitFor();
+  await page.getByText('Enter your pickup code').waitFor();
+  await camera('courier-ended')(page, 'session-ended');
 });
