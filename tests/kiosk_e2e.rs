@@ -91,10 +91,7 @@ fn prerequisites() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     if !chromium.exists() {
-        missing.push(format!(
-            "{} (apt-get install chromium)",
-            chromium.display()
-        ));
+        missing.push(format!("{} (apt-get install chromium)", chromium.display()));
     }
     let package = Path::new(E2E_DIR).join("node_modules/playwright-core/package.json");
     if !package.exists() {
@@ -105,7 +102,9 @@ fn prerequisites() -> Option<PathBuf> {
     }
     let why = missing.join("; ");
     if std::env::var_os("CI").is_some() {
-        panic!("the kiosk browser test's tools are missing under CI, where .ci/run installs them: {why}");
+        panic!(
+            "the kiosk browser test's tools are missing under CI, where .ci/run installs them: {why}"
+        );
     }
     eprintln!("SKIPPED: the kiosk browser test needs {why}");
     None
@@ -118,8 +117,14 @@ fn wait_with_deadline(
     deadline: Duration,
 ) -> (Option<std::process::ExitStatus>, String) {
     let readers: Vec<_> = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
     ]
     .into_iter()
     .flatten()
@@ -170,10 +175,8 @@ impl Daemon {
             .expect("a free port")
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let text = common::config_text(&dir.path().join("state"), "").replace(
-            "listen = \"127.0.0.1:0\"",
-            &format!("listen = \"{addr}\""),
-        );
+        let text = common::config_text(&dir.path().join("state"), "")
+            .replace("listen = \"127.0.0.1:0\"", &format!("listen = \"{addr}\""));
         assert!(text.contains(&addr), "the config listens on {addr}");
         let config = dir.path().join("lockerd.toml");
         std::fs::write(&config, text).expect("write config");
