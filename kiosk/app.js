@@ -434,14 +434,17 @@ function available(size) {
   return SIZES.slice(SIZES.indexOf(size)).some((bigger) => (live.free[bigger] ?? 0) > 0);
 }
 
-function sizeButtons(enabled, choose, busy) {
+/** S/M/L/XL; a size is enabled when `allowed` and a compartment for it is free ("none free"
+ * says which are not). */
+function sizeButtons(allowed, choose, busy) {
   return el('div', { class: 'sizes' }, SIZES.map((size) => {
-    const on = enabled(size);
+    const free = available(size);
     return el('button', {
-      type: 'button', class: 'size', 'data-size': size, disabled: !on || busy, onclick: () => choose(size),
+      type: 'button', class: 'size', 'data-size': size, disabled: !free || !allowed(size) || busy,
+      onclick: () => choose(size),
     }, el('span', { class: 'size-letter' }, size),
     el('span', { class: 'size-name' }, STRINGS[language].sizeNames[size]),
-    !on && el('span', { class: 'size-none' }, t('sizeNoneFree')));
+    !free && el('span', { class: 'size-none' }, t('sizeNoneFree')));
   }));
 }
 
@@ -454,7 +457,7 @@ function sizeScreen(tracking) {
     render() {
       return el('section', { class: 'layout stack' },
         el('h1', { class: 'title' }, t('sizeTitle', { tracking })),
-        sizeButtons(available, deposit, s.busy),
+        sizeButtons(() => true, deposit, s.busy),
         el('button', {
           type: 'button', class: 'button toggle', 'aria-pressed': String(s.accessible),
           onclick: () => { s.accessible = !s.accessible; render(); },
@@ -498,7 +501,7 @@ function depositScreen(d) {
     liveKey: () => [doorOf(id), ...openOld(), ...SIZES.map(available)].join(),
     render() {
       if (s.resizing) {
-        const larger = (z) => SIZES.indexOf(z) > SIZES.indexOf(size) && available(z);
+        const larger = (z) => SIZES.indexOf(z) > SIZES.indexOf(size);
         return el('section', { class: 'layout stack' },
           el('h1', { class: 'title' }, t('chooseLarger')),
           sizeButtons(larger, resize, s.busy),

@@ -24,6 +24,13 @@ scenario('a courier deposits, resizes, cancels, returns an expired parcel and lo
   await page.getByText(`Choose the size for ${first}`).waitFor();
   await shoot(page, 'size');
   for (const size of SIZES) assert.equal(await sizeButton(page, size).isEnabled(), true, `${size} has free compartments`);
+  // Live: with both XL compartments taken out of service the XL button goes off, without a
+  // reload, and comes back when they return.
+  for (const id of ['D1', 'D2']) await api.expect(200, 'POST', `/api/v1/compartments/${id}/disable`, { body: { reason: 'e2e' } });
+  await page.locator('button.size[data-size="XL"]:disabled', { hasText: 'none free' }).waitFor();
+  await shoot(page, 'size-no-xl');
+  for (const id of ['D1', 'D2']) await api.expect(200, 'POST', `/api/v1/compartments/${id}/enable`);
+  await page.locator('button.size[data-size="XL"]:enabled').waitFor();
   await sizeButton(page, 'S').click();
 
   // The latch pulse pops the door open by itself; the page follows the live feed.
@@ -38,6 +45,7 @@ scenario('a courier deposits, resizes, cancels, returns an expired parcel and lo
   await button(page, 'Doesn’t fit').click();
   await page.getByText('Choose a larger size').waitFor();
   assert.equal(await sizeButton(page, 'S').isDisabled(), true, 'S is not larger than S');
+  assert.doesNotMatch(await sizeButton(page, 'S').textContent(), /none free/, 'S is off for being small, not full');
   await shoot(page, 'larger');
   await sizeButton(page, 'M').click();
   await page.getByText(`Please also close the door of compartment ${small}.`).waitFor();
