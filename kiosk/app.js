@@ -186,23 +186,23 @@ function renderBar() {
   $('#langs').setAttribute('aria-label', t('languageSwitch'));
   $('#langs').replaceChildren(...Object.keys(STRINGS).map((lang) => el('button', {
     type: 'button', class: 'lang', lang, 'aria-pressed': String(lang === language),
-    'aria-label': STRINGS[lang].languageName, onclick: () => setLanguage(lang),
+    'aria-label': `${STRINGS[lang].languageShort} ${STRINGS[lang].languageName}`, onclick: () => setLanguage(lang),
   }, STRINGS[lang].languageShort)));
 }
 
 /** Counts `lock.until` down in the current screen's note, then re-renders. */
 function runCountdown(lock, key) {
-  const tick = () => {
+  const timer = later(1000, () => {
     const left = lock.until - Date.now();
     if (left <= 0) {
+      clearInterval(timer);
       lock.until = 0;
       render();
       return;
     }
     const node = $('#screen [data-countdown]');
     if (node) node.textContent = t(key, { time: clock(left) });
-  };
-  later(1000, tick, true);
+  }, true);
 }
 
 const pickupLock = { until: 0 };

@@ -95,7 +95,7 @@ scenario('a courier deposits, resizes, cancels, returns an expired parcel and lo
   // The first parcel expires: extend only takes a time in the future, so a moment from now,
   // and the daemon's once-a-second sweep expires it.
   await api.expect(200, 'POST', `/api/v1/parcels/${parcel.id}/extend`, {
-    body: { until: new Date(Date.now() + 1500).toISOString() },
+    body: { until: new Date(Date.now() + 3000).toISOString() },
   });
   await api.waitParcel(parcel.id, 'expired');
   await button(page, 'Returns').click();

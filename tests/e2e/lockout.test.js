@@ -1,4 +1,5 @@
-// Enough wrong codes lock the keypad: the page counts down and takes no code meanwhile.
+// Enough wrong codes lock the keypad: the page counts down and takes no code meanwhile, then
+// takes codes again.
 
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
@@ -16,6 +17,9 @@ after(async () => {
 
 scenario('repeated wrong codes show a countdown and disable the keypad', async (kit) => {
   const { page } = await kit.paired('e2e-lockout');
+  // The countdown's end is reached on Playwright's clock, not by waiting a minute.
+  await page.clock.install();
+  await page.reload();
   const shoot = camera('lockout');
   const countdown = page.getByText(/Too many attempts\. You can try again in \d+:\d\d\./);
   // One more attempt than the limit: the one past it is answered 429 at the latest.
@@ -38,4 +42,12 @@ scenario('repeated wrong codes show a countdown and disable the keypad', async (
   assert.equal(await page.locator('#code').inputValue(), '');
   const status = await api.keypad();
   assert.ok(status.locked_until, `the daemon has the keypad locked: ${JSON.stringify(status)}`);
+
+  // When the countdown has run out, the keypad takes codes again.
+  const wait = Math.ceil((Date.parse(status.locked_until) - Date.now()) / 1000) + 2;
+  await page.clock.fastForward(wait * 1000);
+  await keypad(page).getByRole('button', { name: '5', exact: true }).and(page.locator(':enabled')).waitFor();
+  assert.equal(await countdown.isVisible(), false);
+  assert.equal(await page.locator('#code').isEnabled(), true);
+  await shoot(page, 'countdown-over');
 });

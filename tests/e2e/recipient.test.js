@@ -75,13 +75,13 @@ scenario('a recipient reports an empty compartment', async (kit) => {
 scenario('the language switch is on every screen and changes every word', async (kit) => {
   const { page } = await kit.paired('e2e-recipient');
   const shoot = camera('language');
-  await page.getByRole('button', { name: 'Deutsch' }).click();
+  await page.getByRole('button', { name: 'DE Deutsch' }).click();
   await page.getByText('Abholcode eingeben').waitFor();
   await button(page, 'Zusteller').waitFor();
   await shoot(page, 'start-de');
   await button(page, 'Zusteller').click();
   await page.getByText('Anmeldung für Zusteller').waitFor();
-  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('button', { name: 'EN English' }).click();
   await page.getByText('Courier login').waitFor();
   await button(page, 'Back').click();
   await page.getByText('Enter your pickup code').waitFor();
