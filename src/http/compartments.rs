@@ -114,6 +114,8 @@ async fn open_compartment(
     responses(
         (status = 200, description = "the compartment, now disabled", body = CompartmentView),
         (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
+        (status = 409, description = "`compartment_busy`: an opening of it is in progress; \
+            `conflict`: its state does not allow this", body = ErrorBody),
         BodyErrors,
         AuthErrors,
     )
@@ -140,6 +142,8 @@ async fn disable_compartment(
     responses(
         (status = 200, description = "the compartment, now enabled", body = CompartmentView),
         (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
+        (status = 409, description = "`compartment_busy`: an opening of it is in progress; \
+            `conflict`: its state does not allow this", body = ErrorBody),
         AuthErrors,
     )
 )]
