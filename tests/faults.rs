@@ -5,6 +5,7 @@ mod common;
 use common::Harness;
 use lockerd_hal::sim::LatchFault;
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jammed_latch_is_retried_marked_fault_and_the_deposit_moves_on() {
@@ -237,4 +238,41 @@ async fn a_failed_resize_whose_old_door_was_closed_cancels_and_inspects() {
         "looked into before reuse"
     );
     assert!(!h.event_types().await.contains(&"parcel.stored".to_owned()));
+}
+
+/// Found by the body properties: disabling or enabling a compartment while an opening of it is
+/// in progress answers `409 compartment_busy`, which the OpenAPI document did not list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compartment_being_opened_cannot_be_disabled_and_the_document_says_so() {
+    // A jammed latch with a long open timeout: the opening stays in progress for seconds.
+    let h = Harness::start_config(Duration::from_secs(5), |dir| {
+        common::config_text(dir, "").replace("open_timeout = \"200ms\"", "open_timeout = \"10s\"")
+    })
+    .await;
+    h.sim()
+        .set_latch_fault(Harness::channel("B2"), LatchFault::Jammed)
+        .unwrap();
+    let reason = json!({"reason": "inspect"});
+    let (status, _) = h
+        .post("/api/v1/compartments/B2/open", &h.operator, reason.clone())
+        .await;
+    assert_eq!(status, 202);
+    let doc = serde_json::to_value(lockerd::http::openapi(true)).unwrap();
+    for action in ["disable", "enable"] {
+        let path = format!("/api/v1/compartments/B2/{action}");
+        let (status, body) = h.post(&path, &h.operator, reason.clone()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (409, Some("compartment_busy")),
+            "{action}: {body}"
+        );
+        let route = format!("/api/v1/compartments/{{id}}/{action}");
+        let documented = doc["paths"][&route]["post"]["responses"]["409"]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            documented.contains("`compartment_busy`"),
+            "{action}: {documented:?}"
+        );
+    }
 }

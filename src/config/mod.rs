@@ -19,6 +19,7 @@ mod hardware;
 mod push;
 mod raw;
 mod sections;
+mod table;
 mod validate;
 mod wiring;
 

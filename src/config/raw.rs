@@ -1,6 +1,7 @@
 //! The file's shape as serde reads it, before any cross-checks.
 //!
-//! Every table denies unknown keys, so a typo is an error rather than a silent default. Bus and
+//! Every table denies unknown keys, so a typo is an error rather than a silent default, and is
+//! read as a table only (`table`), never field by field from an array. Bus and
 //! latch/door tables carry every key any driver uses, all optional: which of them are required or
 //! forbidden depends on the driver of the named bus, which only `validate` knows. Reading goes
 //! through `serde_path_to_error` so an error names its key the way the file spells it
@@ -13,6 +14,7 @@ use super::push::RawPush;
 use super::sections::{
     ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
 };
+use super::table;
 use crate::domain::Size;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -21,22 +23,22 @@ use std::time::Duration;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub locker: LockerConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub api: ApiConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub policy: PolicyConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub latch: LatchConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub photo: PhotoConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub sync: RawSync,
     // Defaulted so that a missing array gets validate's "at least one" message, not serde's.
-    #[serde(default, rename = "bus")]
+    #[serde(default, rename = "bus", deserialize_with = "table::many")]
     pub buses: Vec<RawBus>,
-    #[serde(default, rename = "compartment")]
+    #[serde(default, rename = "compartment", deserialize_with = "table::many")]
     pub compartments: Vec<RawCompartment>,
 }
 
@@ -48,6 +50,7 @@ pub(super) struct RawSync {
     pub retention: Duration,
     #[serde(deserialize_with = "duration::deserialize")]
     pub reservation_ttl: Duration,
+    #[serde(deserialize_with = "table::optional")]
     pub push: Option<RawPush>,
 }
 
@@ -114,7 +117,9 @@ pub(super) struct RawCompartment {
     pub size: Size,
     #[serde(default)]
     pub accessible: bool,
+    #[serde(deserialize_with = "table::one")]
     pub latch: RawLatch,
+    #[serde(deserialize_with = "table::one")]
     pub door: RawDoor,
 }
 
@@ -197,6 +202,11 @@ fn shape_error(
     // reported at the table that should hold it: name the key itself either way.
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (name, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        if name == DATETIME_KEY {
+            let key = path.strip_suffix(DATETIME_KEY).unwrap_or(&path);
+            let message = "invalid type: date-time, expected a table";
+            return ConfigError::new(source, key.trim_end_matches('.'), message);
+        }
         let expected = expected.trim_start_matches(", ").replace('`', "");
         let message = match expected.as_str() {
             "" | "there are no fields" => "unknown key".to_owned(),
@@ -207,6 +217,10 @@ fn shape_error(
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or(rest);
         return ConfigError::new(source, join(&path, name), "required key is missing");
+    }
+    if message.starts_with("invalid type: map") && holds_date_time(text, error.path()) {
+        let message = message.replacen("invalid type: map", "invalid type: date-time", 1);
+        return ConfigError::new(source, path, message);
     }
     if (path == "bus" || path == "compartment") && message.starts_with("invalid type: map") {
         return ConfigError::new(
@@ -226,6 +240,33 @@ fn shape_error(
         }
     }
     ConfigError::new(source, path, message)
+}
+
+/// toml hands a date-time to serde as a table of this one key. Where another type belongs,
+/// serde's message would name the key (`latch.$__toml_private_datetime: unknown key`) or call
+/// the value a map; the errors above say "date-time" instead.
+const DATETIME_KEY: &str = "$__toml_private_datetime";
+
+/// Whether the value at `path` in `text` (which parsed) is a date-time.
+fn holds_date_time(text: &str, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let Ok(root) = text.parse::<toml::Table>() else {
+        return false;
+    };
+    let root = toml::Value::Table(root);
+    let mut here = &root;
+    for segment in path.iter() {
+        let next = match segment {
+            Segment::Map { key } => here.get(key.as_str()),
+            Segment::Seq { index } => here.get(*index),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        };
+        match next {
+            Some(value) => here = value,
+            None => return false,
+        }
+    }
+    here.is_datetime()
 }
 
 fn join(path: &str, key: &str) -> String {

@@ -1,12 +1,14 @@
 //! Unit tests of the loader: each rule of CONFIG.md, asserted on the key path and message a user
 //! would see. The scalar tables and the file's shape are here; `[latch]` (the solenoid's safety
-//! limits), buses, compartments and the shipped files have their own modules.
+//! limits), buses, compartments, the shipped files and what toml and serde let through that the
+//! file's shape must not (`shape`) have their own modules.
 
 mod buses;
 mod compartments;
 mod files;
 mod latch;
 mod push;
+mod shape;
 mod sharing;
 
 use super::*;

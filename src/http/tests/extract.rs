@@ -175,3 +175,19 @@ async fn a_token_cannot_be_created_with_the_courier_role() {
         StatusCode::NO_CONTENT
     );
 }
+
+/// serde's derived structs also read an array, field by field in declaration order: found by
+/// the body properties, `["kiosk", "n"]` created a token and `["S", "n", null, null]` passed as
+/// the probe, though the document says every body is an object.
+#[tokio::test]
+async fn an_array_is_not_taken_for_the_object() {
+    let body = json!(["kiosk", "n"]).to_string();
+    let (status, json) = call(Method::POST, "/token", Some(body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    assert_eq!(json["error"]["code"], "invalid_request");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("expected a JSON object"), "{message}");
+
+    let (status, _) = post_body(json!(["S", "n", null, null])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
