@@ -164,3 +164,26 @@ async fn login_answers_do_not_tell_which_courier_names_exist() {
         "an unknown name answers like a real one"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_wrong_code_tells_the_attempts_left_and_the_last_one_the_wait() {
+    let h = Harness::start().await;
+    for left in [2, 1] {
+        let (status, body) = h.enter_code("000000").await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"]["attempts_left"], left);
+        assert!(body["error"].get("retry_after_s").is_none(), "{body}");
+    }
+    // The third locks the keypad (max 3 in the test config, first lockout 60 s): the kiosk can
+    // count down at once instead of learning it on the next try.
+    let (status, body) = h.enter_code("000000").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_code");
+    assert_eq!(body["error"]["attempts_left"], 0);
+    assert_eq!(body["error"]["retry_after_s"], 60);
+    let (status, body) = h.enter_code("000000").await;
+    assert_eq!(
+        (status, body["error"]["retry_after_s"].as_u64()),
+        (429, Some(60))
+    );
+}

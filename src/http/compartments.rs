@@ -115,7 +115,7 @@ async fn open_compartment(
         (status = 200, description = "the compartment, now disabled", body = CompartmentView),
         (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
         (status = 409, description = "`compartment_busy`: an opening of it is in progress; \
-            `conflict`: a deposit is being assigned to it", body = ErrorBody),
+            `conflict`: its state does not allow this", body = ErrorBody),
         BodyErrors,
         AuthErrors,
     )
@@ -143,7 +143,7 @@ async fn disable_compartment(
         (status = 200, description = "the compartment, now enabled", body = CompartmentView),
         (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
         (status = 409, description = "`compartment_busy`: an opening of it is in progress; \
-            `conflict`: a deposit is being assigned to it", body = ErrorBody),
+            `conflict`: its state does not allow this", body = ErrorBody),
         AuthErrors,
     )
 )]

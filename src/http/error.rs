@@ -49,7 +49,8 @@ pub struct ErrorDetail {
     pub code: &'static str,
     /// For people; may change between versions.
     pub message: String,
-    /// Only with `locked_out`: seconds until the lockout ends, as in the `Retry-After` header.
+    /// With `locked_out`, and with the `invalid_code` that started a lockout: seconds until the
+    /// lockout ends, as in the `Retry-After` header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_s: Option<u64>,
     /// Extension, only with `invalid_code`: wrong codes the keypad still takes before it locks
@@ -90,9 +91,11 @@ impl ApiError {
     /// refused again, and at least 1 because `Retry-After: 0` invites a busy loop.
     fn retry_after_s(&self) -> Option<u64> {
         match self {
-            ApiError::Locker(LockerError::LockedOut { retry_after }) => {
-                Some(ceil_secs(*retry_after))
-            }
+            ApiError::Locker(LockerError::LockedOut { retry_after })
+            | ApiError::Locker(LockerError::InvalidCode {
+                locked_for: Some(retry_after),
+                ..
+            }) => Some(ceil_secs(*retry_after)),
             _ => None,
         }
     }
@@ -134,7 +137,9 @@ impl IntoResponse for ApiError {
         let (status, code, message) = self.parts();
         let retry_after_s = self.retry_after_s();
         let attempts_left = match &self {
-            ApiError::Locker(LockerError::InvalidCode { attempts_left }) => Some(*attempts_left),
+            ApiError::Locker(LockerError::InvalidCode { attempts_left, .. }) => {
+                Some(*attempts_left)
+            }
             _ => None,
         };
         let body = ErrorBody {

@@ -56,7 +56,10 @@ impl Inner {
                     );
                 }
                 store::save_throttle(tx, KEYPAD, &throttle)?;
-                return Ok(Err(LockerError::InvalidCode { attempts_left }));
+                return Ok(Err(LockerError::InvalidCode {
+                    attempts_left,
+                    locked_for: locked,
+                }));
             };
             throttle.succeed();
             store::save_throttle(tx, KEYPAD, &throttle)?;

@@ -44,9 +44,13 @@ pub enum LockerError {
     /// A request from the kiosk page's cookies that another site may have made.
     #[error("{0}")]
     CrossSite(&'static str),
-    /// `attempts_left`: failures the keypad takes before it locks (0: this one locked it).
+    /// `attempts_left`: failures the keypad takes before it locks (0: this one locked it, for
+    /// `locked_for`).
     #[error("invalid code")]
-    InvalidCode { attempts_left: u32 },
+    InvalidCode {
+        attempts_left: u32,
+        locked_for: Option<Duration>,
+    },
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("too many failed attempts")]

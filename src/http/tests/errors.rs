@@ -111,7 +111,11 @@ async fn internal_error_detail_stays_out_of_the_answer() {
 
 #[tokio::test]
 async fn invalid_code_tells_the_attempts_left_and_nothing_else() {
-    let (status, json, _) = answer(LockerError::InvalidCode { attempts_left: 2 }.into()).await;
+    let wrong = LockerError::InvalidCode {
+        attempts_left: 2,
+        locked_for: None,
+    };
+    let (status, json, _) = answer(wrong.into()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let error = json["error"].as_object().unwrap();
     let keys: BTreeSet<_> = error.keys().map(String::as_str).collect();
