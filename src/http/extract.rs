@@ -35,11 +35,7 @@ async fn authenticate(parts: &Parts, state: &AppState, roles: u8) -> Result<Prin
     }
     session_cookie::check_same_origin(parts)
         .map_err(|why| ApiError::Locker(LockerError::CrossSite(why)))?;
-    let holder = |name: &'static str, role: Role| async move {
-        let token = session_cookie::cookie(&parts.headers, name)?;
-        let principal = state.locker.authenticate(&token).await?;
-        (principal.role == role).then_some(principal)
-    };
+    let holder = |name, role| cookie_holder(&parts.headers, state, name, role);
     if roles & COURIER != 0 {
         if let Some(courier) = holder(session_cookie::COURIER_COOKIE, Role::Courier).await {
             return Ok(courier);
@@ -51,6 +47,18 @@ async fn authenticate(parts: &Parts, state: &AppState, roles: u8) -> Result<Prin
     }
     let kiosk = holder(session_cookie::KIOSK_COOKIE, Role::Kiosk).await;
     kiosk.ok_or(ApiError::Unauthorized)
+}
+
+/// The holder of the token in cookie `name`, if it is live and has `role`.
+pub async fn cookie_holder(
+    headers: &HeaderMap,
+    state: &AppState,
+    name: &str,
+    role: Role,
+) -> Option<Principal> {
+    let token = session_cookie::cookie(headers, name)?;
+    let principal = state.locker.authenticate(&token).await?;
+    (principal.role == role).then_some(principal)
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {

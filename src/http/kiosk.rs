@@ -7,7 +7,7 @@
 
 use super::AppState;
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
-use super::extract::{Caller, Json, KIOSK, OPERATOR, Query};
+use super::extract::{Caller, Json, KIOSK, OPERATOR, Query, cookie_holder};
 use super::session_cookie::{self, KIOSK_COOKIE};
 use super::views::{CompartmentView, KioskState, PairingView};
 use crate::locker::Role;
@@ -77,17 +77,9 @@ fn page(status: StatusCode, body: &'static str) -> Response {
 }
 
 async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let paired = match session_cookie::cookie(&headers, KIOSK_COOKIE) {
-        Some(token) => state
-            .locker
-            .authenticate(&token)
-            .await
-            .is_some_and(|p| p.role == Role::Kiosk),
-        None => false,
-    };
-    match paired {
-        true => page(StatusCode::OK, INDEX),
-        false => page(StatusCode::UNAUTHORIZED, NOT_PAIRED),
+    match cookie_holder(&headers, &state, KIOSK_COOKIE, Role::Kiosk).await {
+        Some(_) => page(StatusCode::OK, INDEX),
+        None => page(StatusCode::UNAUTHORIZED, NOT_PAIRED),
     }
 }
 
