@@ -196,6 +196,7 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
 /// and only while the controller loop turns.
 async fn serve(config: Config) -> anyhow::Result<()> {
     use crate::systemd;
+    let signals = crate::daemon::StopSignals::install().context("cannot catch SIGTERM")?;
     let compartments = config.compartments.len();
     let watchdog = systemd::watchdog_timeout();
     let heartbeat = test_wedge(systemd::heartbeat_for(watchdog));
@@ -220,7 +221,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if systemd::supervised() {
         tokio::spawn(systemd::report_status(line, first));
     }
-    running.run_until_signal().await
+    running.run_until_signal(signals).await
 }
 
 /// Test hook for tests/notify.rs, only in builds with debug assertions (never in a release

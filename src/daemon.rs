@@ -70,6 +70,26 @@ pub struct Running {
     camera: Option<JoinHandle<()>>,
 }
 
+/// SIGTERM and SIGINT, caught from the moment this exists. Install it before start-up: a
+/// signal's default action kills the process on the spot, so systemd's stop right after
+/// `READY=1` (or during a slow start) would skip the graceful stop; caught, it is held until
+/// [`Running::run_until_signal`] looks.
+pub struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Must be called within a tokio runtime.
+    pub fn install() -> std::io::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+}
+
 fn signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
     let mut rx = rx.clone();
     async move {
@@ -363,16 +383,14 @@ impl Running {
         self.server.abort();
     }
 
-    /// Runs until SIGTERM or SIGINT, then stops gracefully. If the controller or the engine
-    /// stops on its own (a panic), the daemon exits with an error so systemd restarts it: a
-    /// daemon that answers the API but cannot move doors must not look alive.
-    pub async fn run_until_signal(mut self) -> anyhow::Result<()> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
+    /// Runs until SIGTERM or SIGINT (caught by `signals`, possibly before this call), then
+    /// stops gracefully. If the controller or the engine stops on its own (a panic), the daemon
+    /// exits with an error so systemd restarts it: a daemon that answers the API but cannot
+    /// move doors must not look alive.
+    pub async fn run_until_signal(mut self, mut signals: StopSignals) -> anyhow::Result<()> {
         let died = tokio::select! {
-            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); None }
-            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); None }
+            _ = signals.term.recv() => { tracing::info!("SIGTERM: shutting down"); None }
+            _ = signals.int.recv() => { tracing::info!("SIGINT: shutting down"); None }
             r = &mut self.controller => Some(("hardware controller", r)),
             r = &mut self.engine => Some(("event engine", r)),
         };

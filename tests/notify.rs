@@ -204,6 +204,24 @@ fn ready_once_the_api_accepts_watchdog_while_healthy_stopping_on_sigterm() {
     assert_eq!(status.code(), Some(0), "a graceful stop exits 0");
 }
 
+/// systemd may stop the daemon the moment it reports READY=1 (`systemctl start` then `stop`).
+/// The signal must already be caught then: a default SIGTERM would kill it mid-way, skipping the
+/// graceful stop (no STOPPING=1, killed by the signal rather than exiting 0).
+#[test]
+fn sigterm_as_soon_as_ready_is_a_graceful_stop() {
+    for _ in 0..5 {
+        let mut daemon = Daemon::start(Duration::from_secs(30), &[]);
+        daemon.wait_for("READY=1");
+        // kill(2) at once: spawning kill(1) would give the daemon a few milliseconds.
+        let pid = libc::pid_t::try_from(daemon.child.id()).unwrap();
+        // SAFETY: kill(2) on our own child, not yet reaped.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let status = daemon.exit_status();
+        assert_eq!(status.code(), Some(0), "a graceful stop exits 0: {status}");
+        daemon.wait_for("STOPPING=1");
+    }
+}
+
 #[test]
 #[cfg_attr(
     not(debug_assertions),
