@@ -16,6 +16,8 @@
 //! A plain binary (`harness = false`): `cargo bench --bench pickup_latency -- [--pickups N]
 //! [tcp] [rtu] [rtu-paced]`, or `PICKUPS=N`. Speed is measured here, never asserted in tests.
 
+#[path = "common/api.rs"]
+mod api;
 #[path = "pickup_latency/line.rs"]
 mod line;
 #[path = "pickup_latency/locker.rs"]

@@ -1,7 +1,23 @@
 #!/bin/sh
-# Runs the pickup-latency benchmark (release build); arguments go to the bench:
-#   benches/run.sh                      1000 pickups on tcp, rtu and rtu-paced
-#   benches/run.sh --pickups 100 tcp    a shorter run on one line (or PICKUPS=100)
+# Measures lockerd on this machine and prints one Markdown table (the README's "Benchmarks"):
+# criterion's deposit-assignment benchmark, then the end-to-end figures (benches/figures.rs).
+# Arguments go to the figures binary:
+#   benches/run.sh                                  everything (about 30 minutes)
+#   benches/run.sh pickup --pickups 1000            one section, fewer pickups
+#   benches/run.sh history process --idle-seconds 10
+# The pickup latency over Modbus RTU at 9600 baud is a bench of its own:
+#   cargo bench --bench pickup_latency -- rtu-paced
+# Run it on a quiet machine: the figures are only as steady as the cores they run on.
 set -eu
 cd "$(dirname "$0")/.."
-exec cargo bench --bench pickup_latency -- "$@"
+
+# The load figures use wrk (Debian's package) as a client in a process of its own.
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "== installing wrk" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+echo "== cargo bench --bench assign" >&2
+cargo bench --bench assign -- --noplot >&2
+echo "== cargo bench --bench figures" >&2
+exec cargo bench --bench figures -- "$@"

@@ -8,11 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use lockerd::config::Config;
 use lockerd::daemon::{self, Options, Running};
-use lockerd::locker::{Clock, Principal, Role, SystemClock};
 use lockerd_hal::modbus::emulator::{Board, Logged, Request};
-use serde_json::{Value, json};
 use tokio::time::{Instant, sleep};
 
+use crate::api::Api;
 use crate::line::{self, Line, Transport};
 
 /// Compartments A1..A8: unit 1, coils 0..7, door inputs 0..7 (input on = door open).
@@ -97,14 +96,7 @@ pub struct Sample {
 pub struct Bench {
     board: Board,
     running: Option<Running>,
-    http: reqwest::Client,
-    base: String,
-    operator: String,
-    kiosk: String,
-    sync: String,
-    courier: String,
-    /// The sync feed's last event already read.
-    feed_seq: u64,
+    api: Api,
     /// The door polling period of the bus.
     poll: Duration,
     _line: Line,
@@ -127,36 +119,14 @@ impl Bench {
             ..Options::default()
         };
         let running = daemon::start(config, options).await?;
-        let admin = Principal {
-            role: Role::Operator,
-            name: "bench".into(),
-            courier: None,
-        };
-        let mut tokens = vec![];
-        for (role, name) in [
-            (Role::Operator, "ops"),
-            (Role::Kiosk, "kiosk"),
-            (Role::Sync, "cloud"),
-        ] {
-            tokens.push(running.locker.create_token(role, name, &admin).await?);
-        }
-        let [operator, kiosk, sync] = tokens.try_into().expect("three tokens");
-        let mut bench = Bench {
+        Ok(Bench {
             board,
-            base: format!("http://{}", running.addr),
+            api: Api::new(&running).await?,
             running: Some(running),
-            http: reqwest::Client::new(),
-            operator,
-            kiosk,
-            sync,
-            courier: String::new(),
-            feed_seq: 0,
             poll: transport.poll(),
             _line: line,
             _dir: dir,
-        };
-        bench.courier = bench.courier_session("bench-courier").await?;
-        Ok(bench)
+        })
     }
 
     pub async fn stop(mut self) -> anyhow::Result<()> {
@@ -164,69 +134,12 @@ impl Bench {
         running.stop().await
     }
 
-    async fn request(
-        &self,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let url = format!("{}{path}", self.base);
-        let req = match body {
-            Some(body) => self.http.post(url).json(&body),
-            None => self.http.get(url),
-        };
-        let resp = req.bearer_auth(token).send().await?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-    }
-
-    /// POSTs `body` and fails unless the answer is `want`.
-    async fn post(&self, path: &str, token: &str, body: Value, want: u16) -> anyhow::Result<Value> {
-        let (status, answer) = self.request(path, token, Some(body)).await?;
-        ensure!(status == want, "POST {path}: {status} {answer}");
-        Ok(answer)
-    }
-
-    async fn courier_session(&self, name: &str) -> anyhow::Result<String> {
-        let courier = self
-            .post(
-                "/api/v1/couriers",
-                &self.operator,
-                json!({"name": name}),
-                201,
-            )
-            .await?;
-        let secret = courier["totp_secret"].as_str().context("totp secret")?;
-        let secret = totp_rs::Secret::Encoded(secret.to_owned())
-            .to_bytes()
-            .map_err(|e| anyhow::anyhow!("totp secret: {e:?}"))?;
-        let totp = totp_rs::TOTP::new(
-            totp_rs::Algorithm::SHA1,
-            6,
-            0,
-            30,
-            secret,
-            None,
-            name.into(),
-        )?;
-        let code = totp.generate(SystemClock.now().0 as u64 / 1000);
-        let body = json!({"courier": name, "code": code});
-        let session = self
-            .post("/api/v1/courier/login", &self.kiosk, body, 200)
-            .await?;
-        Ok(session["token"]
-            .as_str()
-            .context("session token")?
-            .to_owned())
-    }
-
     /// Polls the parcel until its state is `want`.
     async fn wait_parcel(&self, parcel: &str, want: &str) -> anyhow::Result<()> {
         let deadline = Instant::now() + DEADLINE;
         let path = format!("/api/v1/parcels/{parcel}");
         loop {
-            let (_, body) = self.request(&path, &self.operator, None).await?;
+            let (_, body) = self.api.request(&path, &self.api.operator, None).await?;
             if body["state"] == want {
                 return Ok(());
             }
@@ -248,46 +161,23 @@ impl Bench {
         Ok(())
     }
 
-    /// The pickup code the feed published for `parcel`, reading only events not read yet.
-    async fn code_of(&mut self, parcel: &str) -> anyhow::Result<String> {
-        let path = format!("/api/v1/sync/events?after={}&limit=1000", self.feed_seq);
-        let (status, feed) = self.request(&path, &self.sync, None).await?;
-        ensure!(status == 200, "GET {path}: {status} {feed}");
-        let events = feed["events"].as_array().context("events")?;
-        let code = events
-            .iter()
-            .rev()
-            .find(|e| e["data"]["parcel_id"] == parcel && e["data"]["pickup_code"].is_string())
-            .and_then(|e| e["data"]["pickup_code"].as_str())
-            .with_context(|| format!("no pickup code for {parcel} in {feed}"))?
-            .to_owned();
-        self.feed_seq = feed["last_seq"].as_u64().unwrap_or(self.feed_seq);
-        Ok(code)
-    }
-
     /// Deposits a parcel: its door springs open, is closed by hand, and the deposit confirmed.
     pub async fn deposit(&mut self, n: usize) -> anyhow::Result<Stored> {
         self.wait_latches_off().await?;
         let sent = Instant::now();
-        let body = json!({"tracking_id": format!("BENCH-{n}"), "size": "S"});
-        let opened = self
-            .post("/api/v1/deposits", &self.courier, body, 201)
-            .await?;
-        let parcel = opened["parcel_id"]
-            .as_str()
-            .context("parcel id")?
-            .to_owned();
-        let coil = coil_of(
-            opened["compartment"]["id"]
-                .as_str()
-                .context("compartment")?,
-        )?;
+        let (parcel, compartment) = self.api.deposit(&format!("BENCH-{n}")).await?;
+        let coil = coil_of(&compartment)?;
         let pulsed_at = latch_on(&self.board.log(), coil, sent)?.at;
         self.board.set_input(UNIT, coil, false);
         self.wait_parcel(&parcel, "closed").await?;
-        let confirm = format!("/api/v1/deposits/{parcel}/confirm");
-        self.post(&confirm, &self.courier, json!({}), 200).await?;
-        let code = self.code_of(&parcel).await?;
+        self.api.confirm(&parcel).await?;
+        let code = self
+            .api
+            .new_codes()
+            .await?
+            .into_iter()
+            .find_map(|(p, code)| (p == parcel).then_some(code))
+            .with_context(|| format!("no pickup code for {parcel}"))?;
         Ok(Stored {
             parcel,
             coil,
@@ -305,16 +195,13 @@ impl Bench {
         sleep(self.poll.mul_f64(rand::random::<f64>())).await;
         self.board.clear_log();
         let t0 = Instant::now();
-        let body = json!({"code": stored.code});
-        let opened = self.post("/api/v1/pickup", &self.kiosk, body, 200).await?;
+        let opened_coil = coil_of(&self.api.pickup(&stored.code).await?)?;
         let log = self.board.log();
         let on = latch_on(&log, stored.coil, t0)?;
-        let opened_coil = coil_of(
-            opened["compartment"]["id"]
-                .as_str()
-                .context("compartment")?,
-        )?;
-        ensure!(opened_coil == stored.coil, "the pickup opened {opened}");
+        ensure!(
+            opened_coil == stored.coil,
+            "the pickup opened coil {opened_coil}"
+        );
         let polls_before = log
             .iter()
             .filter(|l| l.at >= t0 && l.at < on.at && l.function() == 0x02)

@@ -48,6 +48,7 @@ impl SimLocker {
             faults: vec![LatchFault::None; channels],
             bus_failure: None,
             pulses: Vec::new(),
+            last_pulse: None,
             all_off_count: 0,
             overlapping_pulses: 0,
             active: Vec::new(),
@@ -122,6 +123,8 @@ struct State {
     faults: Vec<LatchFault>,
     bus_failure: Option<ErrorKind>,
     pulses: Vec<PulseRecord>,
+    /// The channel and start of the latest pulse, for timing a request to its latch.
+    last_pulse: Option<(usize, tokio::time::Instant)>,
     all_off_count: usize,
     overlapping_pulses: usize,
     /// Pulses in progress as `(pulse id, channel)`. Ids rather than channels, so a pulse
@@ -192,6 +195,12 @@ impl SimHandle {
         self.lock().pulses.clone()
     }
 
+    /// The channel and start (tokio's clock) of the latest pulse, if any: the moment a
+    /// request's latch was energized, which the benchmarks time requests to.
+    pub fn last_pulse(&self) -> Option<(usize, tokio::time::Instant)> {
+        self.lock().last_pulse
+    }
+
     /// How many times `all_off` ran.
     pub fn all_off_count(&self) -> usize {
         self.lock().all_off_count
@@ -232,6 +241,7 @@ impl SimLocker {
         state.check_bus()?;
         state.check_channel(channel)?;
         state.pulses.push(PulseRecord { channel, duration });
+        state.last_pulse = Some((channel, tokio::time::Instant::now()));
         if !state.active.is_empty() {
             state.overlapping_pulses += 1;
         }

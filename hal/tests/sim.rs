@@ -324,3 +324,21 @@ fn errors_map_to_kinds_with_actionable_messages() {
     assert_eq!(err.kind(), ErrorKind::Protocol);
     assert!(err.kind().is_bus_failure());
 }
+
+#[tokio::test(start_paused = true)]
+async fn last_pulse_is_the_latest_channel_and_its_start() {
+    let mut sim = SimLocker::new(4);
+    let handle = sim.handle();
+    assert_eq!(handle.last_pulse(), None);
+
+    let first = Instant::now();
+    sim.pulse(1, PULSE).await.expect("pulse");
+    assert_eq!(handle.last_pulse(), Some((1, first)));
+
+    sleep(Duration::from_secs(1)).await;
+    let second = Instant::now();
+    sim.pulse(3, PULSE).await.expect("pulse");
+    // The start, not the end: a pulse's length is not part of a request's latency.
+    assert_eq!(handle.last_pulse(), Some((3, second)));
+    assert_eq!(second - first, PULSE + Duration::from_secs(1));
+}
