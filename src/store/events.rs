@@ -75,14 +75,18 @@ pub fn acked_seq(conn: &Connection) -> rusqlite::Result<i64> {
 /// Acknowledges every event up to `seq` (never backwards, never past the last event) and
 /// scrubs the pickup codes from them: once the cloud has a code, the locker keeps only its hash.
 pub fn ack_events(conn: &Connection, seq: i64) -> rusqlite::Result<i64> {
-    let acked = acked_seq(conn)?.max(seq.min(last_seq(conn)?));
+    let before = acked_seq(conn)?;
+    let acked = before.max(seq.min(last_seq(conn)?));
     super::meta_set(conn, "acked_seq", acked)?;
+    // Events up to `before` were scrubbed by the acknowledgement that covered them (seqs only
+    // grow), so only the newly acknowledged range is read, not the whole history.
     conn.execute(
         &format!(
             "UPDATE events SET data = json_remove(data, '$.pickup_code')
-             WHERE seq <= ?1 AND type IN {CODE_EVENTS} AND json_extract(data, '$.pickup_code') IS NOT NULL"
+             WHERE seq > ?1 AND seq <= ?2 AND type IN {CODE_EVENTS}
+               AND json_extract(data, '$.pickup_code') IS NOT NULL"
         ),
-        [acked],
+        [before, acked],
     )?;
     Ok(acked)
 }

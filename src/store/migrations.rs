@@ -164,6 +164,38 @@ CREATE TABLE kiosk_pairings (
 -- keeps to it.
 ALTER TABLE parcels ADD COLUMN prefer_accessible INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Housekeeping that ran over the whole history, found with a million parcels behind the
+-- daemon (benches/figures.rs): every periodic or per-request query is now by index, so its cost
+-- does not grow with the parcels and events a locker has served.
+
+-- Pruning acknowledged events past retention reads only the ones old enough.
+CREATE INDEX events_by_at ON events(at);
+
+-- Deleting old photos reads only the parcels that have one.
+CREATE INDEX parcels_with_photo ON parcels(stored_at) WHERE photo = 1;
+
+-- Parcels per state, for /metrics, kept by triggers on every write instead of counted.
+CREATE TABLE parcel_counts (
+    state   TEXT PRIMARY KEY,
+    n       INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO parcel_counts (state, n)
+    SELECT state, count(*) FROM parcels GROUP BY state;
+CREATE TRIGGER parcel_counts_insert AFTER INSERT ON parcels BEGIN
+    INSERT OR IGNORE INTO parcel_counts (state, n) VALUES (NEW.state, 0);
+    UPDATE parcel_counts SET n = n + 1 WHERE state = NEW.state;
+END;
+CREATE TRIGGER parcel_counts_update AFTER UPDATE OF state ON parcels
+    WHEN OLD.state IS NOT NEW.state BEGIN
+    UPDATE parcel_counts SET n = n - 1 WHERE state = OLD.state;
+    INSERT OR IGNORE INTO parcel_counts (state, n) VALUES (NEW.state, 0);
+    UPDATE parcel_counts SET n = n + 1 WHERE state = NEW.state;
+END;
+CREATE TRIGGER parcel_counts_delete AFTER DELETE ON parcels BEGIN
+    UPDATE parcel_counts SET n = n - 1 WHERE state = OLD.state;
+END;
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -144,3 +144,163 @@ fn a_reserved_cloud_code_counts_as_in_use() {
         1
     );
 }
+
+/// A database with `past` collected parcels, each with three acknowledged events, written the
+/// way the daemon leaves them.
+fn history(past: usize) -> Db {
+    use crate::domain::{CourierId, Parcel, ParcelId, ParcelState, Size};
+    let db = Db::open_in_memory().unwrap();
+    let conn = db.lock();
+    for n in 0..past {
+        let at = Timestamp(1_000_000 + n as i64);
+        let mut parcel = Parcel::deposit(
+            ParcelId(format!("p{n}")),
+            format!("T{n}"),
+            Size::S,
+            "A1".into(),
+            CourierId("c".into()),
+            at,
+        );
+        parcel.state = ParcelState::Collected;
+        parcel.compartment = None;
+        parcel.photo = n % 2 == 0;
+        parcel.stored_at = Some(at);
+        insert_parcel(&conn, &parcel).unwrap();
+        for kind in ["parcel.opening", "parcel.stored", "parcel.collected"] {
+            append_event(&conn, kind, at, &json!({"parcel_id": n})).unwrap();
+        }
+    }
+    ack_events(&conn, i64::MAX).unwrap();
+    drop(conn);
+    db
+}
+
+/// SQLite VM instructions `work` takes: the same for any history when it reads by index, in
+/// proportion to the history when it scans. Counted, not timed, so it is exact on any machine.
+fn steps(db: &Db, work: impl FnOnce(&rusqlite::Connection)) -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let conn = db.lock();
+    let count = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = count.clone();
+    conn.progress_handler(
+        1,
+        Some(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+            false
+        }),
+    );
+    work(&conn);
+    conn.progress_handler(1, None::<fn() -> bool>);
+    count.load(Ordering::Relaxed)
+}
+
+#[test]
+fn periodic_and_per_request_queries_do_not_grow_with_history() {
+    let (small, large) = (history(50), history(2_000));
+    type Work = fn(&rusqlite::Connection);
+    let cases: [(&str, Work); 5] = [
+        ("ack of a new event", |c| {
+            let seq = append_event(
+                c,
+                "parcel.stored",
+                Timestamp(9),
+                &json!({"pickup_code": "1"}),
+            );
+            ack_events(c, seq.unwrap()).unwrap();
+        }),
+        ("prune with nothing old enough", |c| {
+            assert_eq!(prune_events(c, Timestamp(1)).unwrap(), 0);
+        }),
+        ("old photos, none old enough", |c| {
+            assert!(
+                parcels_with_photo_before(c, Timestamp(1))
+                    .unwrap()
+                    .is_empty()
+            );
+        }),
+        ("parcels per state", |c| {
+            count_parcels_by_state(c).unwrap();
+        }),
+        ("a code lookup", |c| {
+            assert!(parcel_by_code_hash(c, b"no such code").unwrap().is_none());
+        }),
+    ];
+    for (what, work) in cases {
+        let (few, many) = (steps(&small, work), steps(&large, work));
+        // 40 times the history; a B-tree a level or two deeper is allowed, a scan is not.
+        assert!(
+            many <= few * 2 + 100,
+            "{what}: {few} steps with 50 past parcels, {many} with 2,000"
+        );
+    }
+}
+
+#[test]
+fn parcel_counts_follow_inserts_state_changes_and_deletes() {
+    let db = history(30);
+    let conn = db.lock();
+    let counted = |conn: &rusqlite::Connection| {
+        let mut stmt = conn
+            .prepare("SELECT state, count(*) FROM parcels GROUP BY state ORDER BY state")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<rusqlite::Result<Vec<(String, i64)>>>()
+            .unwrap()
+    };
+    let kept = |conn: &rusqlite::Connection| {
+        let mut kept: Vec<_> = count_parcels_by_state(conn)
+            .unwrap()
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .collect();
+        kept.sort();
+        kept
+    };
+    assert_eq!(kept(&conn), [("collected".to_owned(), 30)]);
+    conn.execute(
+        "UPDATE parcels SET state = 'stored' WHERE id IN ('p1', 'p2')",
+        [],
+    )
+    .unwrap();
+    conn.execute("UPDATE parcels SET state = 'stored' WHERE id = 'p1'", [])
+        .unwrap();
+    conn.execute("UPDATE parcels SET photo = 0 WHERE id = 'p3'", [])
+        .unwrap();
+    conn.execute("DELETE FROM parcels WHERE id IN ('p2', 'p4')", [])
+        .unwrap();
+    assert_eq!(kept(&conn), counted(&conn));
+    assert_eq!(
+        kept(&conn),
+        [("collected".to_owned(), 27), ("stored".to_owned(), 1)]
+    );
+}
+
+#[test]
+fn parcel_counts_of_a_database_from_before_version_5_are_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &migrations::MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let tx = conn.transaction().unwrap();
+        for (n, state) in ["stored", "collected", "collected"].iter().enumerate() {
+            tx.execute(
+                "INSERT INTO parcels (id, tracking_id, size, state, deposited_at)
+                 VALUES (?1, ?1, 'S', ?2, 0)",
+                rusqlite::params![format!("p{n}"), state],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let mut counts = count_parcels_by_state(&db.lock()).unwrap();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [("collected".to_owned(), 2), ("stored".to_owned(), 1)]
+    );
+}
