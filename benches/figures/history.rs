@@ -8,7 +8,8 @@
 //! daemon works on all of it.
 //!
 //! Writing a million parcels takes minutes, so each size is made once and kept under the
-//! target directory (`bench-history/`), keyed by the schema version; a run copies it.
+//! target directory (`bench-history/`), migrated to the current schema when it is older; a run
+//! copies it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use lockerd::domain::{CourierId, Parcel, ParcelId, ParcelState, Size, Timestamp};
 use lockerd::locker::{Clock, SystemClock};
-use lockerd::store::{self, Db, SCHEMA_VERSION};
+use lockerd::store::{self, Db};
 use serde_json::json;
 
 const SPREAD: Duration = Duration::from_secs(25 * 24 * 3600);
@@ -25,7 +26,7 @@ const SPREAD: Duration = Duration::from_secs(25 * 24 * 3600);
 pub fn state_dir_with(parcels: usize, into: &Path) -> anyhow::Result<PathBuf> {
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-history");
     std::fs::create_dir_all(&cache)?;
-    let cached = cache.join(format!("history-{parcels}-v{SCHEMA_VERSION}.db"));
+    let cached = cache.join(format!("history-{parcels}.db"));
     if !cached.exists() {
         eprintln!(
             "history: writing {parcels} past parcels (once; kept in {})",
@@ -36,6 +37,8 @@ pub fn state_dir_with(parcels: usize, into: &Path) -> anyhow::Result<PathBuf> {
         seed(&partial, parcels).context("writing the history")?;
         std::fs::rename(&partial, &cached)?;
     }
+    // A history written by an older schema is migrated as a locker's would be on upgrade.
+    drop(Db::open(&cached).map_err(|e| anyhow::anyhow!("migrate {}: {e}", cached.display()))?);
     let state_dir = into.join(format!("state-{parcels}"));
     std::fs::create_dir_all(&state_dir)?;
     std::fs::copy(&cached, lockerd::daemon::db_path(&state_dir))?;
