@@ -1,6 +1,6 @@
 //! The daemon's HTTP API as the benchmarks drive it: tokens made in-process, a courier signed
 //! in with a real TOTP code, JSON requests, and pickup codes read from the sync feed as the
-//! cloud would.
+//! cloud would (and acknowledged, as it does).
 
 use anyhow::{Context, ensure};
 use lockerd::daemon::Running;
@@ -161,8 +161,16 @@ impl Api {
             }
             match events.last().and_then(|e| e["seq"].as_u64()) {
                 Some(seq) => self.feed_seq = seq,
-                None => return Ok(codes),
+                None => break,
             }
         }
+        // Acknowledged, as the cloud does once it has stored them: the codes are scrubbed from
+        // the feed and the events may be pruned after retention.
+        let body = json!({"seq": self.feed_seq});
+        let (status, answer) = self
+            .request("/api/v1/sync/ack", &self.sync, Some(body))
+            .await?;
+        ensure!(status == 204, "POST /api/v1/sync/ack: {status} {answer}");
+        Ok(codes)
     }
 }
