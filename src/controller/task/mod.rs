@@ -221,10 +221,8 @@ impl<T: Send + 'static> Task<T> {
 
     async fn pulse(&mut self, mut job: Job<T>) {
         let Channel { bus, channel } = self.hw.latches[&job.compartment];
-        let door_bus = self.hw.doors.get(&job.compartment).map(|d| d.bus);
-        let usable = |b: usize| self.up[b] && self.safe[b];
-        if !usable(bus) || door_bus.is_some_and(|b| !usable(b)) {
-            let name = &self.hw.buses[bus].name;
+        if let Some(down) = self.unusable_bus(&job.compartment) {
+            let name = &self.hw.buses[down].name;
             return self.fail(job, format!("bus {name} is unavailable"), true);
         }
         // Already open (seen between retries, or after a bus blip): nothing to pulse.
@@ -253,29 +251,43 @@ impl<T: Send + 'static> Task<T> {
             }
             Err(e) => {
                 tracing::warn!(compartment = %job.compartment, error = %e, "latch pulse failed");
-                // The pulse may have been cut off with the output still on. If the bus cannot
-                // even switch its outputs off, it is down; otherwise this was one failed pulse.
-                if self.make_safe(bus).await {
-                    self.retry_or_fail(job, format!("latch bus error: {e}"));
-                } else {
-                    self.fail(
-                        job,
-                        format!("bus {} is unavailable: {e}", self.hw.buses[bus].name),
-                        true,
-                    );
-                }
+                // The pulse may have been cut off with the output still on; a bus that cannot
+                // even switch its outputs off is down.
+                self.make_safe(bus).await;
+                // The on write may have reached the board and released the latch before the
+                // answer was lost (or the off write's answer was; the driver's error cannot
+                // tell which). A pulse now could release it a second time for one request, so
+                // this counts as a pulse: the door is awaited, and only a door not seen open by
+                // the deadline earns another.
+                self.await_door(job).await;
             }
-            Ok(()) => {
-                let deadline = Instant::now() + self.timing.open_timeout;
-                let door = self.hw.doors.get(&job.compartment).copied();
-                self.waiting
-                    .insert(job.compartment.clone(), Waiting { job, deadline });
-                // The door often pops during the pulse: look now rather than at the next poll.
-                if let Some(door) = door {
-                    self.poll_bus(door.bus).await;
-                }
-            }
+            Ok(()) => self.await_door(job).await,
         }
+    }
+
+    /// The job's latch was pulsed (or may have been): its door must be seen open within
+    /// `latch.open_timeout`.
+    async fn await_door(&mut self, job: Job<T>) {
+        let deadline = Instant::now() + self.timing.open_timeout;
+        let door = self.hw.doors.get(&job.compartment).copied();
+        self.waiting
+            .insert(job.compartment.clone(), Waiting { job, deadline });
+        // The door often pops during the pulse: look now rather than at the next poll. A bus
+        // that just went down is retried on its back-off instead.
+        if let Some(door) = door.filter(|d| self.up[d.bus]) {
+            self.poll_bus(door.bus).await;
+        }
+    }
+
+    /// The first bus of `c`'s latch and door that is down or not known safe: while there is
+    /// one, `c` can neither be pulsed nor seen.
+    fn unusable_bus(&self, c: &CompartmentId) -> Option<usize> {
+        let latch = self.hw.latches.get(c).map(|l| l.bus);
+        let door = self.hw.doors.get(c).map(|d| d.bus);
+        [latch, door]
+            .into_iter()
+            .flatten()
+            .find(|&b| !(self.up[b] && self.safe[b]))
     }
 
     fn retry_or_fail(&mut self, job: Job<T>, reason: String) {
