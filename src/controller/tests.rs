@@ -350,3 +350,27 @@ async fn a_door_that_opens_while_its_bus_blips_still_confirms_the_opening() {
         "no second pulse on a door already open"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_latch_whose_door_cannot_be_watched_at_its_last_deadline_is_not_blamed() {
+    let mut rig = rig(1, TIMING).await;
+    rig.sim.set_latch_fault(0, LatchFault::Jammed).unwrap();
+    rig.handle.open(id(0), 7).unwrap();
+    // The last pulse the retries allow is done when the bus stops answering.
+    let deadline = Instant::now() + TIMING.open_timeout * 3;
+    while rig.sim.pulses().len() < 2 {
+        assert!(Instant::now() < deadline, "no second pulse");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    rig.sim
+        .set_bus_failure(Some(lockerd_hal::ErrorKind::Timeout));
+    assert!(matches!(rig.next().await, HwEvent::BusDown { .. }));
+    match rig.next().await {
+        HwEvent::OpenFailed {
+            ticket: 7,
+            bus_unavailable,
+            ..
+        } => assert!(bus_unavailable, "whether the door opened is unknown"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -293,6 +293,11 @@ impl<T: Send + 'static> Task<T> {
     fn retry_or_fail(&mut self, job: Job<T>, reason: String) {
         if job.pulses <= self.timing.retries {
             self.queue.push_front(job);
+        } else if let Some(bus) = self.unusable_bus(&job.compartment) {
+            // The door could not be watched: whether it opened is unknown, and the compartment
+            // is not to blame.
+            let name = &self.hw.buses[bus].name;
+            self.fail(job, format!("bus {name} is unavailable"), true);
         } else {
             tracing::warn!(compartment = %job.compartment, pulses = job.pulses, "latch gave up");
             self.fail(job, reason, false);
