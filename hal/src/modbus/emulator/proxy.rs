@@ -343,7 +343,10 @@ async fn replies(
             to_client.write_all(reply.bytes()).await?;
             continue;
         };
-        let request = pending.drain(..=at).next_back().expect("position is in range");
+        let request = pending
+            .drain(..=at)
+            .next_back()
+            .expect("position is in range");
         match shared.decide(request, reply) {
             Action::Send(frame) => to_client.write_all(frame.bytes()).await?,
             Action::Nothing => {}
