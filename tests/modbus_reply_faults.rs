@@ -33,6 +33,7 @@ fn layout() -> Layout {
         pulse: "50ms",
         max_pulse: "300ms",
         timeout: "200ms",
+        open_timeout: "5s",
         poll: Duration::from_millis(100),
         modbus: vec![c("N1", 0), c("N2", 1)],
         sim: vec![],

@@ -49,6 +49,8 @@ pub struct Layout {
     pub max_pulse: &'static str,
     /// The Modbus request timeout.
     pub timeout: &'static str,
+    /// `latch.open_timeout`: how long a pulsed door has to be seen open.
+    pub open_timeout: &'static str,
     pub poll: Duration,
     pub modbus: Vec<OnBoard>,
     /// `(id, size)` of compartments on a `sim` bus, configured before the Modbus bus.
@@ -81,13 +83,14 @@ code_length = 6
 pulse = "{pulse}"
 max_pulse = "{max_pulse}"
 cooldown = "30ms"
-open_timeout = "5s"
+open_timeout = "{open_timeout}"
 retries = 1
 door_left_open = "60s"
 "#,
             state_dir = state_dir.display(),
             pulse = self.pulse,
             max_pulse = self.max_pulse,
+            open_timeout = self.open_timeout,
         );
         if !self.sim.is_empty() {
             text.push_str("\n[[bus]]\nname = \"sim\"\ndriver = \"sim\"\npoll = \"20ms\"\n");
