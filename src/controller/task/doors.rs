@@ -117,6 +117,16 @@ impl<T: Send + 'static> Task<T> {
         seen >= stable_reads
     }
 
+    /// When the next read of `c`'s door is due, if it has been read open but not yet
+    /// `stable_reads` times in a row and its bus answers. Each read either confirms it, reads
+    /// it closed or fails, so this ends within `stable_reads` polls.
+    pub(super) fn confirming(&self, c: &CompartmentId) -> Option<Instant> {
+        let bus = self.hw.doors.get(c)?.bus;
+        let view = self.doors.get(c)?;
+        let pending = matches!(view.candidate, Some((DoorState::Open, _)));
+        (pending && self.up[bus]).then_some(self.next_poll[bus])
+    }
+
     pub(super) fn door_changed(&mut self, c: CompartmentId, state: DoorState) {
         let view = self.doors.entry(c.clone()).or_default();
         view.state = Some(state);

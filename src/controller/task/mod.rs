@@ -290,14 +290,16 @@ impl<T: Send + 'static> Task<T> {
             .find(|&b| !(self.up[b] && self.safe[b]))
     }
 
+    /// The job's door was not seen open by its deadline. The latch is pulsed again only if the
+    /// door is known closed: one whose bus went down, or came back without the door yet read
+    /// open as often as a change needs, may have opened, and a pulse could release it a second
+    /// time. Whether it opened is unknown then, and the compartment is not to blame.
     fn retry_or_fail(&mut self, job: Job<T>, reason: String) {
-        if job.pulses <= self.timing.retries {
+        if self.door_state(&job.compartment) != Some(DoorState::Closed) {
+            let reason = "its door could not be read after the pulse".to_owned();
+            self.fail(job, reason, true);
+        } else if job.pulses <= self.timing.retries {
             self.queue.push_front(job);
-        } else if let Some(bus) = self.unusable_bus(&job.compartment) {
-            // The door could not be watched: whether it opened is unknown, and the compartment
-            // is not to blame.
-            let name = &self.hw.buses[bus].name;
-            self.fail(job, format!("bus {name} is unavailable"), true);
         } else {
             tracing::warn!(compartment = %job.compartment, pulses = job.pulses, "latch gave up");
             self.fail(job, reason, false);
@@ -336,8 +338,18 @@ impl<T: Send + 'static> Task<T> {
             .map(|(c, _)| c.clone())
             .collect();
         for c in expired {
-            if let Some(w) = self.waiting.remove(&c) {
-                self.retry_or_fail(w.job, "door not seen open after the latch pulse".into());
+            let Some(mut w) = self.waiting.remove(&c) else {
+                continue;
+            };
+            match self.confirming(&c) {
+                // Read open, not yet as often as a change needs: the next poll settles it.
+                Some(next_read) => {
+                    w.deadline = next_read;
+                    self.waiting.insert(c, w);
+                }
+                None => {
+                    self.retry_or_fail(w.job, "door not seen open after the latch pulse".into())
+                }
             }
         }
         let left_open: Vec<CompartmentId> = self
