@@ -42,6 +42,7 @@ fn layout(profile: &'static str) -> Layout {
         pulse: "50ms",
         max_pulse: "300ms",
         timeout: "500ms",
+        open_timeout: "5s",
         poll: POLL,
         modbus: compartments(),
         sim: vec![],

@@ -33,6 +33,7 @@ fn layout() -> Layout {
         max_pulse: "300ms",
         // Short, so that a silent unit stalls the controller briefly.
         timeout: "200ms",
+        open_timeout: "5s",
         poll: Duration::from_millis(20),
         modbus: vec![c("N1", "L", 0), c("N2", "XL", 1)],
         sim: vec![("S1", "S"), ("S2", "S")],

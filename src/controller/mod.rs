@@ -3,8 +3,12 @@
 //! A single task drives every bus. It takes `Open` requests over a channel, pulses one latch at
 //! a time across the whole locker (solenoid inrush), never longer than `latch.max_pulse`, rests
 //! each latch for `latch.cooldown`, and counts a pulse only when the door is seen open within
-//! `latch.open_timeout`, retrying `latch.retries` times before giving up. It reads the door
-//! sensors and reports every change as a [`HwEvent`], in order, on one channel.
+//! `latch.open_timeout`, retrying `latch.retries` times before giving up. A pulse that fails on
+//! the bus counts as one too: its on write may have reached the board with only the answer
+//! lost, so the door is awaited before the latch is pulsed again, and a latch is pulsed again
+//! only if its door is known closed (one that cannot be read fails the opening, as a bus that
+//! is down does). It reads the door sensors and reports every change as a [`HwEvent`], in
+//! order, on one channel.
 //!
 //! It knows nothing of parcels: each request carries an opaque ticket `T` that comes back with
 //! its outcome, so the service can tell what an opening was for.

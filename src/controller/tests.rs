@@ -350,3 +350,54 @@ async fn a_door_that_opens_while_its_bus_blips_still_confirms_the_opening() {
         "no second pulse on a door already open"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_latch_whose_door_cannot_be_watched_at_its_last_deadline_is_not_blamed() {
+    let mut rig = rig(1, TIMING).await;
+    rig.sim.set_latch_fault(0, LatchFault::Jammed).unwrap();
+    rig.handle.open(id(0), 7).unwrap();
+    // The last pulse the retries allow is done when the bus stops answering.
+    let deadline = Instant::now() + TIMING.open_timeout * 3;
+    while rig.sim.pulses().len() < 2 {
+        assert!(Instant::now() < deadline, "no second pulse");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    rig.sim
+        .set_bus_failure(Some(lockerd_hal::ErrorKind::Timeout));
+    assert!(matches!(rig.next().await, HwEvent::BusDown { .. }));
+    match rig.next().await {
+        HwEvent::OpenFailed {
+            ticket: 7,
+            bus_unavailable,
+            ..
+        } => assert!(bus_unavailable, "whether the door opened is unknown"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_door_read_open_once_by_its_deadline_is_read_again_not_pulsed_again() {
+    let (mut hw, sim) = hardware(1);
+    hw.buses[0].stable_reads = 2;
+    let (handle, mut events, _join) =
+        spawn::<u32>(hw, TIMING, Heartbeat::default(), std::future::pending());
+    assert!(matches!(events.recv().await, Some(HwEvent::DoorsRead(_))));
+    let start = Instant::now();
+    handle.open(id(0), 3).unwrap();
+    // Mid-pulse the bus stops answering: the door pops open unseen, and is unknown.
+    tokio::time::sleep(TIMING.pulse / 2).await;
+    sim.set_bus_failure(Some(lockerd_hal::ErrorKind::Timeout));
+    assert!(matches!(events.recv().await, Some(HwEvent::BusDown { .. })));
+    // It answers again just before the deadline: the door is read open once.
+    let deadline = start + TIMING.pulse + TIMING.open_timeout;
+    tokio::time::sleep_until(deadline - Duration::from_millis(100)).await;
+    sim.set_bus_failure(None);
+    handle.poll_now();
+    assert!(matches!(events.recv().await, Some(HwEvent::BusUp { .. })));
+    let next = events.recv().await;
+    assert!(
+        matches!(next, Some(HwEvent::Opened { ticket: 3, .. })),
+        "{next:?}"
+    );
+    assert_eq!(sim.pulses().len(), 1, "the open door was not pulsed again");
+}

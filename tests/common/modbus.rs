@@ -4,7 +4,8 @@
 //! The boards are `lockerd_hal::modbus::emulator` behind tokio-modbus's TCP server on a loopback
 //! port; the daemon reaches them through a `modbus-tcp` bus named `net`, optionally beside a
 //! `sim` bus. Doors move by setting the boards' discrete inputs, as reed switches would, and
-//! the assertions read what the boards received. As in `common`, waiting is polling for what
+//! the assertions read what the boards received. `Locker::start_through_proxy` puts the
+//! emulator's fault-injecting proxy between the daemon and the boards. As in `common`, waiting is polling for what
 //! a user would see, with a deadline; the clock of the locker is a `ManualClock`, the bus runs
 //! on real time.
 
@@ -14,6 +15,7 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::time::Duration;
 
+use lockerd_hal::modbus::emulator::proxy::Proxy;
 use lockerd_hal::modbus::emulator::{Board, Logged, Request, TcpServer};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -47,6 +49,8 @@ pub struct Layout {
     pub max_pulse: &'static str,
     /// The Modbus request timeout.
     pub timeout: &'static str,
+    /// `latch.open_timeout`: how long a pulsed door has to be seen open.
+    pub open_timeout: &'static str,
     pub poll: Duration,
     pub modbus: Vec<OnBoard>,
     /// `(id, size)` of compartments on a `sim` bus, configured before the Modbus bus.
@@ -79,13 +83,14 @@ code_length = 6
 pulse = "{pulse}"
 max_pulse = "{max_pulse}"
 cooldown = "30ms"
-open_timeout = "5s"
+open_timeout = "{open_timeout}"
 retries = 1
 door_left_open = "60s"
 "#,
             state_dir = state_dir.display(),
             pulse = self.pulse,
             max_pulse = self.max_pulse,
+            open_timeout = self.open_timeout,
         );
         if !self.sim.is_empty() {
             text.push_str("\n[[bus]]\nname = \"sim\"\ndriver = \"sim\"\npoll = \"20ms\"\n");
@@ -122,7 +127,10 @@ pub struct Locker {
     pub board: Board,
     /// The boards' server; `None` while a test has taken it away.
     pub server: Option<TcpServer>,
+    /// The boards' server's address.
     pub addr: SocketAddr,
+    /// The proxy the daemon reaches the boards through, if any.
+    pub proxy: Option<Proxy>,
     pub harness: Harness,
 }
 
@@ -138,17 +146,38 @@ impl Locker {
     /// Serves `board` on a loopback port and starts a daemon on it; returns once the daemon is
     /// ready (outputs driven off, doors read).
     pub async fn start(layout: Layout, board: Board) -> Locker {
+        Self::start_on(layout, board, false).await
+    }
+
+    /// As `start`, with a fault-injecting proxy between the daemon and the boards.
+    pub async fn start_through_proxy(layout: Layout, board: Board) -> Locker {
+        Self::start_on(layout, board, true).await
+    }
+
+    async fn start_on(layout: Layout, board: Board, proxied: bool) -> Locker {
         let server = TcpServer::start(board.clone()).await.expect("serve boards");
         let addr = server.addr();
+        let proxy = match proxied {
+            true => Some(Proxy::start(addr).await.expect("proxy")),
+            false => None,
+        };
+        let target = proxy.as_ref().map_or(addr, Proxy::addr);
         let harness =
-            Harness::start_config(DEADLINE, |state_dir| layout.config_text(state_dir, addr)).await;
+            Harness::start_config(DEADLINE, |state_dir| layout.config_text(state_dir, target))
+                .await;
         Locker {
             layout,
             board,
             server: Some(server),
             addr,
+            proxy,
             harness,
         }
+    }
+
+    /// The proxy of a locker started `start_through_proxy`.
+    pub fn proxy(&self) -> &Proxy {
+        self.proxy.as_ref().expect("started through a proxy")
     }
 
     /// Stops the daemon gracefully; fails the test if a task of it panicked.

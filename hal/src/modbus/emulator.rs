@@ -8,7 +8,8 @@
 //! read back what went over the wire ([`Board::log`]) and arm faults ([`Board::inject`]).
 //! [`serve_tcp`] puts it behind tokio-modbus's TCP server (with [`TcpServer`] for stopping and
 //! restarting one on a loopback port); [`serve_rtu`] and [`serve_rtu_path`] behind its RTU server
-//! on a serial port or pseudo-terminal.
+//! on a serial port or pseudo-terminal. [`proxy::Proxy`] sits in front of a TCP server and
+//! breaks the replies on their way back, where the board's own faults break the requests.
 //!
 //! What it emulates (see HARDWARE.md): FC01/02/03 reads, FC05 coil writes (coil `0x00FF`
 //! switches every relay of a unit, as on Waveshare boards), FC06 register writes (stored as
@@ -18,6 +19,7 @@
 //! It depends on tokio and tokio-modbus only, never on the driver next to it: a test of the
 //! driver must not pass because both sides share a mistake.
 
+pub mod proxy;
 mod rtu;
 mod tcp;
 mod unit;

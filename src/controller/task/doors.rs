@@ -67,8 +67,11 @@ impl<T: Send + 'static> Task<T> {
                 let awaited =
                     self.waiting.contains_key(&c) || self.queue.iter().any(|j| j.compartment == c);
                 if awaited && state == DoorState::Open {
-                    // Its bus blipped while an opening was under way: this is that opening.
-                    self.door_changed(c, state);
+                    // Its bus blipped while an opening was under way: this is that opening, once
+                    // read as often as any change (one bad read must not confirm it).
+                    if self.settled_while_unknown(&c, stable_reads) {
+                        self.door_changed(c, state);
+                    }
                 } else {
                     self.door_known(&c, state);
                     fresh.insert(c, state);
@@ -100,6 +103,28 @@ impl<T: Send + 'static> Task<T> {
         };
         view.candidate = Some((read, seen));
         seen >= stable_reads
+    }
+
+    /// Whether an awaited door whose state is unknown has now read open `stable_reads` polls
+    /// in a row. Until then it stays unknown: a read of it closed makes it known closed.
+    fn settled_while_unknown(&mut self, c: &CompartmentId, stable_reads: u8) -> bool {
+        let view = self.doors.entry(c.clone()).or_default();
+        let seen = match view.candidate {
+            Some((DoorState::Open, n)) => n.saturating_add(1),
+            _ => 1,
+        };
+        view.candidate = Some((DoorState::Open, seen));
+        seen >= stable_reads
+    }
+
+    /// When the next read of `c`'s door is due, if it has been read open but not yet
+    /// `stable_reads` times in a row and its bus answers. Each read either confirms it, reads
+    /// it closed or fails, so this ends within `stable_reads` polls.
+    pub(super) fn confirming(&self, c: &CompartmentId) -> Option<Instant> {
+        let bus = self.hw.doors.get(c)?.bus;
+        let view = self.doors.get(c)?;
+        let pending = matches!(view.candidate, Some((DoorState::Open, _)));
+        (pending && self.up[bus]).then_some(self.next_poll[bus])
     }
 
     pub(super) fn door_changed(&mut self, c: CompartmentId, state: DoorState) {

@@ -221,10 +221,8 @@ impl<T: Send + 'static> Task<T> {
 
     async fn pulse(&mut self, mut job: Job<T>) {
         let Channel { bus, channel } = self.hw.latches[&job.compartment];
-        let door_bus = self.hw.doors.get(&job.compartment).map(|d| d.bus);
-        let usable = |b: usize| self.up[b] && self.safe[b];
-        if !usable(bus) || door_bus.is_some_and(|b| !usable(b)) {
-            let name = &self.hw.buses[bus].name;
+        if let Some(down) = self.unusable_bus(&job.compartment) {
+            let name = &self.hw.buses[down].name;
             return self.fail(job, format!("bus {name} is unavailable"), true);
         }
         // Already open (seen between retries, or after a bus blip): nothing to pulse.
@@ -253,33 +251,54 @@ impl<T: Send + 'static> Task<T> {
             }
             Err(e) => {
                 tracing::warn!(compartment = %job.compartment, error = %e, "latch pulse failed");
-                // The pulse may have been cut off with the output still on. If the bus cannot
-                // even switch its outputs off, it is down; otherwise this was one failed pulse.
-                if self.make_safe(bus).await {
-                    self.retry_or_fail(job, format!("latch bus error: {e}"));
-                } else {
-                    self.fail(
-                        job,
-                        format!("bus {} is unavailable: {e}", self.hw.buses[bus].name),
-                        true,
-                    );
-                }
+                // The pulse may have been cut off with the output still on; a bus that cannot
+                // even switch its outputs off is down.
+                self.make_safe(bus).await;
+                // The on write may have reached the board and released the latch before the
+                // answer was lost (or the off write's answer was; the driver's error cannot
+                // tell which). A pulse now could release it a second time for one request, so
+                // this counts as a pulse: the door is awaited, and only a door not seen open by
+                // the deadline earns another.
+                self.await_door(job).await;
             }
-            Ok(()) => {
-                let deadline = Instant::now() + self.timing.open_timeout;
-                let door = self.hw.doors.get(&job.compartment).copied();
-                self.waiting
-                    .insert(job.compartment.clone(), Waiting { job, deadline });
-                // The door often pops during the pulse: look now rather than at the next poll.
-                if let Some(door) = door {
-                    self.poll_bus(door.bus).await;
-                }
-            }
+            Ok(()) => self.await_door(job).await,
         }
     }
 
+    /// The job's latch was pulsed (or may have been): its door must be seen open within
+    /// `latch.open_timeout`.
+    async fn await_door(&mut self, job: Job<T>) {
+        let deadline = Instant::now() + self.timing.open_timeout;
+        let door = self.hw.doors.get(&job.compartment).copied();
+        self.waiting
+            .insert(job.compartment.clone(), Waiting { job, deadline });
+        // The door often pops during the pulse: look now rather than at the next poll. A bus
+        // that just went down is retried on its back-off instead.
+        if let Some(door) = door.filter(|d| self.up[d.bus]) {
+            self.poll_bus(door.bus).await;
+        }
+    }
+
+    /// The first bus of `c`'s latch and door that is down or not known safe: while there is
+    /// one, `c` can neither be pulsed nor seen.
+    fn unusable_bus(&self, c: &CompartmentId) -> Option<usize> {
+        let latch = self.hw.latches.get(c).map(|l| l.bus);
+        let door = self.hw.doors.get(c).map(|d| d.bus);
+        [latch, door]
+            .into_iter()
+            .flatten()
+            .find(|&b| !(self.up[b] && self.safe[b]))
+    }
+
+    /// The job's door was not seen open by its deadline. The latch is pulsed again only if the
+    /// door is known closed: one whose bus went down, or came back without the door yet read
+    /// open as often as a change needs, may have opened, and a pulse could release it a second
+    /// time. Whether it opened is unknown then, and the compartment is not to blame.
     fn retry_or_fail(&mut self, job: Job<T>, reason: String) {
-        if job.pulses <= self.timing.retries {
+        if self.door_state(&job.compartment) != Some(DoorState::Closed) {
+            let reason = "its door could not be read after the pulse".to_owned();
+            self.fail(job, reason, true);
+        } else if job.pulses <= self.timing.retries {
             self.queue.push_front(job);
         } else {
             tracing::warn!(compartment = %job.compartment, pulses = job.pulses, "latch gave up");
@@ -319,8 +338,18 @@ impl<T: Send + 'static> Task<T> {
             .map(|(c, _)| c.clone())
             .collect();
         for c in expired {
-            if let Some(w) = self.waiting.remove(&c) {
-                self.retry_or_fail(w.job, "door not seen open after the latch pulse".into());
+            let Some(mut w) = self.waiting.remove(&c) else {
+                continue;
+            };
+            match self.confirming(&c) {
+                // Read open, not yet as often as a change needs: the next poll settles it.
+                Some(next_read) => {
+                    w.deadline = next_read;
+                    self.waiting.insert(c, w);
+                }
+                None => {
+                    self.retry_or_fail(w.job, "door not seen open after the latch pulse".into())
+                }
             }
         }
         let left_open: Vec<CompartmentId> = self
