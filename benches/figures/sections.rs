@@ -237,7 +237,10 @@ pub fn assign() -> anyhow::Result<Vec<Row>> {
             "read 500 compartments from SQLite + the rule",
         ),
     ] {
-        let path = criterion.join(bench).join("new/estimates.json");
+        // Criterion names a benchmark's directory with `/` replaced by `_`.
+        let path = criterion
+            .join(bench.replace('/', "_"))
+            .join("new/estimates.json");
         let Ok(text) = std::fs::read_to_string(&path) else {
             eprintln!(
                 "assign: no {} (run `cargo bench --bench assign` first)",

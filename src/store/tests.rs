@@ -304,3 +304,22 @@ fn parcel_counts_of_a_database_from_before_version_5_are_counted_once() {
         [("collected".to_owned(), 2), ("stored".to_owned(), 1)]
     );
 }
+
+#[test]
+fn compartments_are_listed_in_the_configured_order_known_ones_only() {
+    use crate::domain::{CompartmentId, Size};
+    let db = Db::open_in_memory().unwrap();
+    let conn = db.lock();
+    let configured: Vec<_> = ["B2", "A1", "C3"]
+        .into_iter()
+        .map(|id| (CompartmentId::from(id), Size::S, false))
+        .collect();
+    sync_compartments(&conn, &configured).unwrap();
+    let order: Vec<CompartmentId> = ["C3", "gone", "B2", "A1"].map(CompartmentId::from).into();
+    let listed: Vec<String> = list_compartments(&conn, &order)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id.0)
+        .collect();
+    assert_eq!(listed, ["C3", "B2", "A1"]);
+}
