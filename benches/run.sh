@@ -2,7 +2,7 @@
 # Measures lockerd on this machine and prints one Markdown table (the README's "Benchmarks"):
 # criterion's deposit-assignment benchmark, then the end-to-end figures (benches/figures.rs).
 # Arguments go to the figures binary:
-#   benches/run.sh                                  everything (about 30 minutes)
+#   benches/run.sh                                  everything (about 50 minutes)
 #   benches/run.sh pickup --pickups 1000            one section, fewer pickups
 #   benches/run.sh history process --idle-seconds 10
 # The pickup latency over Modbus RTU at 9600 baud is a bench of its own:
