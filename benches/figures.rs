@@ -20,6 +20,8 @@ mod api;
 mod history;
 #[path = "figures/process.rs"]
 mod process;
+#[path = "common/report.rs"]
+mod report;
 #[path = "figures/rig.rs"]
 mod rig;
 #[path = "figures/sections.rs"]
@@ -70,12 +72,7 @@ fn args() -> anyhow::Result<Args> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    report::log_to_stderr();
     let args = args()?;
     let started = std::time::Instant::now();
     let mut rows = vec![];

@@ -22,11 +22,15 @@ mod api;
 mod line;
 #[path = "pickup_latency/locker.rs"]
 mod locker;
+#[path = "common/report.rs"]
+mod report;
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
+
+use report::quantile;
 
 use line::{BITS_PER_CHAR, FC05_RTU_BYTES, Transport};
 use locker::{Bench, COMPARTMENTS, Sample};
@@ -98,12 +102,6 @@ async fn measure(transport: Transport, pickups: usize) -> anyhow::Result<Vec<Sam
     Ok(samples)
 }
 
-/// The `q` quantile of `sorted`, nearest rank.
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
@@ -158,12 +156,7 @@ fn print_table(rows: &[Row]) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    report::log_to_stderr();
     let args = args()?;
     let started = std::time::Instant::now();
     let mut rows = vec![];

@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::Args;
 use crate::history;
 use crate::process::{self, Daemon};
+use crate::report::quantile;
 use crate::rig::{Hardware, Rig};
 
 /// One row of the table.
@@ -38,12 +39,6 @@ fn ms(d: Duration) -> String {
 
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-/// The `q` quantile, nearest rank.
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn latencies(mut samples: Vec<Duration>) -> String {
