@@ -20,13 +20,7 @@ const POLL: Duration = Duration::from_millis(20);
 
 /// Unit 1: three doors; unit 2: two. Each compartment's door input has its latch's number.
 fn compartments() -> Vec<OnBoard> {
-    let c = |id, size, unit, n| OnBoard {
-        id,
-        size,
-        unit,
-        coil: n,
-        input: n,
-    };
+    let c = OnBoard::wired;
     vec![
         c("A1", "S", 1, 0),
         c("A2", "S", 1, 1),

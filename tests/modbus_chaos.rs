@@ -37,13 +37,7 @@ const ROUNDS: usize = 30;
 const SETTLE: Duration = Duration::from_secs(20);
 
 fn layout() -> Layout {
-    let c = |id, n| OnBoard {
-        id,
-        size: "M",
-        unit: 1,
-        coil: n,
-        input: n,
-    };
+    let c = |id, n| OnBoard::wired(id, "M", 1, n);
     Layout {
         profile: "generic",
         pulse: "50ms",

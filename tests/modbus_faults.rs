@@ -20,13 +20,7 @@ use serde_json::Value;
 /// Small compartments on the simulated bus, large ones on the Modbus boards: a large parcel
 /// fits only on the Modbus bus.
 fn layout() -> Layout {
-    let c = |id, size, n| OnBoard {
-        id,
-        size,
-        unit: 1,
-        coil: n,
-        input: n,
-    };
+    let c = |id, size, n| OnBoard::wired(id, size, 1, n);
     Layout {
         profile: "generic",
         pulse: "50ms",

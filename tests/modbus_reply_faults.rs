@@ -21,13 +21,7 @@ use modbus_locker::{Layout, Locker, OnBoard, coil_writes};
 /// cooldown, as with the defaults' 250 ms poll and a short cooldown: a retry is due before a
 /// door that opened has been read open twice.
 fn layout() -> Layout {
-    let c = |id, n| OnBoard {
-        id,
-        size: "M",
-        unit: 1,
-        coil: n,
-        input: n,
-    };
+    let c = |id, n| OnBoard::wired(id, "M", 1, n);
     Layout {
         profile: "generic",
         pulse: "50ms",

@@ -40,6 +40,19 @@ pub struct OnBoard {
     pub input: u16,
 }
 
+impl OnBoard {
+    /// Wired as the test boards are: latch on coil `n` and door on input `n` of `unit`.
+    pub fn wired(id: &'static str, size: &'static str, unit: u8, n: u16) -> OnBoard {
+        OnBoard {
+            id,
+            size,
+            unit,
+            coil: n,
+            input: n,
+        }
+    }
+}
+
 /// What the daemon is built on.
 #[derive(Debug, Clone)]
 pub struct Layout {
