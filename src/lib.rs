@@ -10,7 +10,7 @@
 //! - `ops` — `lockerd courier|parcel|compartment`: the running daemon's API, for operators.
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
 //! - `systemd` — readiness, status, stopping and the watchdog fed by the controller's heartbeat.
-//! - `http` — the axum API of ../shared/API.md, its errors, and the generated OpenAPI document.
+//! - `http` — the axum API of the local HTTP API (docs and the served OpenAPI document), its errors, and the generated OpenAPI document.
 //! - `sync` — push delivery of the event feed to the cloud: the signed batches, the task that
 //!   retries them, and its state for `/healthz` and `/metrics`.
 //! - `locker` — the service: each use case as a transaction plus, where a door opens, a
