@@ -20,8 +20,10 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 /// with the same body when the database is unusable, so a supervisor can restart the daemon.
 ///
 /// `sync` (an extension to API.md) shows how far the cloud is behind: the feed's `last_seq`
-/// and `acked_seq`, the `unacked` count, the age of the oldest unacknowledged event, and the
-/// push task's state (`null` without `[sync.push]`). A cloud that is behind does not make the
+/// and `acked_seq` (with `[sync.push]` push's cursor, else the pull acknowledgement), the pull
+/// agent's own `pull_acked_seq`, the `unacked` count, the age of the oldest unacknowledged
+/// event, and the push task's state with its cursor `delivered_seq` (`null` without
+/// `[sync.push]`). A cloud that is behind does not make the
 /// locker `degraded`: `status` says whether the locker itself needs a technician, while it keeps
 /// working offline (codes are checked locally, events wait); a cloud outage would otherwise mark
 /// a whole fleet degraded at once. Alert on `oldest_unacked_age_s` (or the metric of the same

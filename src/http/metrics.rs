@@ -41,6 +41,7 @@ pub(super) struct Metrics {
     parcels: Family<StateLabels, Gauge>,
     last_seq: Gauge,
     acked_seq: Gauge,
+    pull_acked_seq: Gauge,
     unacked: Gauge,
     oldest_unacked_age: Gauge,
     /// With `[sync.push]` only: a locker that does not push has no push to be down.
@@ -51,6 +52,7 @@ struct PushGauges {
     status: PushStatus,
     up: Gauge,
     last_success: Gauge,
+    delivered_seq: Gauge,
 }
 
 impl Metrics {
@@ -82,7 +84,12 @@ impl Metrics {
         let acked_seq = gauge(
             &mut registry,
             "events_acked_seq",
-            "The highest seq the cloud has acknowledged",
+            "How far the cloud is known to have the feed: push's cursor with push, else the pull ack",
+        );
+        let pull_acked_seq = gauge(
+            &mut registry,
+            "events_pull_acked_seq",
+            "The highest seq the pull agent acknowledged",
         );
         let unacked = gauge(
             &mut registry,
@@ -114,10 +121,16 @@ impl Metrics {
                 Unit::Seconds,
                 last_success.clone(),
             );
+            let delivered_seq = gauge(
+                &mut registry,
+                "push_delivered_seq",
+                "The highest seq the push endpoint accepted (push's own cursor)",
+            );
             PushGauges {
                 status,
                 up,
                 last_success,
+                delivered_seq,
             }
         });
         Metrics {
@@ -126,6 +139,7 @@ impl Metrics {
             parcels,
             last_seq,
             acked_seq,
+            pull_acked_seq,
             unacked,
             oldest_unacked_age,
             push,
@@ -144,11 +158,14 @@ impl Metrics {
 /// `lockerd_door_events_total{event}` (`opened`, `closed`, `forced`, `left_open`),
 /// `lockerd_keypad_failures_total`, `lockerd_keypad_lockouts_total`,
 /// `lockerd_http_requests_total{method,route,status}` (route templates; `unmatched` for unknown
-/// paths), `lockerd_events_last_seq`, `lockerd_events_acked_seq`,
-/// `lockerd_events_unacked`, `lockerd_events_oldest_unacked_age_seconds` (0 when nothing waits)
+/// paths), `lockerd_events_last_seq`, `lockerd_events_acked_seq` (how far the cloud is known
+/// to have the feed: push's cursor with `[sync.push]`, else the pull acknowledgement),
+/// `lockerd_events_pull_acked_seq`, `lockerd_events_unacked` (after `acked_seq`),
+/// `lockerd_events_oldest_unacked_age_seconds` (0 when nothing waits)
 /// and, with `[sync.push]`, `lockerd_push_up` (1 unless the last attempt failed or the push task
-/// stopped), `lockerd_push_failures_total` and `lockerd_push_last_success_timestamp_seconds`
-/// (0 before the first delivery). Alert on the age of the oldest unacknowledged event: it grows
+/// stopped), `lockerd_push_failures_total`, `lockerd_push_last_success_timestamp_seconds`
+/// (0 before the first delivery) and `lockerd_push_delivered_seq` (push's own cursor, which a
+/// pull acknowledgement never moves). Alert on the age of the oldest unacknowledged event: it grows
 /// whenever the cloud is not getting events, by push or by pull.
 #[utoipa::path(
     get,
@@ -176,6 +193,7 @@ async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Result<Resp
     let now = state.locker.now();
     m.last_seq.set(feed.last_seq);
     m.acked_seq.set(feed.acked_seq);
+    m.pull_acked_seq.set(feed.pull_acked_seq);
     m.unacked.set(feed.last_seq - feed.acked_seq);
     let age = feed.oldest_unacked_at.map_or(0, |at| seconds(now.0 - at.0));
     m.oldest_unacked_age.set(age);
@@ -185,6 +203,7 @@ async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Result<Resp
             .set(i64::from(s.enabled && s.consecutive_failures == 0));
         push.last_success
             .set(s.last_success_at.map_or(0, |t| seconds(t.0)));
+        push.delivered_seq.set(feed.push_seq);
     }
     let mut text = String::new();
     encode(&mut text, &m.registry)

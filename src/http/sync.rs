@@ -32,7 +32,7 @@ pub struct EventsAfter {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Ack {
-    /// The highest `seq` the agent has safely stored.
+    /// The highest `seq` the agent has safely stored; at most the feed's `last_seq`.
     pub seq: i64,
 }
 
@@ -84,10 +84,16 @@ async fn events(
     }))
 }
 
-/// Acknowledge events up to `seq`: their pickup codes are scrubbed, and they may be pruned
-/// after the retention period.
+/// Acknowledge events up to `seq`: without `[sync.push]`, their pickup codes are scrubbed, and
+/// they may be pruned after the retention period.
 ///
-/// Roles: sync. Operators may read the feed but not acknowledge it.
+/// Roles: sync. Operators may read the feed but not acknowledge it. The acknowledgement never
+/// moves backwards (a lower `seq` answers `204` and changes nothing). A `seq` past the feed's
+/// `last_seq` is refused with `400 invalid_request`: nobody can have read it. Each move is in
+/// the audit log (`sync.acked`). With `[sync.push]` the pull acknowledgement is the pull agent's
+/// own cursor: push keeps its cursor, and codes are scrubbed and events pruned only once push
+/// has delivered them, so an acknowledgement can make the locker forget nothing the push
+/// endpoint has not got.
 #[utoipa::path(
     post,
     path = "/api/v1/sync/ack",
@@ -100,10 +106,10 @@ async fn events(
     )
 )]
 async fn ack(
-    _: Caller<SYNC>,
+    Caller(agent): Caller<SYNC>,
     State(state): State<AppState>,
     Json(body): Json<Ack>,
 ) -> Result<StatusCode, ApiError> {
-    state.locker.ack(body.seq).await?;
+    state.locker.ack(body.seq, &agent).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -140,21 +140,6 @@ impl Inner {
         self.read(|c| Ok((store::list_events(c, after, limit)?, store::last_seq(c)?)))
     }
 
-    pub fn ack(&self, seq: i64) -> Result<()> {
-        if seq < 0 {
-            return Err(LockerError::InvalidRequest(
-                "seq: must not be negative".into(),
-            ));
-        }
-        self.tx(|tx| Ok(store::ack_events(tx, seq).map(|_| ())?))?;
-        // The codes just scrubbed still sit in the WAL's older frames until a checkpoint; if
-        // one cannot be made now, the periodic check retries it.
-        self.scrub_pending
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.finish_scrub();
-        Ok(())
-    }
-
     /// Checkpoints the WAL if an ack left scrubbed codes in it. Never blocks (see
     /// `Db::checkpoint`); says so in the log once per ack when a reader holds it up.
     pub fn finish_scrub(&self) {
@@ -267,10 +252,6 @@ impl Locker {
 
     pub async fn events(&self, after: i64, limit: usize) -> Result<(Vec<EventRecord>, i64)> {
         self.blocking(move |inner| inner.events(after, limit)).await
-    }
-
-    pub async fn ack(&self, seq: i64) -> Result<()> {
-        self.blocking(move |inner| inner.ack(seq)).await
     }
 
     /// Whether a `sim` bus is configured (the sim route answers 404 otherwise).

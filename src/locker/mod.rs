@@ -14,6 +14,7 @@ mod clock;
 mod core;
 mod deposit;
 mod engine;
+mod feed;
 mod incident;
 mod kiosk;
 mod photos;

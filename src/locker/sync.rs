@@ -8,9 +8,7 @@
 
 use super::audit::DAEMON;
 use super::core::Inner;
-use super::{
-    FeedStatus, Locker, LockerError, Principal, ReservationPage, ReservationRequest, Result,
-};
+use super::{Locker, LockerError, Principal, ReservationPage, ReservationRequest, Result};
 use crate::domain::{Parcel, ParcelState, Reservation};
 use crate::store;
 use rusqlite::Connection;
@@ -26,18 +24,8 @@ fn deposited(conn: &Connection, tracking_id: &str) -> Result<Option<Parcel>> {
 }
 
 impl Inner {
-    pub fn feed_status(&self) -> Result<FeedStatus> {
-        self.read(|c| {
-            Ok(FeedStatus {
-                last_seq: store::last_seq(c)?,
-                acked_seq: store::acked_seq(c)?,
-                oldest_unacked_at: store::oldest_unacked_at(c)?,
-            })
-        })
-    }
-
-    /// Deletes reservations that lapsed and, at most every `PRUNE_EVERY`, acknowledged
-    /// events older than `sync.retention` and photos older than `photo.retention`.
+    /// Deletes reservations that lapsed and, at most every `PRUNE_EVERY`, delivered events
+    /// older than `sync.retention` (see `super::feed`) and photos older than `photo.retention`.
     pub fn sync_housekeeping(&self, tx: &Connection) -> Result<()> {
         let now = self.now();
         let lapsed = store::delete_lapsed_reservations(tx, now)?;
@@ -50,9 +38,13 @@ impl Inner {
             return Ok(());
         }
         *last = Some(now);
-        let pruned = store::prune_events(tx, now.minus(self.config.sync.retention))?;
+        let scrubbed = self.settle_feed(tx)?;
+        self.scrub_pending
+            .fetch_or(scrubbed, std::sync::atomic::Ordering::SeqCst);
+        let cutoff = now.minus(self.config.sync.retention);
+        let pruned = store::prune_events(tx, cutoff, self.delivered_through(tx)?)?;
         if pruned > 0 {
-            tracing::info!(pruned, "acknowledged events past retention deleted");
+            tracing::info!(pruned, "delivered events past retention deleted");
         }
         self.delete_old_photos(tx)
     }
@@ -253,11 +245,6 @@ impl Locker {
             })
         })
         .await
-    }
-
-    /// Where the cloud is in the event feed, for health and metrics.
-    pub async fn feed_status(&self) -> Result<FeedStatus> {
-        self.blocking(|inner| inner.feed_status()).await
     }
 
     pub async fn reserve(

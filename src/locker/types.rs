@@ -121,14 +121,19 @@ pub struct ParcelPage {
     pub next: Option<String>,
 }
 
-/// Where the cloud is in the event feed.
+/// Where the cloud is in the event feed (see `feed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedStatus {
     /// The highest seq handed out.
     pub last_seq: i64,
-    /// The highest seq the cloud acknowledged.
+    /// How far the cloud is known to have the feed: push's cursor with `[sync.push]`, else the
+    /// pull acknowledgement. Codes are scrubbed and events pruned only up to here.
     pub acked_seq: i64,
-    /// When the oldest unacknowledged event happened, if any waits.
+    /// The pull agent's acknowledgement.
+    pub pull_acked_seq: i64,
+    /// How far the push endpoint accepted the feed.
+    pub push_seq: i64,
+    /// When the oldest event after `acked_seq` happened, if any waits.
     pub oldest_unacked_at: Option<Timestamp>,
 }
 

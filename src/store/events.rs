@@ -68,45 +68,82 @@ pub fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
     )
 }
 
-pub fn acked_seq(conn: &Connection) -> rusqlite::Result<i64> {
-    Ok(super::meta_get(conn, "acked_seq")?.unwrap_or(0))
+/// The feed's cursors in `meta`. The pull agent's acknowledgement keeps the key it had when it
+/// was the only cursor; push's has its own (schema 6), so neither moves the other.
+const PULL_ACKED: &str = "acked_seq";
+const PUSH_DELIVERED: &str = "push_seq";
+/// Codes are scrubbed from every event up to here (schema 6): the scrub reads only what is new.
+const SCRUBBED: &str = "scrubbed_seq";
+
+/// How far the pull agent acknowledged (`POST /api/v1/sync/ack`).
+pub fn pull_acked_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(super::meta_get(conn, PULL_ACKED)?.unwrap_or(0))
 }
 
-/// Acknowledges every event up to `seq` (never backwards, never past the last event) and
-/// scrubs the pickup codes from them: once the cloud has a code, the locker keeps only its hash.
-pub fn ack_events(conn: &Connection, seq: i64) -> rusqlite::Result<i64> {
-    let before = acked_seq(conn)?;
-    let acked = before.max(seq.min(last_seq(conn)?));
-    super::meta_set(conn, "acked_seq", acked)?;
-    // Events up to `before` were scrubbed by the acknowledgement that covered them (seqs only
-    // grow), so only the newly acknowledged range is read, not the whole history.
+/// How far the push endpoint accepted the feed.
+pub fn push_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(super::meta_get(conn, PUSH_DELIVERED)?.unwrap_or(0))
+}
+
+/// Moves the pull agent's acknowledgement to `seq`, never backwards and never past the last
+/// event; returns where it was and where it is now.
+pub fn ack_pull(conn: &Connection, seq: i64) -> rusqlite::Result<(i64, i64)> {
+    advance(conn, PULL_ACKED, seq)
+}
+
+/// Moves push's cursor to `seq` (a batch through it was accepted), like [`ack_pull`].
+pub fn advance_push(conn: &Connection, seq: i64) -> rusqlite::Result<(i64, i64)> {
+    advance(conn, PUSH_DELIVERED, seq)
+}
+
+fn advance(conn: &Connection, key: &str, seq: i64) -> rusqlite::Result<(i64, i64)> {
+    let before = super::meta_get(conn, key)?.unwrap_or(0);
+    let after = before.max(seq.min(last_seq(conn)?));
+    if after != before {
+        super::meta_set(conn, key, after)?;
+    }
+    Ok((before, after))
+}
+
+/// Scrubs the pickup codes from every event up to `seq`: once the cloud has a code, the locker
+/// keeps only its hash. Returns whether any event was newly covered (the caller then
+/// checkpoints the WAL, where the codes still sit).
+pub fn scrub_codes(conn: &Connection, seq: i64) -> rusqlite::Result<bool> {
+    let before = super::meta_get(conn, SCRUBBED)?.unwrap_or(0);
+    let through = seq.min(last_seq(conn)?);
+    if through <= before {
+        return Ok(false);
+    }
+    // Events up to `before` were scrubbed already (the mark only grows), so only the new range
+    // is read, not the whole history.
     conn.execute(
         &format!(
             "UPDATE events SET data = json_remove(data, '$.pickup_code')
              WHERE seq > ?1 AND seq <= ?2 AND type IN {CODE_EVENTS}
                AND json_extract(data, '$.pickup_code') IS NOT NULL"
         ),
-        [before, acked],
+        [before, through],
     )?;
-    Ok(acked)
+    super::meta_set(conn, SCRUBBED, through)?;
+    Ok(true)
 }
 
-/// When the oldest unacknowledged event happened, if any is waiting.
-pub fn oldest_unacked_at(conn: &Connection) -> rusqlite::Result<Option<Timestamp>> {
+/// When the oldest event after `seq` happened, if any.
+pub fn oldest_after(conn: &Connection, seq: i64) -> rusqlite::Result<Option<Timestamp>> {
     use rusqlite::OptionalExtension;
     conn.query_row(
         "SELECT at FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1",
-        [acked_seq(conn)?],
+        [seq],
         |r| r.get(0).map(Timestamp),
     )
     .optional()
 }
 
-/// Deletes acknowledged events that happened before `before`; returns how many went.
-/// Unacknowledged events are never deleted, however old: the cloud has not got them yet.
-pub fn prune_events(conn: &Connection, before: Timestamp) -> rusqlite::Result<usize> {
+/// Deletes the events up to `through` (those the cloud is known to have) that happened before
+/// `before`; returns how many went. Later events are never deleted, however old.
+pub fn prune_events(conn: &Connection, before: Timestamp, through: i64) -> rusqlite::Result<usize> {
     conn.execute(
         "DELETE FROM events WHERE seq <= ?1 AND at < ?2",
-        params![acked_seq(conn)?, before.0],
+        params![through, before.0],
     )
 }

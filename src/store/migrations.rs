@@ -196,6 +196,16 @@ CREATE TRIGGER parcel_counts_delete AFTER DELETE ON parcels BEGIN
     UPDATE parcel_counts SET n = n - 1 WHERE state = OLD.state;
 END;
 "#,
+    r#"
+-- Push gets a cursor of its own. Until now push and the pull agent shared `acked_seq`, so a
+-- sync token acknowledging ahead made push skip events and scrubbed codes the cloud never got.
+-- Push's cursor moves only when its endpoint accepts a batch; `scrubbed_seq` marks how far
+-- codes are gone. Both start where the shared cursor was: the cloud had the feed that far.
+INSERT OR IGNORE INTO meta (key, value)
+    SELECT 'push_seq', value FROM meta WHERE key = 'acked_seq';
+INSERT OR IGNORE INTO meta (key, value)
+    SELECT 'scrubbed_seq', value FROM meta WHERE key = 'acked_seq';
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -38,7 +38,7 @@ fn reopening_keeps_data_and_wal_with_full_sync_is_on() {
 }
 
 #[test]
-fn ack_never_moves_backwards_and_scrubs_codes() {
+fn cursors_never_move_backwards_nor_each_other_and_scrubbing_follows_its_mark() {
     let db = Db::open_in_memory().unwrap();
     let conn = db.lock();
     append_event(
@@ -55,20 +55,41 @@ fn ack_never_moves_backwards_and_scrubs_codes() {
         &json!({"parcel_id": "p2", "pickup_code": "654321"}),
     )
     .unwrap();
-    assert_eq!(ack_events(&conn, 1).unwrap(), 1);
+    assert_eq!(ack_pull(&conn, 1).unwrap(), (0, 1));
     assert_eq!(
-        ack_events(&conn, 0).unwrap(),
-        1,
+        ack_pull(&conn, 0).unwrap(),
+        (1, 1),
         "ack must not move backwards"
     );
     assert_eq!(
-        ack_events(&conn, 99).unwrap(),
-        2,
+        ack_pull(&conn, 99).unwrap(),
+        (1, 2),
         "ack is capped at the last event"
     );
-    let events = list_events(&conn, 0, 10).unwrap();
-    assert!(events.iter().all(|e| e.data.get("pickup_code").is_none()));
-    assert_eq!(events[0].data["parcel_id"], "p1");
+    assert_eq!(
+        push_seq(&conn).unwrap(),
+        0,
+        "the pull ack does not move push"
+    );
+    assert_eq!(advance_push(&conn, 1).unwrap(), (0, 1));
+    assert_eq!(pull_acked_seq(&conn).unwrap(), 2, "nor push the pull ack");
+    let codes = |conn: &rusqlite::Connection| -> Vec<bool> {
+        let events = list_events(conn, 0, 10).unwrap();
+        events
+            .iter()
+            .map(|e| e.data.get("pickup_code").is_some())
+            .collect()
+    };
+    assert_eq!(codes(&conn), [true, true], "acks alone scrub nothing");
+    assert!(scrub_codes(&conn, 1).unwrap());
+    assert_eq!(codes(&conn), [false, true]);
+    assert!(!scrub_codes(&conn, 1).unwrap(), "nothing new to scrub");
+    assert!(scrub_codes(&conn, 99).unwrap());
+    assert_eq!(codes(&conn), [false, false]);
+    assert_eq!(
+        list_events(&conn, 0, 10).unwrap()[0].data["parcel_id"],
+        "p1"
+    );
 }
 
 #[test]
@@ -170,7 +191,8 @@ fn history(past: usize) -> Db {
             append_event(&conn, kind, at, &json!({"parcel_id": n})).unwrap();
         }
     }
-    ack_events(&conn, i64::MAX).unwrap();
+    ack_pull(&conn, i64::MAX).unwrap();
+    scrub_codes(&conn, i64::MAX).unwrap();
     drop(conn);
     db
 }
@@ -205,11 +227,13 @@ fn periodic_and_per_request_queries_do_not_grow_with_history() {
                 "parcel.stored",
                 Timestamp(9),
                 &json!({"pickup_code": "1"}),
-            );
-            ack_events(c, seq.unwrap()).unwrap();
+            )
+            .unwrap();
+            ack_pull(c, seq).unwrap();
+            scrub_codes(c, seq).unwrap();
         }),
         ("prune with nothing old enough", |c| {
-            assert_eq!(prune_events(c, Timestamp(1)).unwrap(), 0);
+            assert_eq!(prune_events(c, Timestamp(1), i64::MAX).unwrap(), 0);
         }),
         ("old photos, none old enough", |c| {
             assert!(
@@ -303,6 +327,41 @@ fn parcel_counts_of_a_database_from_before_version_5_are_counted_once() {
         counts,
         [("collected".to_owned(), 2), ("stored".to_owned(), 1)]
     );
+}
+
+/// A database at `version`, written by `fill` on that schema, reopened (and so migrated).
+fn migrated_from(version: usize, fill: impl FnOnce(&rusqlite::Connection)) -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &migrations::MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as u32)
+            .unwrap();
+        fill(&conn);
+    }
+    Db::open(&path).unwrap()
+}
+
+#[test]
+fn push_starts_from_the_shared_cursor_of_a_database_from_before_version_6() {
+    let db = migrated_from(5, |conn| {
+        for code in ["111111", "222222", "333333"] {
+            let data = json!({"pickup_code": code});
+            append_event(conn, "parcel.stored", Timestamp(1), &data).unwrap();
+        }
+        // Version 5 acknowledged and scrubbed in one step.
+        meta_set(conn, "acked_seq", 2).unwrap();
+    });
+    let conn = db.lock();
+    assert_eq!(
+        (pull_acked_seq(&conn).unwrap(), push_seq(&conn).unwrap()),
+        (2, 2)
+    );
+    assert!(!scrub_codes(&conn, 2).unwrap(), "scrubbed up to 2 already");
+    assert!(scrub_codes(&conn, 3).unwrap());
 }
 
 #[test]

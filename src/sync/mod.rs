@@ -2,9 +2,9 @@
 //! object the pull route `GET /api/v1/sync/events` answers with), the signed batch, the task
 //! that POSTs batches until the cloud has everything, and the state an operator sees of it.
 //!
-//! Push and pull share one acknowledgement (`Locker::ack`, which never moves backwards), so the
-//! two can run together: whichever delivers first acknowledges, and the other at worst sends an
-//! event again. Delivery is at least once; event ids let the cloud drop repeats.
+//! Push has a cursor of its own (`Locker::push_delivered`), apart from the pull agent's
+//! acknowledgement, so the two can run together and a sync token acknowledging ahead never makes
+//! push skip an event. Delivery is at least once; event ids let the cloud drop repeats.
 //!
 //! Depends on `locker` (the feed) and `config`; knows nothing of the HTTP server, which reads
 //! `PushStatus` for `/healthz` and `/metrics`.

@@ -1,10 +1,11 @@
-//! The push task: POSTs the unacknowledged events, oldest first, one batch at a time, until the
+//! The push task: POSTs the undelivered events, oldest first, one batch at a time, until the
 //! cloud has them all; then sleeps until the feed changes.
 //!
-//! Each attempt re-reads the feed after the acknowledged `seq` (a pull agent may have
-//! acknowledged meanwhile), so a retry sends the same events, or fewer, never a later batch
-//! while an earlier one is undelivered. A 2xx answer is the acknowledgement; anything else, a
-//! refused connection or a timeout is retried after a back-off. Shutdown interrupts any wait
+//! Push has its own cursor, moved only by a 2xx answer of the push endpoint: a pull agent's
+//! acknowledgement never makes it skip an event (see `crate::locker` feed). Each attempt re-reads
+//! the feed after that cursor, so a retry sends the same events, never a later batch while an
+//! earlier one is undelivered. Anything but a 2xx, a refused connection or a timeout is retried
+//! after a back-off. Shutdown interrupts any wait
 //! or request: an interrupted batch is simply sent again after the restart.
 //!
 //! Logs name the seq range and the cloud's status or error, never the body (it carries pickup
@@ -116,14 +117,14 @@ impl Pusher {
         }
     }
 
-    /// Sends the oldest unacknowledged batch, if any, and acknowledges it on a 2xx.
+    /// Sends the oldest undelivered batch, if any, and moves push's cursor on a 2xx.
     async fn attempt(&self) -> Step {
         let failed = |why: String, range| Step::Failed { why, range };
-        let acked = match self.locker.feed_status().await {
-            Ok(feed) => feed.acked_seq,
+        let delivered = match self.locker.feed_status().await {
+            Ok(feed) => feed.push_seq,
             Err(e) => return failed(format!("cannot read the event feed: {e}"), None),
         };
-        let events = match self.locker.events(acked, self.config.batch).await {
+        let events = match self.locker.events(delivered, self.config.batch).await {
             Ok((events, _)) => events,
             Err(e) => return failed(format!("cannot read the event feed: {e}"), None),
         };
@@ -158,7 +159,7 @@ impl Pusher {
             .await;
         match answer {
             Ok(answer) if answer.status().is_success() => {
-                if let Err(e) = self.locker.ack(last_seq).await {
+                if let Err(e) = self.locker.push_delivered(last_seq).await {
                     let why = format!("delivered, but cannot record the acknowledgement: {e}");
                     return failed(why, range);
                 }

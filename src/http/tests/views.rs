@@ -177,6 +177,8 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
     let feed = FeedStatus {
         last_seq: 12,
         acked_seq: 9,
+        pull_acked_seq: 11,
+        push_seq: 9,
         oldest_unacked_at: Some(T0),
     };
     let push = PushState {
@@ -203,8 +205,10 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
     );
     assert_eq!(
         v["sync"],
-        json!({"last_seq": 12, "acked_seq": 9, "unacked": 3, "oldest_unacked_age_s": 90,
-            "push": {"enabled": true, "state": "backoff", "last_success_at": T0.to_rfc3339(),
+        json!({"last_seq": 12, "acked_seq": 9, "pull_acked_seq": 11, "unacked": 3,
+            "oldest_unacked_age_s": 90,
+            "push": {"enabled": true, "state": "backoff", "delivered_seq": 9,
+                "last_success_at": T0.to_rfc3339(),
                 "last_error": "the cloud answered 500 Internal Server Error",
                 "consecutive_failures": 3,
                 "next_attempt_at": T0.plus(std::time::Duration::from_secs(4)).to_rfc3339()}})
@@ -212,13 +216,15 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
     let caught_up = FeedStatus {
         last_seq: 12,
         acked_seq: 12,
+        pull_acked_seq: 12,
+        push_seq: 0,
         oldest_unacked_at: None,
     };
     let v = serde_json::to_value(SyncHealthView::new(caught_up, None, now)).unwrap();
     assert_eq!(
         v,
-        json!({"last_seq": 12, "acked_seq": 12, "unacked": 0, "oldest_unacked_age_s": null,
-            "push": null})
+        json!({"last_seq": 12, "acked_seq": 12, "pull_acked_seq": 12, "unacked": 0,
+            "oldest_unacked_age_s": null, "push": null})
     );
 }
 

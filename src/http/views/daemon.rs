@@ -52,8 +52,12 @@ pub struct HealthView {
 pub struct SyncHealthView {
     /// The seq of the newest event.
     pub last_seq: i64,
-    /// The highest seq the cloud has acknowledged.
+    /// How far the cloud is known to have the feed: with `[sync.push]` the last seq the push
+    /// endpoint accepted (`push.delivered_seq`), else the pull acknowledgement
+    /// (`pull_acked_seq`). Codes are scrubbed and events pruned only up to here.
     pub acked_seq: i64,
+    /// The last seq the pull agent acknowledged (`POST /api/v1/sync/ack`).
+    pub pull_acked_seq: i64,
     /// Events the cloud has not acknowledged: `last_seq - acked_seq`.
     pub unacked: i64,
     /// Whole seconds since the oldest unacknowledged event happened; `null` when none waits.
@@ -69,6 +73,9 @@ pub struct PushView {
     /// Whether the push task is running.
     pub enabled: bool,
     pub state: PushStateView,
+    /// Push's own cursor: the last seq the push endpoint accepted. A pull acknowledgement never
+    /// moves it.
+    pub delivered_seq: i64,
     #[schema(format = DateTime)]
     pub last_success_at: Option<String>,
     /// Why the last attempt failed (the cloud's status, or the connection error); `null` once a
@@ -106,19 +113,21 @@ impl SyncHealthView {
         SyncHealthView {
             last_seq: feed.last_seq,
             acked_seq: feed.acked_seq,
+            pull_acked_seq: feed.pull_acked_seq,
             unacked: feed.last_seq - feed.acked_seq,
             oldest_unacked_age_s: feed
                 .oldest_unacked_at
                 .map(|at| (now.0 - at.0).max(0) / 1000),
-            push: push.map(PushView::from),
+            push: push.map(|s| PushView::new(s, feed.push_seq)),
         }
     }
 }
 
-impl From<PushState> for PushView {
-    fn from(s: PushState) -> Self {
+impl PushView {
+    fn new(s: PushState, delivered_seq: i64) -> Self {
         PushView {
             enabled: s.enabled,
+            delivered_seq,
             state: match s.phase {
                 PushPhase::Idle => PushStateView::Idle,
                 PushPhase::Sending => PushStateView::Sending,
