@@ -50,7 +50,8 @@ pub struct AuditAfter {
 /// `token.created`, `token.removed` (`name`, `role`); `reservation.created`,
 /// `reservation.replaced` (`tracking_id`, `size`, `expires_at`, `has_code`, `photo`,
 /// `accessible`); `reservation.withdrawn` (`tracking_id`); `reservation.lapsed`
-/// (`tracking_ids`). Extension to API.md: `next`.
+/// (`tracking_ids`); `sync.acked` (`seq_before`, `seq_after`: the pull agent's acknowledgement
+/// moved, by the sync token named in `actor`). Extension to API.md: `next`.
 #[utoipa::path(
     get,
     path = "/api/v1/audit",
