@@ -3,7 +3,7 @@
 //! SQLite's online backup API copies every page inside one read transaction (WAL readers never
 //! block the daemon's writes), so the copy is the database as of one commit, never a torn mix.
 //! The copy is written beside the destination, checked with `PRAGMA integrity_check`, made
-//! private (it holds code hashes and TOTP secrets) and only then renamed into place.
+//! private (it holds code hashes and sealed TOTP secrets) and only then renamed into place.
 
 use crate::config::Config;
 use crate::store::{Db, SCHEMA_VERSION};

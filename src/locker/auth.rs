@@ -3,6 +3,7 @@
 use super::Locker;
 use super::core::Inner;
 use super::secrets::{constant_time_eq, new_token, random_bytes, token_hash};
+use super::totp_seal::{SEALED_V1, TotpSeal};
 use super::{CourierInfo, LockerError, NewCourier, Principal, Result, Role, Session, TokenInfo};
 use crate::domain::{CourierId, ParcelState};
 use crate::store::{self, CourierRow};
@@ -102,7 +103,8 @@ impl Inner {
         let row = CourierRow {
             id: id.clone(),
             name: name.to_owned(),
-            totp_secret: secret,
+            totp_secret: TotpSeal::new(&self.key).seal(&id, &secret),
+            totp_sealed: SEALED_V1,
             last_step: -1,
             active: true,
         };
@@ -149,7 +151,10 @@ impl Inner {
                 return Ok(Err(LockerError::LockedOut { retry_after }));
             }
             let step = match &found {
-                Some(row) => matching_step(row, code, now.0)?,
+                Some(row) => match self.totp_secret(row) {
+                    Some(secret) => matching_step(row, &secret, code, now.0)?,
+                    None => None,
+                },
                 None => None,
             };
             let (Some(row), Some(step)) = (found, step) else {
@@ -200,12 +205,13 @@ impl Inner {
     }
 }
 
-/// The step `code` matches for this courier, newer than the last accepted one.
-fn matching_step(row: &CourierRow, code: &str, now_ms: i64) -> Result<Option<i64>> {
+/// The step `code` matches for this courier (whose TOTP secret is `secret`), newer than the last
+/// accepted one.
+fn matching_step(row: &CourierRow, secret: &[u8], code: &str, now_ms: i64) -> Result<Option<i64>> {
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(None);
     }
-    let otp = totp(&row.totp_secret, &row.name)?;
+    let otp = totp(secret, &row.name)?;
     let current = now_ms.max(0) / 1000 / TOTP_STEP as i64;
     Ok((current - TOTP_SKEW..=current + TOTP_SKEW)
         .filter(|step| *step > row.last_step && *step >= 0)

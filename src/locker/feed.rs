@@ -75,7 +75,7 @@ impl Inner {
             }
             self.settle_feed(tx)
         })?;
-        self.scrubbed(scrubbed);
+        self.purge_wal(scrubbed);
         Ok(())
     }
 
@@ -85,7 +85,7 @@ impl Inner {
             store::advance_push(tx, seq)?;
             self.settle_feed(tx)
         })?;
-        self.scrubbed(scrubbed);
+        self.purge_wal(scrubbed);
         Ok(())
     }
 
@@ -95,9 +95,9 @@ impl Inner {
         Ok(store::scrub_codes(tx, self.delivered_through(tx)?)?)
     }
 
-    /// After codes were scrubbed: they still sit in the WAL's older frames until a checkpoint;
-    /// if one cannot be made now, the periodic check retries it.
-    pub fn scrubbed(&self, any: bool) {
+    /// After secrets were scrubbed or rewritten (`any`): they still sit in the WAL's older
+    /// frames until a checkpoint; if one cannot be made now, the periodic check retries it.
+    pub fn purge_wal(&self, any: bool) {
         if any {
             self.scrub_pending
                 .store(true, std::sync::atomic::Ordering::SeqCst);

@@ -22,6 +22,7 @@ mod pickup;
 mod recovery;
 mod secrets;
 mod sync;
+mod totp_seal;
 mod types;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -98,6 +99,8 @@ impl Locker {
             telemetry: parts.telemetry,
             scrub_pending: Default::default(),
         };
+        // Before anything can log a courier in: secrets from before schema 7 are still clear.
+        inner.seal_totp_secrets()?;
         Ok(Locker {
             inner: Arc::new(inner),
         })

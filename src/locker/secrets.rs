@@ -1,4 +1,5 @@
-//! Secrets: the per-install key, pickup codes, API tokens and courier TOTP.
+//! Secrets: the per-install key, pickup codes, API tokens and courier TOTP (sealed at rest with
+//! a key derived here, see `totp_seal`).
 //!
 //! Pickup codes are stored only as HMAC-SHA256 under a key that lives in the state directory
 //! (mode 0600), so a copy of the database alone does not reveal codes even by brute force over
@@ -56,6 +57,16 @@ impl InstallKey {
     /// A key for tests.
     pub fn random() -> InstallKey {
         InstallKey(random_bytes::<32>())
+    }
+
+    /// A 32-byte key for one purpose, named by `info` (HKDF-SHA256, RFC 5869): keys derived
+    /// under different labels are independent of each other and of the code HMAC key.
+    pub fn derive(&self, info: &[u8]) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(None, &self.0)
+            .expand(info, &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        key
     }
 
     /// The stored form of a pickup code.

@@ -79,16 +79,19 @@ pub struct CourierInfo {
 pub struct CourierRow {
     pub id: CourierId,
     pub name: String,
+    /// As stored: sealed by the service (see `crate::locker`), unless `totp_sealed` is 0.
     pub totp_secret: Vec<u8>,
+    /// How `totp_secret` is sealed: 0 not at all (rows from before schema 7).
+    pub totp_sealed: i64,
     pub last_step: i64,
     pub active: bool,
 }
 
 pub fn insert_courier(conn: &Connection, c: &CourierRow, now: Timestamp) -> rusqlite::Result<bool> {
     let n = conn.execute(
-        "INSERT INTO couriers (id, name, totp_secret, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT DO NOTHING",
-        params![c.id.as_str(), c.name, c.totp_secret, now.0],
+        "INSERT INTO couriers (id, name, totp_secret, totp_sealed, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        params![c.id.as_str(), c.name, c.totp_secret, c.totp_sealed, now.0],
     )?;
     Ok(n == 1)
 }
@@ -96,7 +99,7 @@ pub fn insert_courier(conn: &Connection, c: &CourierRow, now: Timestamp) -> rusq
 /// An active courier by id or, failing that, by name.
 pub fn find_courier(conn: &Connection, id_or_name: &str) -> rusqlite::Result<Option<CourierRow>> {
     conn.query_row(
-        "SELECT id, name, totp_secret, last_step, active FROM couriers
+        "SELECT id, name, totp_secret, totp_sealed, last_step, active FROM couriers
          WHERE active = 1 AND (id = ?1 OR name = ?1) ORDER BY id = ?1 DESC LIMIT 1",
         [id_or_name],
         |r| {
@@ -104,12 +107,45 @@ pub fn find_courier(conn: &Connection, id_or_name: &str) -> rusqlite::Result<Opt
                 id: CourierId(r.get(0)?),
                 name: r.get(1)?,
                 totp_secret: r.get(2)?,
-                last_step: r.get(3)?,
-                active: r.get(4)?,
+                totp_sealed: r.get(3)?,
+                last_step: r.get(4)?,
+                active: r.get(5)?,
             })
         },
     )
     .optional()
+}
+
+/// The couriers whose TOTP secret is stored clear (a removed courier's is empty: skipped).
+pub fn clear_totp_secrets(conn: &Connection) -> rusqlite::Result<Vec<(CourierId, Vec<u8>)>> {
+    totp_secrets(conn, "totp_sealed = 0")
+}
+
+/// The couriers whose TOTP secret is sealed, with it as stored.
+pub fn sealed_totp_secrets(conn: &Connection) -> rusqlite::Result<Vec<(CourierId, Vec<u8>)>> {
+    totp_secrets(conn, "totp_sealed <> 0")
+}
+
+fn totp_secrets(conn: &Connection, filter: &str) -> rusqlite::Result<Vec<(CourierId, Vec<u8>)>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, totp_secret FROM couriers WHERE {filter} AND length(totp_secret) > 0"
+    ))?;
+    stmt.query_map([], |r| Ok((CourierId(r.get(0)?), r.get(1)?)))?
+        .collect()
+}
+
+/// Replaces a courier's stored TOTP secret by its `sealed` form (scheme `scheme`).
+pub fn set_totp_secret(
+    conn: &Connection,
+    id: &CourierId,
+    sealed: &[u8],
+    scheme: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE couriers SET totp_secret = ?2, totp_sealed = ?3 WHERE id = ?1",
+        params![id.as_str(), sealed, scheme],
+    )?;
+    Ok(())
 }
 
 pub fn list_couriers(conn: &Connection) -> rusqlite::Result<Vec<CourierInfo>> {

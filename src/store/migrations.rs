@@ -206,6 +206,12 @@ INSERT OR IGNORE INTO meta (key, value)
 INSERT OR IGNORE INTO meta (key, value)
     SELECT 'scrubbed_seq', value FROM meta WHERE key = 'acked_seq';
 "#,
+    r#"
+-- Courier TOTP secrets are sealed with a key derived from install.key (locker::totp_seal). 0:
+-- still clear, as every row written before. Only the daemon holds the key, so it seals those
+-- rows at its next start; this migration cannot.
+ALTER TABLE couriers ADD COLUMN totp_sealed INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this binary writes.
