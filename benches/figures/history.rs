@@ -77,7 +77,10 @@ fn seed(path: &Path, parcels: usize) -> anyhow::Result<()> {
             eprintln!("history: {} of {parcels}", n + 1);
         }
     }
-    store::ack_events(&tx, last_event)?;
+    // Acknowledged and delivered, as a locker that pulls or pushes leaves its history.
+    store::ack_pull(&tx, last_event)?;
+    store::advance_push(&tx, last_event)?;
+    store::scrub_codes(&tx, last_event)?;
     tx.commit()?;
     Ok(())
 }
