@@ -64,6 +64,10 @@ pub struct IncidentCreated {
 /// for (`deposit`, `reopen`, `pickup`, `cancel`, `return`, `maintenance`) or `forced`; a closing
 /// carries the cause of the opening it ended. A `parcel_id` or `compartment` that does not
 /// exist is `404 not_found`.
+///
+/// At most 10 reports about one compartment (the one named, else the parcel's) per UTC day, and
+/// 20 about no compartment in all; beyond that `429 rate_limited` until the next UTC midnight
+/// (`Retry-After`). The kiosk is in public: without a cap its credential could fill the disk.
 #[utoipa::path(
     post,
     path = "/api/v1/incidents",
@@ -72,6 +76,9 @@ pub struct IncidentCreated {
     responses(
         (status = 201, description = "reported", body = IncidentCreated),
         (status = 404, description = "`not_found`: no such parcel or compartment", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: today's reports about this compartment (or \
+            about none) reached the cap", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the next UTC day"))),
         BodyErrors,
         AuthErrors,
     )

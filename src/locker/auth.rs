@@ -20,13 +20,21 @@ const TOTP_SKEW: i64 = 1;
 /// Lengths follow the keypad policy.
 fn login_throttle(given: &str, courier: Option<&CourierRow>) -> String {
     match courier {
-        Some(row) => format!("courier_login:{}", row.id),
+        Some(row) => format!("{LOGIN_THROTTLES}{}", row.id),
         None => format!(
-            "courier_login:unknown:{}",
+            "{UNKNOWN_NAME_THROTTLES}{}",
             hex::encode(&token_hash(given)[..8])
         ),
     }
 }
+
+/// The throttle keys of courier logins, and of names that match no courier among them.
+const LOGIN_THROTTLES: &str = "courier_login:";
+const UNKNOWN_NAME_THROTTLES: &str = "courier_login:unknown:";
+/// At most this many names that match no courier keep a throttle at once. Anyone at the kiosk
+/// can type new names: without a cap each would add a row until housekeeping forgets it. A
+/// courier's own throttle is never pushed out (that would let a guesser clear a lockout).
+pub const UNKNOWN_NAME_THROTTLES_MAX: usize = 256;
 
 fn totp(secret: &[u8], account: &str) -> Result<TOTP> {
     // otpauth labels may not contain ':'.
@@ -157,13 +165,18 @@ impl Inner {
                 },
                 None => None,
             };
+            let unknown = found.is_none();
             let (Some(row), Some(step)) = (found, step) else {
                 throttle.fail(now, &self.keypad_policy());
-                store::save_throttle(tx, &key, &throttle)?;
+                if unknown {
+                    let (prefix, max) = (UNKNOWN_NAME_THROTTLES, UNKNOWN_NAME_THROTTLES_MAX);
+                    store::make_room_for_throttle(tx, prefix, &key, max, now)?;
+                }
+                store::save_login_throttle(tx, &key, &throttle, now)?;
                 return Ok(Err(LockerError::InvalidCredentials));
             };
             throttle.succeed();
-            store::save_throttle(tx, &key, &throttle)?;
+            store::save_login_throttle(tx, &key, &throttle, now)?;
             store::set_courier_step(tx, &row.id, step)?;
             let token = new_token();
             let expires_at = now.plus(self.config.policy.courier_session);
@@ -181,6 +194,19 @@ impl Inner {
                 courier: row.name,
             }))
         })?
+    }
+
+    /// Forgets the login throttles that stopped mattering: not locked, and no failure or
+    /// lockout for `policy.keypad_lockout_max`. The throttle forgets a lockout's doubling after
+    /// the same quiet time, and a guesser who waits that long between failures never gets more
+    /// than `keypad_max_failures - 1` tries per such wait, fewer than lockouts allow.
+    pub fn prune_login_throttles(&self, tx: &rusqlite::Connection) -> Result<()> {
+        let quiet_since = self.now().minus(self.config.policy.keypad_lockout_max);
+        let pruned = store::prune_login_throttles(tx, LOGIN_THROTTLES, quiet_since)?;
+        if pruned > 0 {
+            tracing::debug!(pruned, "quiet login throttles forgotten");
+        }
+        Ok(())
     }
 
     /// Ends the courier's sessions; their closed deposits are stored now.

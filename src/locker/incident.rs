@@ -1,6 +1,10 @@
 //! Incident reports: "the compartment was empty", "the parcel is damaged". Each one publishes
 //! the compartment's door history since the parcel went in, so whoever investigates sees at
 //! once whether the door opened in between, and why.
+//!
+//! Reports are capped per compartment and UTC day (and, for reports naming no compartment, in
+//! all per day): the kiosk is in public, and each report keeps a note and publishes up to 200
+//! door movements, so an uncapped kiosk credential could fill the disk.
 
 use super::core::Inner;
 use super::{Locker, LockerError, Principal, Result};
@@ -15,6 +19,12 @@ const HISTORY_WITHOUT_PARCEL: Duration = Duration::from_secs(24 * 3600);
 const HISTORY_LIMIT: usize = 200;
 /// Longest note kept.
 pub const NOTE_MAX: usize = 1000;
+/// Reports about one compartment per UTC day: every recipient of a busy compartment, several
+/// times over. Both caps are stated in the OpenAPI description of `POST /api/v1/incidents`.
+pub const INCIDENTS_PER_COMPARTMENT_PER_DAY: i64 = 10;
+/// Reports about no compartment, in all, per UTC day.
+pub const INCIDENTS_WITHOUT_COMPARTMENT_PER_DAY: i64 = 20;
+const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// What a kiosk or an operator reports.
 #[derive(Debug, Clone)]
@@ -74,6 +84,7 @@ impl Inner {
                 Some(p) => HistoryFrom::Parcel(&p.id, since),
                 None => HistoryFrom::Time(since),
             };
+            self.check_incident_cap(tx, compartment.as_ref().map(|c| &c.id))?;
             let history = match &compartment {
                 Some(c) => store::door_history(tx, &c.id, from, HISTORY_LIMIT)?,
                 None => vec![],
@@ -102,6 +113,36 @@ impl Inner {
             });
             self.publish(tx, "incident.reported", data)?;
             Ok(record.id)
+        })
+    }
+}
+
+impl Inner {
+    /// `RateLimited` until the next UTC day once today's reports about `compartment` (or about
+    /// none) reached the cap.
+    fn check_incident_cap(
+        &self,
+        tx: &rusqlite::Connection,
+        compartment: Option<&CompartmentId>,
+    ) -> Result<()> {
+        let now = self.now();
+        let today = Timestamp(now.0.div_euclid(DAY_MS) * DAY_MS);
+        let cap = match compartment {
+            Some(_) => INCIDENTS_PER_COMPARTMENT_PER_DAY,
+            None => INCIDENTS_WITHOUT_COMPARTMENT_PER_DAY,
+        };
+        if store::count_incidents_since(tx, compartment, today)? < cap {
+            return Ok(());
+        }
+        let about = compartment.map_or("no compartment".to_owned(), |c| format!("compartment {c}"));
+        tracing::warn!(
+            about,
+            cap,
+            "incident report refused: today's cap is reached"
+        );
+        Err(LockerError::RateLimited {
+            reason: format!("{cap} incident reports about {about} today already; try tomorrow"),
+            retry_after: now.until(Timestamp(today.0 + DAY_MS)),
         })
     }
 }

@@ -25,9 +25,13 @@ mod sync;
 mod totp_seal;
 mod types;
 
+pub use auth::UNKNOWN_NAME_THROTTLES_MAX;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::Ticket;
-pub use incident::{IncidentReport, NOTE_MAX};
+pub use incident::{
+    INCIDENTS_PER_COMPARTMENT_PER_DAY, INCIDENTS_WITHOUT_COMPARTMENT_PER_DAY, IncidentReport,
+    NOTE_MAX,
+};
 pub use kiosk::{PAIRING_TTL, Pairing, create_pairing_offline};
 pub use secrets::InstallKey;
 pub use sync::StateCounts;

@@ -25,7 +25,8 @@ fn deposited(conn: &Connection, tracking_id: &str) -> Result<Option<Parcel>> {
 
 impl Inner {
     /// Deletes reservations that lapsed and, at most every `PRUNE_EVERY`, delivered events
-    /// older than `sync.retention` (see `super::feed`) and photos older than `photo.retention`.
+    /// older than `sync.retention` (see `super::feed`), quiet login throttles and photos older
+    /// than `photo.retention`.
     pub fn sync_housekeeping(&self, tx: &Connection) -> Result<()> {
         let now = self.now();
         let lapsed = store::delete_lapsed_reservations(tx, now)?;
@@ -46,6 +47,7 @@ impl Inner {
         if pruned > 0 {
             tracing::info!(pruned, "delivered events past retention deleted");
         }
+        self.prune_login_throttles(tx)?;
         self.delete_old_photos(tx)
     }
 

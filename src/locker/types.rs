@@ -55,6 +55,12 @@ pub enum LockerError {
     InvalidCredentials,
     #[error("too many failed attempts")]
     LockedOut { retry_after: Duration },
+    /// A cap on what a caller may add was reached; `reason` says which (never a secret).
+    #[error("{reason}")]
+    RateLimited {
+        reason: String,
+        retry_after: Duration,
+    },
     #[error("this token may not do that")]
     Forbidden,
     #[error("internal error: {0}")]

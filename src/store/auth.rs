@@ -248,6 +248,90 @@ pub fn get_throttle(conn: &Connection, key: &str) -> rusqlite::Result<Throttle> 
         .unwrap_or_default())
 }
 
+/// Saves a courier-login throttle as of `now`; one back at its default (no failure, no
+/// lockout to remember) is deleted rather than kept. Unlike the keypad's single row, login
+/// throttles are pruned ([`prune_login_throttles`]) and capped ([`make_room_for_throttle`]).
+pub fn save_login_throttle(
+    conn: &Connection,
+    key: &str,
+    t: &Throttle,
+    now: Timestamp,
+) -> rusqlite::Result<()> {
+    if *t == Throttle::default() {
+        conn.execute("DELETE FROM throttles WHERE key = ?1", [key])?;
+        return Ok(());
+    }
+    conn.execute(
+        "INSERT INTO throttles (key, failures, lockouts, locked_until, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, lockouts = excluded.lockouts,
+             locked_until = excluded.locked_until, updated_at = excluded.updated_at",
+        params![
+            key,
+            t.failures,
+            t.lockouts,
+            t.locked_until.map(|t| t.0),
+            now.0
+        ],
+    )?;
+    Ok(())
+}
+
+/// The keys starting with `prefix`, as a range the primary key answers by index.
+fn prefix_range(prefix: &str) -> (String, String) {
+    let mut end = prefix.to_owned();
+    let last = end.pop().expect("a non-empty prefix");
+    end.push(char::from_u32(u32::from(last) + 1).expect("an ASCII prefix"));
+    (prefix.to_owned(), end)
+}
+
+/// Deletes the throttles under `prefix` that have not failed nor been locked since `quiet_since`
+/// (and are not locked now); returns how many went.
+pub fn prune_login_throttles(
+    conn: &Connection,
+    prefix: &str,
+    quiet_since: Timestamp,
+) -> rusqlite::Result<usize> {
+    let (from, to) = prefix_range(prefix);
+    conn.execute(
+        "DELETE FROM throttles WHERE key >= ?1 AND key < ?2
+           AND max(COALESCE(locked_until, 0), updated_at) <= ?3",
+        params![from, to, quiet_since.0],
+    )
+}
+
+/// Keeps at most `max` throttles under `prefix` once `key` (under it) is saved: if `key` is new
+/// and the prefix is full, deletes the rows whose loss matters least. Unlocked ones first, the
+/// longest quiet first; if every row is locked, the one locked last, so a locked row cannot be
+/// pushed out by locking others after it. Returns how many went.
+pub fn make_room_for_throttle(
+    conn: &Connection,
+    prefix: &str,
+    key: &str,
+    max: usize,
+    now: Timestamp,
+) -> rusqlite::Result<usize> {
+    let (from, to) = prefix_range(prefix);
+    let (rows, exists): (i64, bool) = conn.query_row(
+        "SELECT count(*), count(*) FILTER (WHERE key = ?3) > 0 FROM throttles
+         WHERE key >= ?1 AND key < ?2",
+        params![from, to, key],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let over = rows + 1 - max as i64;
+    if exists || over <= 0 {
+        return Ok(0);
+    }
+    conn.execute(
+        "DELETE FROM throttles WHERE key IN (
+             SELECT key FROM throttles WHERE key >= ?1 AND key < ?2
+             ORDER BY COALESCE(locked_until, 0) > ?3,
+                 CASE WHEN COALESCE(locked_until, 0) > ?3 THEN -updated_at ELSE updated_at END
+             LIMIT ?4)",
+        params![from, to, now.0, over],
+    )
+}
+
 pub fn save_throttle(conn: &Connection, key: &str, t: &Throttle) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO throttles (key, failures, lockouts, locked_until) VALUES (?1, ?2, ?3, ?4)

@@ -102,6 +102,19 @@ pub struct IncidentRecord {
     pub at: Timestamp,
 }
 
+/// How many incidents were reported about `compartment` (`None`: about none) since `since`.
+pub fn count_incidents_since(
+    conn: &Connection,
+    compartment: Option<&CompartmentId>,
+    since: Timestamp,
+) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM incidents WHERE compartment IS ?1 AND at >= ?2",
+        params![compartment.map(|c| c.as_str()), since.0],
+        |r| r.get(0),
+    )
+}
+
 pub fn insert_incident(conn: &Connection, i: &IncidentRecord) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO incidents (id, kind, parcel_id, compartment, note, reporter, at)

@@ -212,6 +212,14 @@ INSERT OR IGNORE INTO meta (key, value)
 -- rows at its next start; this migration cannot.
 ALTER TABLE couriers ADD COLUMN totp_sealed INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Bounds on tables anyone at the kiosk can grow. A login throttle records when it last
+-- changed, so housekeeping can forget one whose state stopped mattering (0 on rows from
+-- before: they are forgotten at the first housekeeping unless locked). Incidents are counted
+-- per compartment and day against a cap, by index.
+ALTER TABLE throttles ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX incidents_by_compartment ON incidents(compartment, at);
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -382,3 +382,68 @@ fn compartments_are_listed_in_the_configured_order_known_ones_only() {
         .collect();
     assert_eq!(listed, ["C3", "B2", "A1"]);
 }
+
+#[test]
+fn login_throttles_are_capped_without_pushing_out_a_locked_one_and_pruned_when_quiet() {
+    use crate::domain::Throttle;
+    use std::time::Duration;
+    let db = Db::open_in_memory().unwrap();
+    let conn = db.lock();
+    let t0 = Timestamp(1_000_000);
+    let at = |s: u64| t0.plus(Duration::from_secs(s));
+    let failed = Throttle {
+        failures: 1,
+        ..Throttle::default()
+    };
+    let locked = |until| Throttle {
+        lockouts: 1,
+        locked_until: Some(until),
+        ..Throttle::default()
+    };
+    let keys = |conn: &rusqlite::Connection| -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT key FROM throttles ORDER BY key")
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let (pre, max) = ("x:", 3);
+    save_login_throttle(&conn, "x:1", &locked(at(600)), at(0)).unwrap();
+    save_login_throttle(&conn, "x:2", &failed, at(1)).unwrap();
+    save_login_throttle(&conn, "x:3", &failed, at(2)).unwrap();
+    save_login_throttle(&conn, "y:1", &failed, at(0)).unwrap();
+    assert_eq!(
+        make_room_for_throttle(&conn, pre, "x:3", max, at(3)).unwrap(),
+        0
+    );
+    assert_eq!(
+        make_room_for_throttle(&conn, pre, "x:4", max, at(3)).unwrap(),
+        1
+    );
+    save_login_throttle(&conn, "x:4", &locked(at(700)), at(3)).unwrap();
+    assert_eq!(
+        keys(&conn),
+        ["x:1", "x:3", "x:4", "y:1"],
+        "the oldest unlocked went"
+    );
+    save_login_throttle(&conn, "x:3", &locked(at(800)), at(4)).unwrap();
+    make_room_for_throttle(&conn, pre, "x:5", max, at(5)).unwrap();
+    assert_eq!(
+        keys(&conn),
+        ["x:1", "x:4", "y:1"],
+        "all locked: the last locked went"
+    );
+
+    save_login_throttle(&conn, "x:4", &Throttle::default(), at(6)).unwrap();
+    assert_eq!(
+        keys(&conn),
+        ["x:1", "y:1"],
+        "a throttle back at its default is deleted"
+    );
+    save_login_throttle(&conn, "x:6", &failed, at(500)).unwrap();
+    // Quiet since 550: x:1 is locked until 600, x:6 failed at 500; y is another prefix.
+    assert_eq!(prune_login_throttles(&conn, pre, at(550)).unwrap(), 1);
+    assert_eq!(keys(&conn), ["x:1", "y:1"]);
+    assert_eq!(prune_login_throttles(&conn, pre, at(600)).unwrap(), 1);
+    assert_eq!(keys(&conn), ["y:1"]);
+}

@@ -102,6 +102,20 @@ async fn locked_out_gives_retry_after_rounded_up_and_at_least_one() {
 }
 
 #[tokio::test]
+async fn rate_limited_says_why_and_when_to_come_back() {
+    let error = LockerError::RateLimited {
+        reason: "10 incident reports about compartment B2 today already".into(),
+        retry_after: Duration::from_millis(3_600_500),
+    };
+    let (status, json, response) = answer(error.into()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(json["error"]["code"], "rate_limited");
+    assert!(json["error"]["message"].as_str().unwrap().contains("B2"));
+    assert_eq!(json["error"]["retry_after_s"], 3601);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "3601");
+}
+
+#[tokio::test]
 async fn internal_error_detail_stays_out_of_the_answer() {
     let error = LockerError::Internal("database: /var/lib/lockerd/db locked".into());
     let (_, json, _) = answer(error.into()).await;
