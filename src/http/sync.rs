@@ -53,7 +53,9 @@ pub struct Ack {
 /// `maintenance.opened` (`compartment`, `actor`, `reason`); `keypad.locked_out` (`until`,
 /// `lockout_s`); `incident.reported` (see `POST /api/v1/incidents`). Extensions to API.md: `bus.down` (`bus`, `error`) when a hardware bus stops
 /// answering (its compartments are unavailable meanwhile) and `bus.up` (`bus`) when it answers
-/// again.
+/// again; `audit.head` (`seq`, `hash`: the last audit log entry's seq and its hash in lowercase
+/// hex, as `GET /api/v1/audit` shows it) at every start and then at most hourly when the log
+/// grew. Keep them: an entry up to an anchored `seq` can no longer be rewritten unnoticed.
 #[utoipa::path(
     get,
     path = "/api/v1/sync/events",

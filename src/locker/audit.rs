@@ -5,18 +5,29 @@
 //! description of `GET /api/v1/audit`): every opening asked for, and every change of who may
 //! open a door. Entries name parcels, compartments, couriers, tokens and reservations; never a
 //! pickup code, token, TOTP secret or session token. The chain itself is `store::audit`.
+//!
+//! The chain's head (`seq`, `hash`) is published in the feed as `audit.head` at every start and
+//! then hourly, when it moved: the cloud keeps anchors the locker cannot rewrite later, so
+//! rewriting the log (and recomputing every hash) shows against them. An hour bounds what is
+//! not anchored yet while adding at most 24 small events a day, and none on an idle locker.
 
 use super::core::Inner;
 use super::{Locker, Result};
-use crate::domain::Parcel;
+use crate::domain::{Parcel, Timestamp};
 use crate::store::{self, AuditEntry};
 use rusqlite::Connection;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// The actor of the daemon acting on its own: start-up, expiry, failover, inspection.
 pub const DAEMON: &str = "lockerd";
 /// The actor of `lockerd token create`.
 pub const CLI: &str = "cli";
+/// How often, at most, the chain's head is published besides each start.
+const HEAD_EVERY: Duration = Duration::from_secs(3600);
+/// In `meta`: the seq of the last head published, and when (ms), so a restart does not forget.
+const META_HEAD_SEQ: &str = "audit_head_published_seq";
+const META_HEAD_AT: &str = "audit_head_published_at";
 
 /// What every entry about a parcel carries (never its code).
 pub fn audit_parcel(p: &Parcel) -> Value {
@@ -59,7 +70,37 @@ impl Inner {
             "buses": config.buses.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
             "version": env!("CARGO_PKG_VERSION"),
         });
-        self.tx(|tx| self.audit(tx, DAEMON, "daemon.started", detail))
+        self.tx(|tx| {
+            self.audit(tx, DAEMON, "daemon.started", detail)?;
+            self.publish_audit_head(tx)
+        })
+    }
+
+    /// Publishes `audit.head` with the chain's head as it stands in `tx`.
+    fn publish_audit_head(&self, tx: &Connection) -> Result<()> {
+        let Some((seq, hash)) = store::audit_head(tx)? else {
+            return Ok(());
+        };
+        let data = json!({"seq": seq, "hash": hex::encode(hash)});
+        self.publish(tx, "audit.head", data)?;
+        store::meta_set(tx, META_HEAD_SEQ, seq)?;
+        store::meta_set(tx, META_HEAD_AT, self.now().0)?;
+        Ok(())
+    }
+
+    /// Publishes the head again if it moved and the last one is `HEAD_EVERY` old (or from a
+    /// clock that was ahead). Cheap enough for every tick: two `meta` reads, most of the time.
+    pub fn publish_audit_head_hourly(&self, tx: &Connection) -> Result<()> {
+        let now = self.now();
+        let last_at = Timestamp(store::meta_get(tx, META_HEAD_AT)?.unwrap_or(0));
+        if now < last_at.plus(HEAD_EVERY) && now >= last_at {
+            return Ok(());
+        }
+        let published = store::meta_get(tx, META_HEAD_SEQ)?.unwrap_or(0);
+        match store::audit_head(tx)? {
+            Some((seq, _)) if seq != published => self.publish_audit_head(tx),
+            _ => Ok(()),
+        }
     }
 }
 

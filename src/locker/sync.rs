@@ -24,7 +24,8 @@ fn deposited(conn: &Connection, tracking_id: &str) -> Result<Option<Parcel>> {
 }
 
 impl Inner {
-    /// Deletes reservations that lapsed and, at most every `PRUNE_EVERY`, delivered events
+    /// Deletes reservations that lapsed, publishes the audit chain's head when due (see
+    /// `super::audit`) and, at most every `PRUNE_EVERY`, delivered events
     /// older than `sync.retention` (see `super::feed`), quiet login throttles and photos older
     /// than `photo.retention`.
     pub fn sync_housekeeping(&self, tx: &Connection) -> Result<()> {
@@ -34,6 +35,7 @@ impl Inner {
             let detail = json!({"tracking_ids": lapsed});
             self.audit(tx, DAEMON, "reservation.lapsed", detail)?;
         }
+        self.publish_audit_head_hourly(tx)?;
         let mut last = self.last_prune.lock().unwrap_or_else(|e| e.into_inner());
         if last.is_some_and(|t| now < t.plus(PRUNE_EVERY) && now >= t) {
             return Ok(());

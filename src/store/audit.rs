@@ -112,6 +112,16 @@ fn sequence(conn: &Connection) -> rusqlite::Result<i64> {
     )
 }
 
+/// The last entry's seq and hash: the head of the chain, `None` before the first entry.
+pub fn audit_head(conn: &Connection) -> rusqlite::Result<Option<(i64, Vec<u8>)>> {
+    conn.query_row(
+        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
 /// Appends an entry chained to the last one and returns its seq. Call it inside the
 /// transaction of the action it records.
 pub fn append_audit(
@@ -121,14 +131,7 @@ pub fn append_audit(
     action: &str,
     detail: &serde_json::Value,
 ) -> rusqlite::Result<i64> {
-    let last: Option<(i64, Vec<u8>)> = conn
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let (last_seq, prev) = last.unwrap_or((0, GENESIS.to_vec()));
+    let (last_seq, prev) = audit_head(conn)?.unwrap_or((0, GENESIS.to_vec()));
     // Never reuse a seq, even one whose row is gone: a deleted tail stays a visible gap.
     let seq = last_seq.max(sequence(conn)?) + 1;
     let detail = detail.to_string();
