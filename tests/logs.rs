@@ -148,7 +148,9 @@ async fn secrets_never_reach_the_log() {
         json!({}),
     )
     .await;
-    let pickup_code = feed["events"][1]["data"]["pickup_code"]
+    let stored = feed["events"].as_array().unwrap().iter();
+    let mut stored = stored.filter(|e| e["type"] == "parcel.stored");
+    let pickup_code = stored.next().expect("parcel.stored")["data"]["pickup_code"]
         .as_str()
         .expect("code published")
         .to_owned();
