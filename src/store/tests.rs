@@ -38,61 +38,6 @@ fn reopening_keeps_data_and_wal_with_full_sync_is_on() {
 }
 
 #[test]
-fn cursors_never_move_backwards_nor_each_other_and_scrubbing_follows_its_mark() {
-    let db = Db::open_in_memory().unwrap();
-    let conn = db.lock();
-    append_event(
-        &conn,
-        "parcel.stored",
-        Timestamp(1),
-        &json!({"parcel_id": "p1", "pickup_code": "123456"}),
-    )
-    .unwrap();
-    append_event(
-        &conn,
-        "parcel.stored",
-        Timestamp(2),
-        &json!({"parcel_id": "p2", "pickup_code": "654321"}),
-    )
-    .unwrap();
-    assert_eq!(ack_pull(&conn, 1).unwrap(), (0, 1));
-    assert_eq!(
-        ack_pull(&conn, 0).unwrap(),
-        (1, 1),
-        "ack must not move backwards"
-    );
-    assert_eq!(
-        ack_pull(&conn, 99).unwrap(),
-        (1, 2),
-        "ack is capped at the last event"
-    );
-    assert_eq!(
-        push_seq(&conn).unwrap(),
-        0,
-        "the pull ack does not move push"
-    );
-    assert_eq!(advance_push(&conn, 1).unwrap(), (0, 1));
-    assert_eq!(pull_acked_seq(&conn).unwrap(), 2, "nor push the pull ack");
-    let codes = |conn: &rusqlite::Connection| -> Vec<bool> {
-        let events = list_events(conn, 0, 10).unwrap();
-        events
-            .iter()
-            .map(|e| e.data.get("pickup_code").is_some())
-            .collect()
-    };
-    assert_eq!(codes(&conn), [true, true], "acks alone scrub nothing");
-    assert!(scrub_codes(&conn, 1).unwrap());
-    assert_eq!(codes(&conn), [false, true]);
-    assert!(!scrub_codes(&conn, 1).unwrap(), "nothing new to scrub");
-    assert!(scrub_codes(&conn, 99).unwrap());
-    assert_eq!(codes(&conn), [false, false]);
-    assert_eq!(
-        list_events(&conn, 0, 10).unwrap()[0].data["parcel_id"],
-        "p1"
-    );
-}
-
-#[test]
 fn seq_is_never_reused_after_deletion() {
     let db = Db::open_in_memory().unwrap();
     let conn = db.lock();
@@ -329,41 +274,6 @@ fn parcel_counts_of_a_database_from_before_version_5_are_counted_once() {
     );
 }
 
-/// A database at `version`, written by `fill` on that schema, reopened (and so migrated).
-fn migrated_from(version: usize, fill: impl FnOnce(&rusqlite::Connection)) -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db.sqlite");
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for sql in &migrations::MIGRATIONS[..version] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", version as u32)
-            .unwrap();
-        fill(&conn);
-    }
-    Db::open(&path).unwrap()
-}
-
-#[test]
-fn push_starts_from_the_shared_cursor_of_a_database_from_before_version_6() {
-    let db = migrated_from(5, |conn| {
-        for code in ["111111", "222222", "333333"] {
-            let data = json!({"pickup_code": code});
-            append_event(conn, "parcel.stored", Timestamp(1), &data).unwrap();
-        }
-        // Version 5 acknowledged and scrubbed in one step.
-        meta_set(conn, "acked_seq", 2).unwrap();
-    });
-    let conn = db.lock();
-    assert_eq!(
-        (pull_acked_seq(&conn).unwrap(), push_seq(&conn).unwrap()),
-        (2, 2)
-    );
-    assert!(!scrub_codes(&conn, 2).unwrap(), "scrubbed up to 2 already");
-    assert!(scrub_codes(&conn, 3).unwrap());
-}
-
 #[test]
 fn compartments_are_listed_in_the_configured_order_known_ones_only() {
     use crate::domain::{CompartmentId, Size};
@@ -383,67 +293,5 @@ fn compartments_are_listed_in_the_configured_order_known_ones_only() {
     assert_eq!(listed, ["C3", "B2", "A1"]);
 }
 
-#[test]
-fn login_throttles_are_capped_without_pushing_out_a_locked_one_and_pruned_when_quiet() {
-    use crate::domain::Throttle;
-    use std::time::Duration;
-    let db = Db::open_in_memory().unwrap();
-    let conn = db.lock();
-    let t0 = Timestamp(1_000_000);
-    let at = |s: u64| t0.plus(Duration::from_secs(s));
-    let failed = Throttle {
-        failures: 1,
-        ..Throttle::default()
-    };
-    let locked = |until| Throttle {
-        lockouts: 1,
-        locked_until: Some(until),
-        ..Throttle::default()
-    };
-    let keys = |conn: &rusqlite::Connection| -> Vec<String> {
-        let mut stmt = conn
-            .prepare("SELECT key FROM throttles ORDER BY key")
-            .unwrap();
-        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
-        rows.collect::<rusqlite::Result<_>>().unwrap()
-    };
-    let (pre, max) = ("x:", 3);
-    save_login_throttle(&conn, "x:1", &locked(at(600)), at(0)).unwrap();
-    save_login_throttle(&conn, "x:2", &failed, at(1)).unwrap();
-    save_login_throttle(&conn, "x:3", &failed, at(2)).unwrap();
-    save_login_throttle(&conn, "y:1", &failed, at(0)).unwrap();
-    assert_eq!(
-        make_room_for_throttle(&conn, pre, "x:3", max, at(3)).unwrap(),
-        0
-    );
-    assert_eq!(
-        make_room_for_throttle(&conn, pre, "x:4", max, at(3)).unwrap(),
-        1
-    );
-    save_login_throttle(&conn, "x:4", &locked(at(700)), at(3)).unwrap();
-    assert_eq!(
-        keys(&conn),
-        ["x:1", "x:3", "x:4", "y:1"],
-        "the oldest unlocked went"
-    );
-    save_login_throttle(&conn, "x:3", &locked(at(800)), at(4)).unwrap();
-    make_room_for_throttle(&conn, pre, "x:5", max, at(5)).unwrap();
-    assert_eq!(
-        keys(&conn),
-        ["x:1", "x:4", "y:1"],
-        "all locked: the last locked went"
-    );
-
-    save_login_throttle(&conn, "x:4", &Throttle::default(), at(6)).unwrap();
-    assert_eq!(
-        keys(&conn),
-        ["x:1", "y:1"],
-        "a throttle back at its default is deleted"
-    );
-    save_login_throttle(&conn, "x:6", &failed, at(500)).unwrap();
-    // Quiet since 550: x:1 is locked until 600, x:6 failed at 500; y is another prefix.
-    assert_eq!(prune_login_throttles(&conn, pre, at(550)).unwrap(), 1);
-    assert_eq!(keys(&conn), ["x:1", "y:1"]);
-    assert_eq!(prune_login_throttles(&conn, pre, at(600)).unwrap(), 1);
-    assert_eq!(keys(&conn), ["y:1"]);
-}
+mod cursors;
+mod throttles;
