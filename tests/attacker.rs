@@ -6,3 +6,8 @@
 //! One module per area, so each reads on its own.
 
 mod common;
+#[path = "common/modbus.rs"]
+mod modbus_locker;
+
+#[path = "attacker/codes.rs"]
+mod codes;

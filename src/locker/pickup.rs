@@ -61,8 +61,9 @@ impl Inner {
                     locked_for: locked,
                 }));
             };
-            throttle.succeed();
-            store::save_throttle(tx, KEYPAD, &throttle)?;
+            // The failure count is cleared only once the compartment has opened
+            // (`keypad_opened`): a right code on a dead bus answers 503 and keeps its code, so
+            // clearing here would let one known code reset a guesser's count forever.
             let compartment = parcel.compartment.clone().expect("filtered above");
             if !self.controller.available(&compartment) {
                 // Its bus is down: nothing is tried, the code is not even held.
@@ -84,6 +85,18 @@ impl Inner {
             self.audit(tx, actor, "pickup.opening", audit_parcel(&parcel))?;
             Ok(Ok((parcel.id, compartment)))
         })?
+    }
+
+    /// A code opened its compartment: the keypad's failures in a row end here.
+    pub fn keypad_opened(&self) -> Result<()> {
+        self.tx(|tx| {
+            let mut throttle = store::get_throttle(tx, KEYPAD)?;
+            if throttle.failures > 0 {
+                throttle.succeed();
+                store::save_throttle(tx, KEYPAD, &throttle)?;
+            }
+            Ok(())
+        })
     }
 
     pub fn keypad(&self) -> Result<KeypadStatus> {
@@ -122,6 +135,10 @@ impl Locker {
         let compartment = self
             .open_and_wait(compartment, Purpose::Pickup, parcel_id.clone())
             .await?;
+        // The door is open whatever happens next: a failure here costs the recipient nothing.
+        if let Err(e) = self.blocking(|inner| inner.keypad_opened()).await {
+            tracing::warn!(error = %e, "the keypad's failure count could not be cleared");
+        }
         Ok(PickupOpened {
             parcel_id,
             compartment,
