@@ -11,3 +11,5 @@ mod modbus_locker;
 
 #[path = "attacker/codes.rs"]
 mod codes;
+#[path = "attacker/opening.rs"]
+mod opening;

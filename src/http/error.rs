@@ -92,6 +92,7 @@ impl ApiError {
     fn retry_after_s(&self) -> Option<u64> {
         match self {
             ApiError::Locker(LockerError::LockedOut { retry_after })
+            | ApiError::Locker(LockerError::RateLimited { retry_after })
             | ApiError::Locker(LockerError::InvalidCode {
                 locked_for: Some(retry_after),
                 ..
@@ -118,6 +119,7 @@ fn locker_parts(e: &LockerError) -> (StatusCode, &'static str, String) {
         L::InvalidCode { .. } => (StatusCode::UNAUTHORIZED, "invalid_code"),
         L::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
         L::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
+        L::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         L::Forbidden | L::CrossSite(_) => (StatusCode::FORBIDDEN, "forbidden"),
         L::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };

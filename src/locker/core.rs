@@ -77,6 +77,8 @@ pub struct Inner {
     pub photos: Option<tokio::sync::mpsc::UnboundedSender<ParcelId>>,
     /// Parcels stored by the transaction underway that want a photo, sent after the commit.
     pub pending_photos: std::sync::Mutex<Vec<ParcelId>>,
+    /// Recent door openings per credential, for the ceilings against mass opening.
+    pub openings: super::limits::OpenLimits,
 }
 
 impl Inner {

@@ -16,6 +16,7 @@ mod deposit;
 mod engine;
 mod incident;
 mod kiosk;
+mod limits;
 mod photos;
 mod pickup;
 mod recovery;
@@ -94,6 +95,7 @@ impl Locker {
             last_prune: Default::default(),
             photos: parts.photos,
             pending_photos: Default::default(),
+            openings: Default::default(),
             telemetry: parts.telemetry,
             scrub_pending: Default::default(),
         };
