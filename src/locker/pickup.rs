@@ -47,7 +47,11 @@ impl Inner {
                 if let Some(length) = locked {
                     self.telemetry.keypad_lockouts.inc();
                     let until = now.plus(length);
-                    let data = json!({"until": until.to_rfc3339(), "lockout_s": length.as_secs()});
+                    let data = json!({
+                        "until": until.to_rfc3339(),
+                        "lockout_s": length.as_secs(),
+                        "lockouts_in_a_row": throttle.lockouts,
+                    });
                     self.publish(tx, "keypad.locked_out", data.clone())?;
                     self.audit(tx, DAEMON, "keypad.locked_out", data)?;
                     tracing::warn!(
@@ -106,6 +110,7 @@ impl Inner {
             Ok(KeypadStatus {
                 locked_until: t.locked_until.filter(|until| *until > now),
                 failures: t.failures,
+                lockouts: t.lockouts,
             })
         })
     }

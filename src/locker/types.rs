@@ -109,6 +109,9 @@ pub struct Session {
 pub struct KeypadStatus {
     pub locked_until: Option<Timestamp>,
     pub failures: u32,
+    /// Lockouts in a row (each doubled the next); forgotten after `keypad_lockout_max` without
+    /// one, or on an operator's unlock.
+    pub lockouts: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -106,3 +106,51 @@ async fn a_known_code_on_a_dead_bus_does_not_reset_the_keypad_throttle() {
     assert!(keypad["locked_until"].is_string(), "{keypad}");
     locker.stop().await;
 }
+
+/// Anyone at the keypad can lock every recipient out by typing wrong codes (the price of the
+/// lockout that stops guessers). It must be loud: `/healthz` degraded with the lockout, the
+/// `lockerd_keypad_locked` gauge, and `keypad.locked_out` counting lockouts in a row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locking_the_keypad_on_purpose_is_loud() {
+    let h = Harness::start().await; // keypad_max_failures = 3, keypad_lockout = 60s
+    let (_, health) = h.request("GET", "/healthz", None, None).await;
+    assert_eq!(health["status"], "ok", "{health}");
+    for round in 1..=2 {
+        for _ in 0..3 {
+            assert_eq!(h.enter_code("000000").await.0, 401);
+        }
+        let (status, health) = h.request("GET", "/healthz", None, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(health["status"], "degraded", "{health}");
+        assert!(health["keypad"]["locked_until"].is_string(), "{health}");
+        assert_eq!(health["keypad"]["lockouts_in_a_row"], round);
+        let metrics = h
+            .http
+            .get(h.url("/metrics"))
+            .bearer_auth(&h.operator)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(metrics.contains("lockerd_keypad_locked 1"), "{metrics}");
+        assert!(
+            metrics.contains(&format!("lockerd_keypad_lockouts_in_a_row {round}")),
+            "{metrics}"
+        );
+        h.clock.advance(Duration::from_secs(60 * round));
+    }
+    let lockouts: Vec<Value> = h
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "keypad.locked_out")
+        .map(|e| e["data"]["lockouts_in_a_row"].clone())
+        .collect();
+    assert_eq!(lockouts, [json!(1), json!(2)]);
+
+    let (_, health) = h.request("GET", "/healthz", None, None).await;
+    assert_eq!(health["status"], "ok", "the lockout ended: {health}");
+    h.stop().await;
+}
