@@ -57,7 +57,7 @@ pub struct Running {
     pub sim: Option<lockerd_hal::sim::SimHandle>,
     drain: Duration,
     /// The hardware lock (see `claim_hardware`), released when the daemon is gone.
-    _claim: std::fs::File,
+    _claim: HardwareClaim,
     stop_server: watch::Sender<bool>,
     stop_hardware: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
@@ -98,10 +98,10 @@ fn signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> +
 }
 
 /// Claims the hardware of this install: an exclusive lock on `state_dir/hardware.lock`, held
-/// while the returned file lives. The daemon holds it for its life and each `lockerd hw`
+/// while the returned claim lives. The daemon holds it for its life and each `lockerd hw`
 /// command for its run, so two masters never drive one bus (an RS-485 line garbles frames,
 /// and one's all-off could cut the other's pulse). Creates the state directory if needed.
-pub fn claim_hardware(state_dir: &Path) -> anyhow::Result<std::fs::File> {
+pub fn claim_hardware(state_dir: &Path) -> anyhow::Result<HardwareClaim> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -115,7 +115,7 @@ pub fn claim_hardware(state_dir: &Path) -> anyhow::Result<std::fs::File> {
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(HardwareClaim(file)),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
             "another lockerd (the daemon, or a `lockerd hw` command) is using the hardware of {}",
             state_dir.display()
@@ -123,6 +123,19 @@ pub fn claim_hardware(state_dir: &Path) -> anyhow::Result<std::fs::File> {
         Err(std::fs::TryLockError::Error(e)) => {
             Err(anyhow::Error::new(e).context(format!("cannot lock {}", path.display())))
         }
+    }
+}
+
+/// The hardware lock of `claim_hardware`, released when dropped. Released explicitly, not only
+/// by closing the file: the lock belongs to the open file, which a child forked by any thread of
+/// this process (a camera command) shares until it execs, so a daemon stopped and started again
+/// in one process (tests, the library) could find its own old lock still held.
+#[derive(Debug)]
+pub struct HardwareClaim(std::fs::File);
+
+impl Drop for HardwareClaim {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
     }
 }
 

@@ -6,5 +6,13 @@
 //! One module per area, so each reads on its own.
 
 mod common;
+#[path = "common/modbus.rs"]
+mod modbus_locker;
+
+#[path = "attacker/codes.rs"]
+mod codes;
+#[path = "attacker/opening.rs"]
+mod opening;
+
 #[path = "attacker/store.rs"]
 mod store;

@@ -162,4 +162,65 @@ fn the_documented_figures_follow_from_the_policy() {
     for (figure, computed) in figures {
         assert_eq!(value(&doc, figure), computed, "{figure}");
     }
+    assert!(
+        expected >= 365.0 * 86_400.0,
+        "a random guesser must need a year or more at the defaults: {}",
+        days(expected)
+    );
+}
+
+/// The other side of the lockout: someone who types wrong codes on purpose, to keep recipients
+/// out. Recomputed with the code's own throttle, like the guesser's figures.
+#[test]
+fn the_documented_lockout_figures_follow_from_the_policy() {
+    let doc = table();
+    let policy = PolicyConfig::default();
+    // Coming back each time a lockout ends: visit b locks the keypad until visit b + 1.
+    let starts = batch_starts(&policy, 1_000);
+    let visits_to_cover = |seconds: f64| starts.iter().filter(|&&t| t < seconds).count();
+    let day = 86_400.0;
+    // Coming back once a day, same time: from the first lockout of a day or more on, the keypad
+    // never opens again.
+    let rules = ThrottlePolicy {
+        max_failures: policy.keypad_max_failures,
+        first_lockout: policy.keypad_lockout,
+        max_lockout: policy.keypad_lockout_max,
+    };
+    let mut throttle = Throttle::default();
+    let daily_until_locked_for_good = (1..)
+        .find(|&d: &i64| {
+            let now = Timestamp((d - 1) * 86_400_000);
+            let mut lockout = None;
+            while throttle.check(now).is_ok() && lockout.is_none() {
+                lockout = throttle.fail(now, &rules);
+            }
+            lockout.is_some_and(|l| l >= Duration::from_secs(86_400))
+        })
+        .unwrap();
+    let batch = policy.keypad_max_failures as usize;
+    let figures = [
+        (
+            "visits that keep the keypad locked for 1 day",
+            visits_to_cover(day).to_string(),
+        ),
+        (
+            "wrong codes that keep the keypad locked for 1 day",
+            (visits_to_cover(day) * batch).to_string(),
+        ),
+        (
+            "visits that keep the keypad locked for 7 days",
+            visits_to_cover(7.0 * day).to_string(),
+        ),
+        (
+            "wrong codes that keep the keypad locked for 7 days",
+            (visits_to_cover(7.0 * day) * batch).to_string(),
+        ),
+        (
+            "daily visits before one a day keeps the keypad locked",
+            daily_until_locked_for_good.to_string(),
+        ),
+    ];
+    for (figure, computed) in figures {
+        assert_eq!(value(&doc, figure), computed, "{figure}");
+    }
 }

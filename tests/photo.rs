@@ -29,9 +29,11 @@ fn runs(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// A daemon whose camera is the script `body` (with the photo path as `$1`).
+/// A daemon whose camera is the script `body` (with the photo path as `$1`), given the time a
+/// loaded machine may need to start a shell and copy a file: a camera meant to succeed must
+/// not be killed by a short test timeout.
 async fn with_camera(body: &str) -> (Harness, tempfile::TempDir) {
-    with_camera_timeout(body, "300ms").await
+    with_camera_timeout(body, "30s").await
 }
 
 /// Like `with_camera`, killed after `timeout`.
@@ -79,6 +81,32 @@ async fn wait_runs(h: &Harness, cameras: &Path, count: usize) {
     }
 }
 
+/// The names of the files in the photo directory (none when it does not exist).
+fn photo_files(h: &Harness) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(h.dir.path().join("state").join("photos"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
+        .unwrap_or_default()
+}
+
+/// Waits until the photo directory holds no file. Polled, not read once: `wait_runs` sees a
+/// capture start, and that capture may still be writing its partial file, which the daemon
+/// deletes only once the command has ended. A capture the camera task has finished (all but
+/// the latest) must have left nothing, so a file it kept or left half-written fails here.
+async fn wait_no_photo_files(h: &Harness, what: &str) {
+    let deadline = tokio::time::Instant::now() + h.patience;
+    loop {
+        let left = photo_files(h);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: nothing kept, nothing half-written: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Waits until the parcel's `photo` is `want`.
 async fn wait_photo(h: &Harness, parcel: &str, want: bool) {
     let deadline = tokio::time::Instant::now() + h.patience;
@@ -117,7 +145,8 @@ async fn a_failing_hanging_or_garbage_camera_leaves_the_parcel_stored_without_ph
         ("echo 'not a picture' > \"$1\"", "garbage"),
         ("true", "silent"),
     ] {
-        let (h, cameras) = with_camera(body).await;
+        // Short, so the hanging camera is given up on quickly.
+        let (h, cameras) = with_camera_timeout(body, "300ms").await;
         let courier = h.courier_session("bob").await;
         let (parcel, _, code) = h.deposit_stored(&courier, "P-2", "S").await;
         assert_eq!(h.parcel(&parcel).await["state"], "stored", "{what}");
@@ -130,14 +159,7 @@ async fn a_failing_hanging_or_garbage_camera_leaves_the_parcel_stored_without_ph
         let (status, health) = h.request("GET", "/healthz", None, None).await;
         assert_eq!(status, 200, "{what}: {health}");
         assert_eq!(h.enter_code(&code).await.0, 200, "{what}");
-        let photos = h.dir.path().join("state").join("photos");
-        let left: Vec<_> = std::fs::read_dir(&photos)
-            .map(|d| d.filter_map(|e| e.ok()).collect())
-            .unwrap_or_default();
-        assert!(
-            left.is_empty(),
-            "{what}: nothing kept, nothing half-written: {left:?}"
-        );
+        wait_no_photo_files(&h, what).await;
         h.stop().await;
     }
 }
@@ -200,10 +222,7 @@ async fn a_stop_during_a_capture_and_a_restart_leave_no_stray_files() {
     )
     .unwrap();
     h.restart().await;
-    let left: Vec<_> = std::fs::read_dir(&photos)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.file_name()))
-        .collect();
+    let left = photo_files(&h);
     assert!(
         left.is_empty(),
         "stray photo files after a restart: {left:?}"

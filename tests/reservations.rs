@@ -151,21 +151,80 @@ async fn bad_reservations_are_refused_naming_the_field_without_echoing_a_code() 
     h.stop().await;
 }
 
+/// Reservations are not checked against live codes when made (tests/attacker/codes.rs): a
+/// clash is settled when the parcel is stored, by a locker-issued code published as changed.
 #[tokio::test]
-async fn a_cloud_code_must_be_unique_among_live_codes() {
+async fn a_cloud_code_that_is_live_when_its_parcel_is_stored_is_replaced() {
     let h = Harness::start().await;
-    let (status, _) = put(&h, "U-1", json!({"size": "S", "pickup_code": CLOUD_CODE})).await;
-    assert_eq!(status, 201);
-    let (status, clash) = put(&h, "U-2", json!({"size": "S", "pickup_code": CLOUD_CODE})).await;
-    assert_eq!((status, &clash["error"]["code"]), (409, &json!("conflict")));
-    // A code a stored parcel holds cannot be reserved either.
     let courier = h.courier_session("carol").await;
-    let (_, _, live) = h.deposit_stored(&courier, "LIVE-1", "S").await;
-    let (status, _) = put(&h, "U-3", json!({"size": "S", "pickup_code": live})).await;
-    assert_eq!(status, 409);
-    // Replacing U-1 with its own code is fine.
-    let (status, _) = put(&h, "U-1", json!({"size": "M", "pickup_code": CLOUD_CODE})).await;
-    assert_eq!(status, 200);
+    let (live_parcel, live_compartment, live) = h.deposit_stored(&courier, "LIVE-1", "S").await;
+    let (status, _) = put(&h, "U-1", json!({"size": "S", "pickup_code": live})).await;
+    assert_eq!(status, 201);
+    let (status, _) = put(&h, "U-2", json!({"size": "S", "pickup_code": CLOUD_CODE})).await;
+    assert_eq!(status, 201);
+    let (status, _) = put(&h, "U-3", json!({"size": "S", "pickup_code": CLOUD_CODE})).await;
+    assert_eq!(status, 201, "two reservations may carry one code");
+
+    let (parcel, _, replaced) = h.deposit_stored(&courier, "U-1", "S").await;
+    assert_ne!(replaced, live);
+    let events = h.events().await;
+    let of_parcel: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["data"]["parcel_id"] == parcel.as_str())
+        .collect();
+    let stored = of_parcel.iter().find(|e| e["type"] == "parcel.stored");
+    assert_eq!(stored.unwrap()["data"]["pickup_code_issuer"], "cloud");
+    let changed = of_parcel
+        .iter()
+        .find(|e| e["type"] == "parcel.code_changed")
+        .expect("the new code is published");
+    assert_eq!(changed["data"]["pickup_code"], replaced.as_str());
+    assert_eq!(
+        changed["data"]["reason"],
+        "the reservation's pickup code is in use by another parcel"
+    );
+    let (_, audit) = h.get("/api/v1/audit?limit=1000", &h.operator).await;
+    assert!(
+        audit["entries"].as_array().unwrap().iter().any(
+            |e| e["action"] == "parcel.new_code" && e["detail"]["parcel_id"] == parcel.as_str()
+        ),
+        "{audit}"
+    );
+
+    // The first parcel stored with a shared cloud code keeps it; the second gets a new one.
+    let (status, body) = h.deposit(&courier, "U-2", "S").await;
+    assert_eq!(status, 201, "{body}");
+    let first = body["parcel_id"].as_str().unwrap().to_owned();
+    h.door(body["compartment"]["id"].as_str().unwrap(), false)
+        .await;
+    h.wait_for(&format!("/api/v1/parcels/{first}"), "state", "closed")
+        .await;
+    assert_eq!(h.confirm(&courier, &first).await.0, 200);
+    let (second, _, second_code) = h.deposit_stored(&courier, "U-3", "S").await;
+    assert_ne!(second_code, CLOUD_CODE);
+    let first_events = h.events().await;
+    assert!(
+        !first_events
+            .iter()
+            .any(|e| e["data"]["parcel_id"] == first.as_str()
+                && e["data"]["pickup_code"].is_string()),
+        "the first keeps the cloud's code, never published"
+    );
+
+    // Each code opens its own parcel.
+    let (status, opened) = h.enter_code(&live).await;
+    assert_eq!((status, &opened["parcel_id"]), (200, &json!(live_parcel)));
+    h.door(&live_compartment, false).await;
+    for (code, parcel) in [
+        (replaced.as_str(), &parcel),
+        (CLOUD_CODE, &first),
+        (second_code.as_str(), &second),
+    ] {
+        let (status, opened) = h.enter_code(code).await;
+        assert_eq!((status, &opened["parcel_id"]), (200, &json!(parcel)));
+        let compartment = opened["compartment"]["id"].as_str().unwrap().to_owned();
+        h.door(&compartment, false).await;
+    }
     h.stop().await;
 }
 

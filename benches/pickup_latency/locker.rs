@@ -34,6 +34,8 @@ listen = "127.0.0.1:0"
 code_length = 6
 keypad_max_failures = 1000
 courier_session = "24h"
+# One bench courier fills the whole wall, round after round.
+courier_opens = 1000000
 
 [latch]
 pulse = "50ms"

@@ -5,6 +5,7 @@
 
 use super::duration;
 use super::push::PushConfig;
+use crate::domain::RateLimit;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use std::net::SocketAddr;
@@ -70,6 +71,40 @@ pub struct PolicyConfig {
     pub keypad_lockout_max: Duration,
     #[serde(deserialize_with = "duration::deserialize")]
     pub courier_session: Duration,
+    /// Door openings one operator credential may ask for per `opens_window` (maintenance).
+    pub opens_per_credential: u32,
+    /// The same for every credential together.
+    pub opens_locker_wide: u32,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub opens_window: Duration,
+    /// Compartments one courier may open (deposits, resizes, returns) per `courier_session`.
+    pub courier_opens: u32,
+}
+
+impl PolicyConfig {
+    /// One operator credential's ceiling on door openings.
+    pub fn opens_per_credential(&self) -> RateLimit {
+        RateLimit {
+            max: self.opens_per_credential,
+            window: self.opens_window,
+        }
+    }
+
+    /// Every credential's openings together.
+    pub fn opens_locker_wide(&self) -> RateLimit {
+        RateLimit {
+            max: self.opens_locker_wide,
+            window: self.opens_window,
+        }
+    }
+
+    /// One courier's ceiling on compartments opened, per session length.
+    pub fn courier_opens(&self) -> RateLimit {
+        RateLimit {
+            max: self.courier_opens,
+            window: self.courier_session,
+        }
+    }
 }
 
 impl Default for PolicyConfig {
@@ -82,6 +117,10 @@ impl Default for PolicyConfig {
             keypad_lockout: Duration::from_secs(60),
             keypad_lockout_max: Duration::from_secs(24 * 3600),
             courier_session: Duration::from_secs(15 * 60),
+            opens_per_credential: 10,
+            opens_locker_wide: 30,
+            opens_window: Duration::from_secs(60),
+            courier_opens: 30,
         }
     }
 }

@@ -152,7 +152,18 @@ fn policy(check: &Check, policy: &PolicyConfig) -> Result<(), ConfigError> {
             )
         },
     )?;
-    check.positive("policy.courier_session", policy.courier_session)
+    check.positive("policy.courier_session", policy.courier_session)?;
+    check.positive("policy.opens_window", policy.opens_window)?;
+    for (key, n) in [
+        ("policy.opens_per_credential", policy.opens_per_credential),
+        ("policy.opens_locker_wide", policy.opens_locker_wide),
+        ("policy.courier_opens", policy.courier_opens),
+    ] {
+        check.ensure(n >= 1, key, || {
+            "must be at least 1; it is a ceiling on door openings".to_owned()
+        })?;
+    }
+    Ok(())
 }
 
 fn latch(check: &Check, latch: &LatchConfig) -> Result<(), ConfigError> {

@@ -1,6 +1,6 @@
 //! Compartments (operator; sync may read): list, one, maintenance opening, disable, enable.
 
-use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody, RateErrors};
 use super::extract::{Caller, Json, OPERATOR, Path, SYNC};
 use super::views::{Accepted, CompartmentList, CompartmentView};
 use super::{AppState, to_completion};
@@ -70,7 +70,10 @@ async fn get_compartment(
 
 /// Open a compartment for maintenance.
 ///
-/// Roles: operator. Audited with the token's name and the reason. The body is `{"reason": "..."}`.
+/// Roles: operator. Audited with the token's name and the reason. The body is `{"reason": "..."}`;
+/// an empty reason is `400 invalid_request`. One token may ask for `policy.opens_per_credential`
+/// openings per `policy.opens_window`, all tokens together `policy.opens_locker_wide`; beyond,
+/// `429 rate_limited`, and the first refusal of a run publishes `security.mass_open`.
 ///
 /// The answer is sent once the opening is queued, before the latch fires, so it never reports a
 /// hardware failure: the outcome shows in the compartment's state and the event feed. A
@@ -87,6 +90,7 @@ async fn get_compartment(
             the event feed for its outcome", body = Accepted),
         (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
         (status = 409, description = "`compartment_busy`: another opening of it is in progress", body = ErrorBody),
+        RateErrors,
         BodyErrors,
         AuthErrors,
     )

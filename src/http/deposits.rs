@@ -8,7 +8,7 @@
 //!
 //! An operator may act on any parcel here, but only a courier session can create a deposit.
 
-use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody, RateErrors};
 use super::extract::{COURIER, Caller, Json, OPERATOR, Path};
 use super::views::{Accepted, DepositView, ParcelList, ParcelView, SizeView};
 use super::{AppState, to_completion};
@@ -66,6 +66,7 @@ pub struct NewSize {
         (status = 409, description = "`no_compartment_available`: no free compartment fits; \
             `duplicate_tracking_id`: that tracking id already has a parcel in the locker", body = ErrorBody),
         (status = 503, description = "`hardware_unavailable`: no fitting compartment could be opened", body = ErrorBody),
+        RateErrors,
         BodyErrors,
         AuthErrors,
         (status = 403, description = "`forbidden`: the token's role may not call this route, or \
@@ -175,6 +176,7 @@ async fn reopen(
         (status = 409, description = "`no_compartment_available`: no free compartment fits; \
             `conflict`: the parcel's door is not open", body = ErrorBody),
         (status = 503, description = "`hardware_unavailable`: no fitting compartment could be opened", body = ErrorBody),
+        RateErrors,
         BodyErrors,
         AuthErrors,
     )
@@ -269,6 +271,7 @@ async fn list_returns(
             its own", body = ErrorBody),
         (status = 409, description = "`conflict`: the parcel is not `expired`; \
             `compartment_busy`: another opening of its compartment is in progress", body = ErrorBody),
+        RateErrors,
         AuthErrors,
     )
 )]

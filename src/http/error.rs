@@ -93,7 +93,7 @@ impl ApiError {
     fn retry_after_s(&self) -> Option<u64> {
         match self {
             ApiError::Locker(LockerError::LockedOut { retry_after })
-            | ApiError::Locker(LockerError::RateLimited { retry_after, .. })
+            | ApiError::Locker(LockerError::RateLimited { retry_after })
             | ApiError::Locker(LockerError::InvalidCode {
                 locked_for: Some(retry_after),
                 ..
@@ -175,6 +175,21 @@ pub enum AuthErrors {
     /// `forbidden`: the token's role may not call this route.
     #[response(status = 403)]
     Forbidden(ErrorBody),
+}
+
+/// The refusal of a route with a ceiling on how often it may be called (door openings by one
+/// credential, and all together), for the OpenAPI document.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only its derived impl is used
+pub enum RateErrors {
+    /// `rate_limited`: a ceiling is reached (`policy.opens_per_credential`,
+    /// `policy.opens_locker_wide` or `policy.courier_opens` for openings); `Retry-After` and
+    /// `error.retry_after_s` give the seconds until one more is allowed.
+    #[response(
+        status = 429,
+        headers(("Retry-After" = u64, description = "seconds until one more is allowed"))
+    )]
+    RateLimited(ErrorBody),
 }
 
 /// The errors of every route that reads a JSON body, for the OpenAPI document.

@@ -16,7 +16,9 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 
 /// The daemon's health.
 ///
-/// No token. `status` is `degraded` when any bus (or the database) is not ok. Answers `503`
+/// No token. `status` is `degraded` when any bus (or the database) is not ok, or while the
+/// keypad is locked out (`keypad`: every recipient is refused then, so someone should look: a
+/// guesser, or someone locking recipients out on purpose). Answers `503`
 /// with the same body when the database is unusable, so a supervisor can restart the daemon.
 ///
 /// `sync` (an extension to API.md) shows how far the cloud is behind: the feed's `last_seq`
@@ -48,7 +50,8 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthView>
         let push = state.monitoring.push.as_ref().map(|p| p.snapshot());
         SyncHealthView::new(feed, push, state.locker.now())
     });
-    (status, Json(HealthView::new(health, sync)))
+    let keypad = state.locker.keypad().await.ok();
+    (status, Json(HealthView::new(health, sync, keypad)))
 }
 
 /// This OpenAPI document.

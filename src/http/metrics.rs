@@ -44,6 +44,8 @@ pub(super) struct Metrics {
     pull_acked_seq: Gauge,
     unacked: Gauge,
     oldest_unacked_age: Gauge,
+    keypad_locked: Gauge,
+    keypad_lockouts: Gauge,
     /// With `[sync.push]` only: a locker that does not push has no push to be down.
     push: Option<PushGauges>,
 }
@@ -103,6 +105,16 @@ impl Metrics {
             Unit::Seconds,
             oldest_unacked_age.clone(),
         );
+        let keypad_locked = gauge(
+            &mut registry,
+            "keypad_locked",
+            "1 while the keypad is locked out and refuses every code, right or wrong",
+        );
+        let keypad_lockouts = gauge(
+            &mut registry,
+            "keypad_lockouts_in_a_row",
+            "Keypad lockouts in a row; several mean someone keeps typing wrong codes",
+        );
         let push = push.map(|status| {
             let up = gauge(
                 &mut registry,
@@ -142,6 +154,8 @@ impl Metrics {
             pull_acked_seq,
             unacked,
             oldest_unacked_age,
+            keypad_locked,
+            keypad_lockouts,
             push,
         }
     }
@@ -156,7 +170,8 @@ impl Metrics {
 /// `lockerd_bus_request_duration_seconds{bus}` (histogram of door reads and all-off requests;
 /// for Modbus, request and answer), `lockerd_bus_errors_total{bus}`,
 /// `lockerd_door_events_total{event}` (`opened`, `closed`, `forced`, `left_open`),
-/// `lockerd_keypad_failures_total`, `lockerd_keypad_lockouts_total`,
+/// `lockerd_keypad_failures_total`, `lockerd_keypad_lockouts_total`, `lockerd_keypad_locked`
+/// (1 while locked out: alert on it), `lockerd_keypad_lockouts_in_a_row`,
 /// `lockerd_http_requests_total{method,route,status}` (route templates; `unmatched` for unknown
 /// paths), `lockerd_events_last_seq`, `lockerd_events_acked_seq` (how far the cloud is known
 /// to have the feed: push's cursor with `[sync.push]`, else the pull acknowledgement),
@@ -197,6 +212,10 @@ async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Result<Resp
     m.unacked.set(feed.last_seq - feed.acked_seq);
     let age = feed.oldest_unacked_at.map_or(0, |at| seconds(now.0 - at.0));
     m.oldest_unacked_age.set(age);
+    let keypad = state.locker.keypad().await?;
+    m.keypad_locked
+        .set(i64::from(keypad.locked_until.is_some()));
+    m.keypad_lockouts.set(i64::from(keypad.lockouts));
     if let Some(push) = &m.push {
         let s = push.status.snapshot();
         push.up

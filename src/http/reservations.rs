@@ -59,8 +59,11 @@ pub struct ReservationsAfter {
 ///
 /// Roles: sync, operator. Idempotent: the same body again answers `200` with the same
 /// reservation. Once a deposit of this tracking id has begun (or the parcel is in the locker),
-/// it can no longer be changed: `409 conflict`. A `pickup_code` that another live parcel or
-/// reservation uses is `409 conflict` too. Lapsed reservations are deleted.
+/// it can no longer be changed: `409 conflict`. A `pickup_code` is accepted whether or not
+/// another parcel or reservation uses it (a different answer would tell a caller which codes
+/// are live); if it is another parcel's live code when this parcel is stored, the parcel gets a
+/// locker-issued code, published in `parcel.code_changed` with the reason. Lapsed reservations
+/// are deleted.
 #[utoipa::path(
     put,
     path = "/api/v1/sync/reservations/{tracking_id}",
@@ -71,7 +74,7 @@ pub struct ReservationsAfter {
     responses(
         (status = 201, description = "created", body = ReservationView),
         (status = 200, description = "replaced", body = ReservationView),
-        (status = 409, description = "`conflict`: the parcel is already deposited, or the code is in use", body = ErrorBody),
+        (status = 409, description = "`conflict`: the parcel is already deposited", body = ErrorBody),
         BodyErrors,
         AuthErrors,
     )

@@ -46,12 +46,17 @@ pub struct Ack {
 /// `tracking_id`, `state`, `size`, `compartment`, `courier`, and the times `deposited_at`,
 /// `closed_at`, `stored_at`, `expires_at`, `ended_at`, plus `reason` or `cause` where one
 /// applies; `parcel.stored` adds `pickup_code_issuer`: `locker` (the code is in `pickup_code`)
-/// or `cloud` (a reservation's code, never repeated here)); `door.left_open`, `door.forced` (`compartment`, `parcel_id`, `cause`);
+/// or `cloud` (a reservation's code, never repeated here; if that code turned out to be another
+/// parcel's live code, a `parcel.code_changed` with a new code and the `reason` follows at
+/// once)); `door.left_open`, `door.forced` (`compartment`, `parcel_id`, `cause`);
 /// `compartment.fault` (`compartment`, `reason`, `purpose`, `parcel_id`);
 /// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`, `actor`; a reason
 /// starting `inspect:` means lockerd took it out of service until someone looks inside);
 /// `maintenance.opened` (`compartment`, `actor`, `reason`); `keypad.locked_out` (`until`,
-/// `lockout_s`); `incident.reported` (see `POST /api/v1/incidents`). Extensions to API.md: `bus.down` (`bus`, `error`) when a hardware bus stops
+/// `lockout_s`, `lockouts_in_a_row`); `incident.reported` (see `POST /api/v1/incidents`).
+/// Extensions: `security.mass_open` (`credential`, `scope`: `credential` or `locker`, `limit`,
+/// `window_s`) when door openings are refused at a ceiling, once per run of refusals;
+/// `bus.down` (`bus`, `error`) when a hardware bus stops
 /// answering (its compartments are unavailable meanwhile) and `bus.up` (`bus`) when it answers
 /// again; `audit.head` (`seq`, `hash`: the last audit log entry's seq and its hash in lowercase
 /// hex, as `GET /api/v1/audit` shows it) at every start and then at most hourly when the log

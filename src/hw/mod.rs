@@ -133,7 +133,10 @@ fn parse_units(text: &str) -> Result<RangeInclusive<u8>, String> {
 /// another lockerd holds the hardware lock (a daemon still starting, or another `hw` command).
 /// `instead` tells the user what to do through the daemon. The returned lock must be kept
 /// for as long as the command touches the hardware.
-async fn refuse_if_daemon_runs(config: &Config, instead: &str) -> anyhow::Result<std::fs::File> {
+async fn refuse_if_daemon_runs(
+    config: &Config,
+    instead: &str,
+) -> anyhow::Result<crate::daemon::HardwareClaim> {
     let addr = reachable(config.api.listen);
     let connected = tokio::time::timeout(DAEMON_PROBE, tokio::net::TcpStream::connect(addr)).await;
     if matches!(connected, Ok(Ok(_))) {

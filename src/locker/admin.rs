@@ -2,6 +2,7 @@
 
 use super::audit::audit_parcel;
 use super::core::{Inner, parcel_data};
+use super::limits::Opening;
 use super::{EventRecord, LockerError, ParcelPage, Result};
 use super::{Locker, Principal};
 use crate::domain::{
@@ -21,12 +22,22 @@ impl Inner {
         by: &Principal,
         reason: &str,
     ) -> Result<()> {
+        if reason.trim().is_empty() {
+            return Err(LockerError::InvalidRequest(
+                "reason: must say why the compartment is opened (it is audited)".into(),
+            ));
+        }
+        let actor = by.audit_actor();
         self.tx(|tx| {
             self.compartment(tx, id)?;
+            if let Err(refused) = self.count_opening(tx, &actor, Opening::Maintenance)? {
+                return Ok(Err(refused));
+            }
             self.intend(tx, id, Purpose::Maintenance, None, Some((&by.name, reason)))?;
             let detail = json!({"compartment": id, "reason": reason});
-            self.audit(tx, &by.audit_actor(), "maintenance.opening", detail)
-        })
+            self.audit(tx, &actor, "maintenance.opening", detail)?;
+            Ok(Ok(()))
+        })?
     }
 
     pub fn set_enabled(

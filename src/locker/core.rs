@@ -1,8 +1,10 @@
 //! The service's shared state and the helpers every use case goes through: one transaction per
 //! state change, with the events it publishes and its audit entry (`super::audit`) inside it.
 
+use super::audit::DAEMON;
 use super::clock::Clock;
 use super::secrets::{InstallKey, new_pickup_code};
+use super::sync::CloudCode;
 use super::{LockerError, Result};
 use crate::config::Config;
 use crate::controller::ControllerHandle;
@@ -75,6 +77,8 @@ pub struct Inner {
     pub photos: Option<tokio::sync::mpsc::UnboundedSender<ParcelId>>,
     /// Parcels stored by the transaction underway that want a photo, sent after the commit.
     pub pending_photos: std::sync::Mutex<Vec<ParcelId>>,
+    /// Recent door openings per credential, for the ceilings against mass opening.
+    pub openings: super::limits::OpenLimits,
 }
 
 impl Inner {
@@ -331,12 +335,13 @@ impl Inner {
                 .unwrap_or_else(|e| e.into_inner())
                 .push(stored.id.clone());
         }
-        match cloud_code {
-            Some(hash) => {
-                store::set_code_hash(conn, &stored.id, Some(&hash))?;
+        match &cloud_code {
+            CloudCode::Usable(hash) => {
+                store::set_code_hash(conn, &stored.id, Some(hash))?;
                 data["pickup_code_issuer"] = json!("cloud");
             }
-            None => {
+            CloudCode::Taken => data["pickup_code_issuer"] = json!("cloud"),
+            CloudCode::None => {
                 let code = self.issue_code(conn, &stored.id)?;
                 data["pickup_code"] = json!(code.expose());
                 data["pickup_code_issuer"] = json!("locker");
@@ -344,9 +349,16 @@ impl Inner {
         }
         data["cause"] = json!(cause);
         self.publish(conn, "parcel.stored", data)?;
+        if let CloudCode::Taken = cloud_code {
+            tracing::warn!(parcel = %stored.id, "the cloud's pickup code is another parcel's live code; a new one is issued");
+            self.publish_new_code(conn, DAEMON, &stored, CLOUD_CODE_TAKEN)?;
+        }
         Ok(stored)
     }
 }
+
+/// The reason `parcel.code_changed` gives when a reservation's code was another parcel's.
+pub const CLOUD_CODE_TAKEN: &str = "the reservation's pickup code is in use by another parcel";
 
 /// What every parcel event carries.
 pub fn parcel_data(p: &Parcel) -> Value {

@@ -2,6 +2,7 @@
 
 use super::audit::audit_parcel;
 use super::core::{Inner, parcel_data};
+use super::limits::Opening;
 use super::{DepositOpened, Locker, Principal};
 use super::{LockerError, Result};
 use crate::domain::{
@@ -64,6 +65,9 @@ impl Inner {
                 None => size,
             };
             let compartment = self.choose(tx, tracking_id, size, prefer_accessible)?;
+            if let Err(refused) = self.count_opening(tx, actor, Opening::Courier)? {
+                return Ok(Err(refused));
+            }
             let id = ParcelId(uuid::Uuid::new_v4().to_string());
             let parcel = Parcel::deposit(
                 id.clone(),
@@ -83,8 +87,8 @@ impl Inner {
             let mut detail = audit_parcel(&parcel);
             detail["size"] = json!(size);
             self.audit(tx, actor, "deposit.opening", detail)?;
-            Ok((id, compartment.id))
-        })
+            Ok(Ok((id, compartment.id)))
+        })?
     }
 
     pub fn confirm(&self, actor: &str, scope: Option<&CourierId>, id: &str) -> Result<Parcel> {
@@ -150,6 +154,9 @@ impl Inner {
             }
             let prefer_accessible = store::prefers_accessible(tx, parcel.id.as_str())?;
             let next = self.choose(tx, &parcel.tracking_id, size, prefer_accessible)?;
+            if let Err(refused) = self.count_opening(tx, actor, opening_by(scope))? {
+                return Ok(Err(refused));
+            }
             let mut moved = self.update_parcel(tx, &parcel, ParcelEvent::Moved(next.id.clone()))?;
             moved.size = size;
             store::save_parcel_size(tx, &moved)?;
@@ -162,8 +169,8 @@ impl Inner {
             detail["previous_compartment"] = json!(old);
             detail["size"] = json!(size);
             self.audit(tx, actor, "deposit.resize_opening", detail)?;
-            Ok((parcel.id, next.id))
-        })
+            Ok(Ok((parcel.id, next.id)))
+        })?
     }
 
     /// Starts a cancel; returns the compartment to pulse when its door is closed.
@@ -212,6 +219,9 @@ impl Inner {
     ) -> Result<(ParcelId, CompartmentId)> {
         self.tx(|tx| {
             let parcel = self.own_parcel(tx, scope, id)?;
+            if let Err(refused) = self.count_opening(tx, actor, opening_by(scope))? {
+                return Ok(Err(refused));
+            }
             self.update_parcel(
                 tx,
                 &parcel,
@@ -220,8 +230,17 @@ impl Inner {
             let compartment = compartment_of(&parcel)?;
             self.intend(tx, &compartment, Purpose::Return, Some(&parcel.id), None)?;
             self.audit(tx, actor, "return.opening", audit_parcel(&parcel))?;
-            Ok((parcel.id, compartment))
-        })
+            Ok(Ok((parcel.id, compartment)))
+        })?
+    }
+}
+
+/// A courier opens within its own ceiling; an operator acting on a parcel (no courier scope)
+/// within its maintenance ceiling.
+fn opening_by(scope: Option<&CourierId>) -> Opening {
+    match scope {
+        Some(_) => Opening::Courier,
+        None => Opening::Maintenance,
     }
 }
 

@@ -141,7 +141,6 @@ impl Inner {
             "incident report refused: today's cap is reached"
         );
         Err(LockerError::RateLimited {
-            reason: format!("{cap} incident reports about {about} today already; try tomorrow"),
             retry_after: now.until(Timestamp(today.0 + DAY_MS)),
         })
     }

@@ -17,6 +17,7 @@ mod engine;
 mod feed;
 mod incident;
 mod kiosk;
+mod limits;
 mod photos;
 mod pickup;
 mod recovery;
@@ -100,10 +101,11 @@ impl Locker {
             last_prune: Default::default(),
             photos: parts.photos,
             pending_photos: Default::default(),
+            openings: Default::default(),
             telemetry: parts.telemetry,
             scrub_pending: Default::default(),
         };
-        // Before anything can log a courier in: secrets from before schema 7 are still clear.
+        // Before anything can log a courier in: secrets from before schema 8 are still clear.
         inner.seal_totp_secrets()?;
         Ok(Locker {
             inner: Arc::new(inner),

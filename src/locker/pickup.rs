@@ -47,7 +47,11 @@ impl Inner {
                 if let Some(length) = locked {
                     self.telemetry.keypad_lockouts.inc();
                     let until = now.plus(length);
-                    let data = json!({"until": until.to_rfc3339(), "lockout_s": length.as_secs()});
+                    let data = json!({
+                        "until": until.to_rfc3339(),
+                        "lockout_s": length.as_secs(),
+                        "lockouts_in_a_row": throttle.lockouts,
+                    });
                     self.publish(tx, "keypad.locked_out", data.clone())?;
                     self.audit(tx, DAEMON, "keypad.locked_out", data)?;
                     tracing::warn!(
@@ -61,8 +65,9 @@ impl Inner {
                     locked_for: locked,
                 }));
             };
-            throttle.succeed();
-            store::save_throttle(tx, KEYPAD, &throttle)?;
+            // The failure count is cleared only once the compartment has opened
+            // (`keypad_opened`): a right code on a dead bus answers 503 and keeps its code, so
+            // clearing here would let one known code reset a guesser's count forever.
             let compartment = parcel.compartment.clone().expect("filtered above");
             if !self.controller.available(&compartment) {
                 // Its bus is down: nothing is tried, the code is not even held.
@@ -86,6 +91,18 @@ impl Inner {
         })?
     }
 
+    /// A code opened its compartment: the keypad's failures in a row end here.
+    pub fn keypad_opened(&self) -> Result<()> {
+        self.tx(|tx| {
+            let mut throttle = store::get_throttle(tx, KEYPAD)?;
+            if throttle.failures > 0 {
+                throttle.succeed();
+                store::save_throttle(tx, KEYPAD, &throttle)?;
+            }
+            Ok(())
+        })
+    }
+
     pub fn keypad(&self) -> Result<KeypadStatus> {
         let now = self.now();
         self.read(|c| {
@@ -93,6 +110,7 @@ impl Inner {
             Ok(KeypadStatus {
                 locked_until: t.locked_until.filter(|until| *until > now),
                 failures: t.failures,
+                lockouts: t.lockouts,
             })
         })
     }
@@ -122,6 +140,10 @@ impl Locker {
         let compartment = self
             .open_and_wait(compartment, Purpose::Pickup, parcel_id.clone())
             .await?;
+        // The door is open whatever happens next: a failure here costs the recipient nothing.
+        if let Err(e) = self.blocking(|inner| inner.keypad_opened()).await {
+            tracing::warn!(error = %e, "the keypad's failure count could not be cleared");
+        }
         Ok(PickupOpened {
             parcel_id,
             compartment,

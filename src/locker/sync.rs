@@ -80,19 +80,9 @@ impl Inner {
                     "a parcel with tracking id {tracking_id} is already in the locker"
                 )));
             }
-            if let Some(hash) = &hash
-                && store::code_hash_in_use_except(tx, hash, Some(tracking_id))?
-            {
-                // Visible to whoever watches the log: a sync token probing codes this way
-                // leaves a trail (never the code itself).
-                tracing::warn!(
-                    tracking_id,
-                    "reservation refused: its pickup code is in use"
-                );
-                return Err(LockerError::Conflict(
-                    "pickup_code: already in use by another parcel".into(),
-                ));
-            }
+            // A code that clashes with a live one is accepted like any other: answering
+            // differently would tell a sync token which codes open a compartment now. The clash
+            // is settled when the parcel is stored (`consume_reservation`).
             let created_at = store::get_reservation(tx, tracking_id)?
                 .map(|r| r.created_at)
                 .unwrap_or(now);
@@ -179,28 +169,36 @@ impl Inner {
         Ok(store::get_reservation(tx, tracking_id)?.is_some_and(|r| r.accessible))
     }
 
-    /// Takes the reservation of a parcel being stored: its cloud-issued code hash, if any (and
-    /// still unique), and whether a photo may be taken. The reservation is gone afterwards.
+    /// Takes the reservation of a parcel being stored: its cloud-issued code, if any, and whether
+    /// a photo may be taken. The reservation is gone afterwards.
     pub fn consume_reservation(
         &self,
         tx: &Connection,
         parcel: &Parcel,
-    ) -> Result<(Option<Vec<u8>>, bool)> {
+    ) -> Result<(CloudCode, bool)> {
         debug_assert!(matches!(parcel.state, ParcelState::Stored));
         let photo = store::get_reservation(tx, &parcel.tracking_id)?.is_none_or(|r| r.photo);
         let hash = store::reservation_code_hash(tx, &parcel.tracking_id)?;
         store::delete_reservation(tx, &parcel.tracking_id)?;
-        // Codes are checked for uniqueness on both sides, so a clash here means the database
-        // was changed behind lockerd's back; a database error fails the store (retried).
-        let hash = match hash {
-            Some(h) if store::code_hash_in_use(tx, &h)? => {
-                tracing::warn!(parcel = %parcel.id, "the cloud's pickup code clashes with a live code; generating one");
-                None
-            }
-            other => other,
+        // Reservations are not checked against live codes when they are made (that answer would
+        // be an oracle), so the cloud's code may belong to a parcel in the locker by now.
+        let code = match hash {
+            None => CloudCode::None,
+            Some(h) if store::code_hash_on_parcel(tx, &h)? => CloudCode::Taken,
+            Some(h) => CloudCode::Usable(h),
         };
-        Ok((hash, photo))
+        Ok((code, photo))
     }
+}
+
+/// The code a reservation brought to the parcel being stored.
+pub enum CloudCode {
+    /// The reservation had no code: the locker generates one.
+    None,
+    /// The cloud's code, by its hash: it is the parcel's code now.
+    Usable(Vec<u8>),
+    /// Another parcel's live code: the locker issues one and publishes it as changed.
+    Taken,
 }
 
 /// What the audit log keeps of a reservation: whether the cloud issued a code, never the code.

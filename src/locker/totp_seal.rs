@@ -6,7 +6,7 @@
 //! nonce (random nonces of that size never repeat in practice, so no counter has to survive a
 //! restored backup); the associated data is the courier's id, so a sealed secret copied onto
 //! another courier's row does not open. Stored: `nonce || ciphertext || tag`, and the column
-//! `couriers.totp_sealed` says which scheme (0: clear, as every row written before schema 7).
+//! `couriers.totp_sealed` says which scheme (0: clear, as every row written before schema 8).
 //!
 //! The schema migration cannot seal: it runs in `Db::open`, before the key is read, and in tools
 //! that never read it. The service seals every clear row once at start, in one transaction (a
@@ -77,7 +77,7 @@ impl Inner {
         secret
     }
 
-    /// Seals every clear TOTP secret (rows from before schema 7) and checkpoints the WAL; says
+    /// Seals every clear TOTP secret (rows from before schema 8) and checkpoints the WAL; says
     /// in the log how many secrets this install key cannot open (a database restored without
     /// its `install.key`). Run once at start.
     pub fn seal_totp_secrets(&self) -> Result<()> {

@@ -55,12 +55,9 @@ pub enum LockerError {
     InvalidCredentials,
     #[error("too many failed attempts")]
     LockedOut { retry_after: Duration },
-    /// A cap on what a caller may add was reached; `reason` says which (never a secret).
-    #[error("{reason}")]
-    RateLimited {
-        reason: String,
-        retry_after: Duration,
-    },
+    /// A ceiling on how often a caller may do something (door openings, streams, reports).
+    #[error("too many requests of this kind; retry later")]
+    RateLimited { retry_after: Duration },
     #[error("this token may not do that")]
     Forbidden,
     #[error("internal error: {0}")]
@@ -112,6 +109,9 @@ pub struct Session {
 pub struct KeypadStatus {
     pub locked_until: Option<Timestamp>,
     pub failures: u32,
+    /// Lockouts in a row (each doubled the next); forgotten after `keypad_lockout_max` without
+    /// one, or on an operator's unlock.
+    pub lockouts: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -81,7 +81,7 @@ pub struct CourierRow {
     pub name: String,
     /// As stored: sealed by the service (see `crate::locker`), unless `totp_sealed` is 0.
     pub totp_secret: Vec<u8>,
-    /// How `totp_secret` is sealed: 0 not at all (rows from before schema 7).
+    /// How `totp_secret` is sealed: 0 not at all (rows from before schema 8).
     pub totp_sealed: i64,
     pub last_step: i64,
     pub active: bool,

@@ -69,10 +69,10 @@ pub fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// The feed's cursors in `meta`. The pull agent's acknowledgement keeps the key it had when it
-/// was the only cursor; push's has its own (schema 6), so neither moves the other.
+/// was the only cursor; push's has its own (schema 7), so neither moves the other.
 const PULL_ACKED: &str = "acked_seq";
 const PUSH_DELIVERED: &str = "push_seq";
-/// Codes are scrubbed from every event up to here (schema 6): the scrub reads only what is new.
+/// Codes are scrubbed from every event up to here (schema 7): the scrub reads only what is new.
 const SCRUBBED: &str = "scrubbed_seq";
 
 /// How far the pull agent acknowledged (`POST /api/v1/sync/ack`).

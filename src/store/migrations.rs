@@ -197,6 +197,28 @@ CREATE TRIGGER parcel_counts_delete AFTER DELETE ON parcels BEGIN
 END;
 "#,
     r#"
+-- A reservation's code is no longer unique among reservations: refusing a code another
+-- reservation holds told a sync token which codes the locker was about to accept. A clash is
+-- settled when the parcel is stored (the first parcel keeps the code, a later one gets a new
+-- one), so the UNIQUE constraint goes; SQLite drops one only by rebuilding the table.
+CREATE TABLE reservations_new (
+    tracking_id TEXT PRIMARY KEY,
+    size        TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    code_hash   BLOB,
+    photo       INTEGER NOT NULL,
+    accessible  INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+INSERT INTO reservations_new SELECT tracking_id, size, expires_at, code_hash, photo,
+    accessible, created_at, updated_at FROM reservations;
+DROP TABLE reservations;
+ALTER TABLE reservations_new RENAME TO reservations;
+CREATE INDEX reservations_by_expiry ON reservations(expires_at);
+CREATE INDEX reservations_by_code ON reservations(code_hash) WHERE code_hash IS NOT NULL;
+"#,
+    r#"
 -- Push gets a cursor of its own. Until now push and the pull agent shared `acked_seq`, so a
 -- sync token acknowledging ahead made push skip events and scrubbed codes the cloud never got.
 -- Push's cursor moves only when its endpoint accepts a batch; `scrubbed_seq` marks how far

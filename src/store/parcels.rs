@@ -135,23 +135,22 @@ pub fn parcels_of_courier(
         .collect()
 }
 
-/// Whether a live (or held) code has this hash: new codes must be unique among them.
 /// Whether a live code (a parcel's, one held during a pickup, or one the cloud issued for a
-/// parcel still to come) has this hash, other than the reservation `except`'s own.
+/// parcel still to come) has this hash: codes the locker generates must differ from all of them.
 pub fn code_hash_in_use(conn: &Connection, hash: &[u8]) -> rusqlite::Result<bool> {
-    code_hash_in_use_except(conn, hash, None)
-}
-
-pub fn code_hash_in_use_except(
-    conn: &Connection,
-    hash: &[u8],
-    except: Option<&str>,
-) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT EXISTS(SELECT 1 FROM parcels WHERE code_hash = ?1 OR held_code_hash = ?1)
-             OR EXISTS(SELECT 1 FROM reservations WHERE code_hash = ?1
-                         AND tracking_id IS NOT ?2)",
-        params![hash, except],
+             OR EXISTS(SELECT 1 FROM reservations WHERE code_hash = ?1)",
+        params![hash],
+        |r| r.get(0),
+    )
+}
+
+/// Whether a parcel's live (or held) code has this hash; reservations are not asked.
+pub fn code_hash_on_parcel(conn: &Connection, hash: &[u8]) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM parcels WHERE code_hash = ?1 OR held_code_hash = ?1)",
+        params![hash],
         |r| r.get(0),
     )
 }

@@ -96,7 +96,7 @@ fn a_reserved_cloud_code_counts_as_in_use() {
     assert!(upsert_reservation(&conn, &r, Some(b"hash")).unwrap());
     assert!(!upsert_reservation(&conn, &r, Some(b"hash")).unwrap());
     assert!(code_hash_in_use(&conn, b"hash").unwrap());
-    assert!(!code_hash_in_use_except(&conn, b"hash", Some("T")).unwrap());
+    assert!(!code_hash_on_parcel(&conn, b"hash").unwrap());
     assert!(!code_hash_in_use(&conn, b"other").unwrap());
     assert!(
         delete_lapsed_reservations(&conn, Timestamp(9))

@@ -154,7 +154,8 @@ fn health_is_degraded_when_a_bus_or_the_database_fails() {
     assert_eq!(
         ok,
         json!({"status": "ok", "db": "ok",
-        "buses": [{"name": "rs485", "ok": true, "last_error": null}], "sync": null})
+        "buses": [{"name": "rs485", "ok": true, "last_error": null}], "sync": null,
+        "keypad": null})
     );
     let v = health(true, vec![bus(true), bus(false)]);
     assert_eq!(
@@ -167,6 +168,26 @@ fn health_is_degraded_when_a_bus_or_the_database_fails() {
         (v["status"].clone(), v["db"].clone()),
         (json!("degraded"), json!("error"))
     );
+}
+
+#[test]
+fn health_is_degraded_while_the_keypad_is_locked_out() {
+    let health = || Health {
+        db_ok: true,
+        buses: vec![],
+    };
+    let keypad = |locked_until| KeypadStatus {
+        locked_until,
+        failures: 0,
+        lockouts: 3,
+    };
+    let open = serde_json::to_value(HealthView::new(health(), None, Some(keypad(None)))).unwrap();
+    assert_eq!(open["status"], "ok");
+    assert_eq!(open["keypad"]["lockouts_in_a_row"], 3);
+    let locked =
+        serde_json::to_value(HealthView::new(health(), None, Some(keypad(Some(T0))))).unwrap();
+    assert_eq!(locked["status"], "degraded");
+    assert_eq!(locked["keypad"]["locked_until"], T0.to_rfc3339());
 }
 
 #[test]
@@ -197,6 +218,7 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
     let v = serde_json::to_value(HealthView::new(
         health,
         Some(SyncHealthView::new(feed, Some(push), now)),
+        None,
     ))
     .unwrap();
     assert_eq!(
@@ -233,7 +255,11 @@ fn an_unlocked_keypad_shows_null() {
     let k = KeypadStatus {
         locked_until: None,
         failures: 2,
+        lockouts: 1,
     };
     let v = serde_json::to_value(KeypadView::from(k)).unwrap();
-    assert_eq!(v, json!({"locked_until": null, "failures": 2}));
+    assert_eq!(
+        v,
+        json!({"locked_until": null, "failures": 2, "lockouts_in_a_row": 1})
+    );
 }

@@ -1,8 +1,9 @@
 //! The daemon's own state: the sync event feed and health.
 
 use super::opt_time;
+use super::parcels::KeypadView;
 use crate::domain::Timestamp;
-use crate::locker::{BusHealth, FeedStatus, Health};
+use crate::locker::{BusHealth, FeedStatus, Health, KeypadStatus};
 pub use crate::sync::EventView;
 use crate::sync::{PushPhase, PushState};
 use serde::Serialize;
@@ -39,12 +40,15 @@ pub struct BusView {
 /// The daemon's health.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthView {
-    /// `degraded` when the database or any bus is not ok.
+    /// `degraded` when the database or any bus is not ok, or the keypad is locked out.
     pub status: HealthStatus,
     pub db: DbStatus,
     pub buses: Vec<BusView>,
-    /// Extension to API.md: how far the cloud is behind; `null` when the database cannot say.
+    /// Extension: how far the cloud is behind; `null` when the database cannot say.
     pub sync: Option<SyncHealthView>,
+    /// Extension: the keypad's lockout; `null` when the database cannot say. A locked keypad
+    /// makes `status` `degraded`: every recipient is refused until it ends.
+    pub keypad: Option<KeypadView>,
 }
 
 /// Where the cloud is in the event feed (by pull or push), and the push task's state.
@@ -100,11 +104,16 @@ pub enum PushStateView {
 }
 
 impl HealthView {
-    pub fn new(health: Health, sync: Option<SyncHealthView>) -> Self {
-        HealthView {
+    pub fn new(health: Health, sync: Option<SyncHealthView>, keypad: Option<KeypadStatus>) -> Self {
+        let mut view = HealthView {
             sync,
             ..HealthView::from(health)
+        };
+        if keypad.as_ref().is_some_and(|k| k.locked_until.is_some()) {
+            view.status = HealthStatus::Degraded;
         }
+        view.keypad = keypad.map(KeypadView::from);
+        view
     }
 }
 
@@ -158,6 +167,7 @@ impl From<Health> for HealthView {
             },
             buses: h.buses.into_iter().map(BusView::from).collect(),
             sync: None,
+            keypad: None,
         }
     }
 }

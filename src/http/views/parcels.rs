@@ -188,6 +188,10 @@ pub struct KeypadView {
     pub locked_until: Option<String>,
     /// Failed codes since the last success or unlock.
     pub failures: u32,
+    /// Extension: lockouts in a row, each twice as long as the one before (up to
+    /// `policy.keypad_lockout_max`). Several in a row mean someone keeps typing wrong codes:
+    /// a guesser, or someone locking recipients out on purpose.
+    pub lockouts_in_a_row: u32,
 }
 
 impl From<KeypadStatus> for KeypadView {
@@ -195,6 +199,7 @@ impl From<KeypadStatus> for KeypadView {
         Self {
             locked_until: opt_time(k.locked_until),
             failures: k.failures,
+            lockouts_in_a_row: k.lockouts,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The feed's cursors (schema 6): the pull ack and push's cursor never move backwards nor each
+//! The feed's cursors (schema 7): the pull ack and push's cursor never move backwards nor each
 //! other, and scrubbing follows its own mark.
 
 use super::super::*;
@@ -77,13 +77,13 @@ fn migrated_from(version: usize, fill: impl FnOnce(&rusqlite::Connection)) -> Db
 }
 
 #[test]
-fn push_starts_from_the_shared_cursor_of_a_database_from_before_version_6() {
-    let db = migrated_from(5, |conn| {
+fn push_starts_from_the_shared_cursor_of_a_database_from_before_version_7() {
+    let db = migrated_from(6, |conn| {
         for code in ["111111", "222222", "333333"] {
             let data = json!({"pickup_code": code});
             append_event(conn, "parcel.stored", Timestamp(1), &data).unwrap();
         }
-        // Version 5 acknowledged and scrubbed in one step.
+        // Version 6 acknowledged and scrubbed in one step.
         meta_set(conn, "acked_seq", 2).unwrap();
     });
     let conn = db.lock();

@@ -1,4 +1,4 @@
-//! Courier-login throttles (schema 8): capped per prefix without pushing out a locked one, and
+//! Courier-login throttles (schema 9): capped per prefix without pushing out a locked one, and
 //! pruned once quiet.
 
 use super::super::*;

@@ -1,0 +1,140 @@
+//! Ceilings on door openings, against mass opening: one stolen credential asking for door after
+//! door (PickPoint, Moscow 2020: one command opened 2,732 lockers).
+//!
+//! Counted here, in memory, in the transaction that starts an opening:
+//! - an operator credential's maintenance openings, `policy.opens_per_credential` per
+//!   `policy.opens_window`, and every credential's together, `policy.opens_locker_wide`;
+//! - a courier's compartments opened (deposits, resizes, returns), `policy.courier_opens` per
+//!   `policy.courier_session`, so made-up tracking ids cannot fill every free compartment.
+//!
+//! Pickups by code are not counted: the keypad throttle bounds them. A refusal is
+//! `LockerError::RateLimited`; the first of a run is published as `security.mass_open` and
+//! audited, so a hammering caller costs one event, not one per request. The counts start
+//! afresh when the daemon restarts, which an attacker holding a credential cannot cause.
+
+use super::audit::DAEMON;
+use super::core::Inner;
+use super::{LockerError, Result};
+use crate::domain::{RateLimit, RateWindow};
+use rusqlite::Connection;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// What an opening is, for its ceilings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// An operator's (or a remote command's) opening of any compartment.
+    Maintenance,
+    /// A courier opening a compartment to put a parcel in or take one out.
+    Courier,
+}
+
+/// The windows of every credential that opened a door lately, and the locker's.
+#[derive(Debug, Default)]
+pub struct OpenLimits {
+    windows: Mutex<Windows>,
+}
+
+#[derive(Debug, Default)]
+struct Windows {
+    operators: HashMap<String, RateWindow>,
+    couriers: HashMap<String, RateWindow>,
+    locker_wide: RateWindow,
+}
+
+/// Which ceiling refused an opening.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Credential,
+    LockerWide,
+}
+
+impl Inner {
+    /// Counts an opening `actor` (`Principal::audit_actor`) asks for now, or refuses it: beyond a ceiling the first refusal
+    /// of a run is published and audited in `tx`, which the caller must still commit (so it
+    /// answers `Ok(Err(..))` from its transaction).
+    pub fn count_opening(
+        &self,
+        tx: &Connection,
+        actor: &str,
+        opening: Opening,
+    ) -> Result<Result<()>> {
+        let policy = &self.config.policy;
+        let now = self.now();
+        let mut windows = self
+            .openings
+            .windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let Windows {
+            operators,
+            couriers,
+            locker_wide,
+        } = &mut *windows;
+        let (own, all) = match opening {
+            Opening::Maintenance => (
+                policy.opens_per_credential(),
+                Some(policy.opens_locker_wide()),
+            ),
+            Opening::Courier => (policy.courier_opens(), None),
+        };
+        let credentials = match opening {
+            Opening::Maintenance => operators,
+            Opening::Courier => couriers,
+        };
+        // Bounded by the credentials that opened within a window: tokens and couriers exist
+        // only if an operator made them.
+        credentials.retain(|_, w| !w.is_idle(now, own));
+        let mine = credentials.entry(actor.to_owned()).or_default();
+        let checked = mine
+            .check(now, own)
+            .map_err(|r| (r, Scope::Credential, own))
+            .and_then(|()| match all {
+                Some(all) => locker_wide
+                    .check(now, all)
+                    .map_err(|r| (r, Scope::LockerWide, all)),
+                None => Ok(()),
+            });
+        match checked {
+            Ok(()) => {
+                mine.record(now, own);
+                if let Some(all) = all {
+                    locker_wide.record(now, all);
+                }
+                Ok(Ok(()))
+            }
+            Err((refusal, scope, limit)) => {
+                drop(windows);
+                if refusal.first {
+                    self.report_mass_open(tx, actor, scope, limit)?;
+                }
+                Ok(Err(LockerError::RateLimited {
+                    retry_after: refusal.retry_after,
+                }))
+            }
+        }
+    }
+
+    fn report_mass_open(
+        &self,
+        tx: &Connection,
+        credential: &str,
+        scope: Scope,
+        limit: RateLimit,
+    ) -> Result<()> {
+        let scope = match scope {
+            Scope::Credential => "credential",
+            Scope::LockerWide => "locker",
+        };
+        let data = json!({
+            "credential": credential,
+            "scope": scope,
+            "limit": limit.max,
+            "window_s": limit.window.as_secs(),
+        });
+        tracing::warn!(credential, scope, "door openings refused: ceiling reached");
+        self.publish(tx, "security.mass_open", data.clone())?;
+        self.audit(tx, DAEMON, "security.mass_open", data)
+    }
+}
