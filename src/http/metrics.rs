@@ -143,8 +143,9 @@ impl Metrics {
 /// for Modbus, request and answer), `lockerd_bus_errors_total{bus}`,
 /// `lockerd_door_events_total{event}` (`opened`, `closed`, `forced`, `left_open`),
 /// `lockerd_keypad_failures_total`, `lockerd_keypad_lockouts_total`,
-/// `lockerd_http_requests_total{method,route,status}` (route templates; `unmatched` for unknown
-/// paths), `lockerd_events_last_seq`, `lockerd_events_acked_seq`,
+/// `lockerd_http_requests_total{method,route,status}` (`method`: GET, HEAD, POST, PUT,
+/// DELETE, PATCH, OPTIONS, CONNECT, TRACE, or `other` for any other; `route`: the route's
+/// template, `unmatched` for unknown paths), `lockerd_events_last_seq`, `lockerd_events_acked_seq`,
 /// `lockerd_events_unacked`, `lockerd_events_oldest_unacked_age_seconds` (0 when nothing waits)
 /// and, with `[sync.push]`, `lockerd_push_up` (1 unless the last attempt failed or the push task
 /// stopped), `lockerd_push_failures_total` and `lockerd_push_last_success_timestamp_seconds`
@@ -198,7 +199,8 @@ fn seconds(millis: i64) -> i64 {
 }
 
 /// Counts every answered request by method, route template and status. Unknown paths count
-/// under the route `unmatched`, so a scanner cannot create a series per path it tries.
+/// under the route `unmatched` and unknown methods under `other`, so a scanner cannot create a
+/// series per path or method it tries.
 pub(super) async fn count_requests(
     State(state): State<AppState>,
     request: Request,
@@ -209,7 +211,7 @@ pub(super) async fn count_requests(
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let method = request.method().as_str().to_owned();
+    let method = crate::telemetry::method_label(request.method().as_str());
     let response = next.run(request).await;
     let labels = HttpLabels {
         method,
