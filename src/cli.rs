@@ -282,7 +282,11 @@ fn kiosk_pair(path: &std::path::Path, name: &str) -> anyhow::Result<()> {
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let scheme = if config.api.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.api.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!("{scheme}://{addr}{}", pairing.path());
     eprintln!(
         "open this link once in the kiosk's browser before {}; it pairs it as {name}",

@@ -277,7 +277,11 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     )
     .context("cannot set up TLS for the API")?;
     let server = tokio::spawn(server);
-    let scheme = if config.api.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.api.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     tracing::info!(%addr, scheme, locker = %config.locker.name, compartments = config.compartments.len(), "lockerd ready");
     Ok(Running {
         addr,

@@ -66,7 +66,10 @@ pub fn main(command: TlsCommand) -> ExitCode {
 
 fn print_fingerprint(config: &Config, path: &Path) -> anyhow::Result<()> {
     let Some(tls) = &config.api.tls else {
-        bail!("{}: api.tls_cert is not set: the API is plain HTTP", path.display());
+        bail!(
+            "{}: api.tls_cert is not set: the API is plain HTTP",
+            path.display()
+        );
     };
     println!("{}", fingerprint(tls.end_entity()));
     eprintln!("SHA-256 fingerprint of {}", tls.cert.display());
@@ -88,7 +91,8 @@ fn self_signed(hosts: &[String], out_dir: &Path) -> anyhow::Result<()> {
             names.push(local.to_owned());
         }
     }
-    let mut params = rcgen::CertificateParams::new(names).context("a --host is not a valid name")?;
+    let mut params =
+        rcgen::CertificateParams::new(names).context("a --host is not a valid name")?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
@@ -97,7 +101,9 @@ fn self_signed(hosts: &[String], out_dir: &Path) -> anyhow::Result<()> {
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(VALIDITY_DAYS);
     let key = rcgen::KeyPair::generate().context("cannot generate a key")?;
-    let cert = params.self_signed(&key).context("cannot sign the certificate")?;
+    let cert = params
+        .self_signed(&key)
+        .context("cannot sign the certificate")?;
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let key_path = out_dir.join("key.pem");
@@ -133,7 +139,9 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
 /// A TLS client that trusts exactly `cert`, whatever name it was reached by: the operator
 /// commands talk to this machine's own daemon, whose certificate they read from the config,
 /// so there is nothing to look up in a CA store and the loopback address need not be in it.
-pub fn pinned_client(cert: &CertificateDer<'static>) -> Result<rustls::ClientConfig, rustls::Error> {
+pub fn pinned_client(
+    cert: &CertificateDer<'static>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let pinned = Pinned {
         cert: cert.clone(),

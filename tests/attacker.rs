@@ -6,3 +6,5 @@
 //! One module per area, so each reads on its own.
 
 mod common;
+#[path = "attacker/serving.rs"]
+mod serving;

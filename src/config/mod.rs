@@ -31,8 +31,8 @@ pub use hardware::{
     BusConfig, CompartmentConfig, DoorRef, Driver, LatchRef, Level, Parity, Profile, Pull,
 };
 pub use push::{PushConfig, PushSecret, is_loopback};
-pub use tls::TlsIdentity;
 pub use sections::{ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
+pub use tls::TlsIdentity;
 
 use std::path::{Path, PathBuf};
 

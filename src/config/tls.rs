@@ -67,15 +67,19 @@ pub(super) fn validate(check: &Check, mut api: ApiConfig) -> Result<ApiConfig, C
         (false, false) => {}
     }
     let lan = !api.listen.ip().is_loopback();
-    check.ensure(api.tls.is_some() || !lan || api.allow_plaintext, "api.listen", || {
-        format!(
-            "{} is reachable from the network, and the API has no TLS: tokens, the kiosk's \
+    check.ensure(
+        api.tls.is_some() || !lan || api.allow_plaintext,
+        "api.listen",
+        || {
+            format!(
+                "{} is reachable from the network, and the API has no TLS: tokens, the kiosk's \
              cookies and pickup codes would cross it in clear. Set api.tls_cert and api.tls_key \
              (`lockerd tls self-signed` makes a first pair), or api.allow_plaintext = true to \
              accept that",
-            api.listen
-        )
-    })?;
+                api.listen
+            )
+        },
+    )?;
     Ok(api)
 }
 
@@ -83,7 +87,10 @@ fn load(check: &Check, cert: &Path, key: &Path) -> Result<TlsIdentity, ConfigErr
     let chain = read_chain(check, cert)?;
     let private = read_key(check, key)?;
     rustls::server::ParsedCertificate::try_from(&chain[0]).map_err(|e| {
-        let what = format!("{}: the first certificate is not valid: {e}", cert.display());
+        let what = format!(
+            "{}: the first certificate is not valid: {e}",
+            cert.display()
+        );
         check.error("api.tls_cert", what)
     })?;
     let provider = rustls::crypto::ring::default_provider();
@@ -153,7 +160,8 @@ const MAX_PEM: u64 = 1 << 20;
 
 fn read(check: &Check, key: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
     use std::io::Read;
-    let cannot = |e: std::io::Error| check.error(key, format!("cannot read {}: {e}", path.display()));
+    let cannot =
+        |e: std::io::Error| check.error(key, format!("cannot read {}: {e}", path.display()));
     let mut bytes = vec![];
     std::fs::File::open(path)
         .map_err(cannot)?

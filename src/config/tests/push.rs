@@ -104,7 +104,9 @@ fn plain_http_leaves_this_machine_only_with_allow_plaintext() {
         "http://[::1]/in",
         "https://cloud.example/in",
     ] {
-        let config = ok(&with_push(&format!("url = \"{url}\"\nsecret = \"{SECRET}\"")));
+        let config = ok(&with_push(&format!(
+            "url = \"{url}\"\nsecret = \"{SECRET}\""
+        )));
         assert!(!config.sync.push.unwrap().allow_plaintext, "{url}");
     }
 }

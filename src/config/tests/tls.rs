@@ -50,7 +50,9 @@ const PAIR: &str = "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"";
 #[test]
 fn a_pair_relative_to_the_file_is_loaded() {
     let files = Files::new();
-    let config = files.parse(&format!("listen = \"0.0.0.0:8443\"\n{PAIR}")).unwrap();
+    let config = files
+        .parse(&format!("listen = \"0.0.0.0:8443\"\n{PAIR}"))
+        .unwrap();
     let tls = config.api.tls.expect("TLS configured");
     assert_eq!(tls.cert, files.path("cert.pem"));
     assert_eq!(tls.key, files.path("key.pem"));
@@ -61,8 +63,16 @@ fn a_pair_relative_to_the_file_is_loaded() {
 #[test]
 fn both_files_or_neither() {
     let files = Files::new();
-    files.refused("tls_cert = \"cert.pem\"", "api.tls_key", "required with api.tls_cert");
-    files.refused("tls_key = \"key.pem\"", "api.tls_cert", "required with api.tls_key");
+    files.refused(
+        "tls_cert = \"cert.pem\"",
+        "api.tls_key",
+        "required with api.tls_cert",
+    );
+    files.refused(
+        "tls_key = \"key.pem\"",
+        "api.tls_cert",
+        "required with api.tls_key",
+    );
 }
 
 #[test]
@@ -85,7 +95,11 @@ fn the_key_must_belong_to_the_certificate() {
     let other = rcgen::KeyPair::generate().unwrap();
     write(&files.path("other.pem"), &other.serialize_pem(), 0o600);
     let keys = "tls_cert = \"cert.pem\"\ntls_key = \"other.pem\"";
-    files.refused(keys, "api.tls_key", "is not the private key of the certificate");
+    files.refused(
+        keys,
+        "api.tls_key",
+        "is not the private key of the certificate",
+    );
 }
 
 #[test]

@@ -1,0 +1,405 @@
+//! The HTTP serving layer under attack from the LAN (issue 14, items 3, 4 and 8): made-up
+//! methods that used to become metric labels, half-sent requests that used to stay open
+//! forever, more connections than the daemon serves, a process out of file descriptors, and
+//! (in `tls`) the API in clear.
+
+#[path = "serving/tls.rs"]
+mod tls;
+
+use crate::common::{self, Harness};
+use lockerd::config::Config;
+use lockerd::daemon::{self, Options};
+use lockerd::http::Limits;
+use lockerd::locker::ManualClock;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// The methods `lockerd_http_requests_total` names; any other is `other`.
+const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "other",
+];
+
+/// A request head cut off before its blank line: the daemon waits for the rest.
+const HALF_SENT: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_methods_leave_metrics_and_memory_small() {
+    let h = Harness::start().await;
+    let addr = h.running().addr;
+    // The same requests with a real method and a scrape first, so that what the first
+    // requests allocate once (buffers, the series of 405) is not counted.
+    for _ in 0..20 {
+        send(addr, &head("PATCH")).await;
+    }
+    scrape(&h).await;
+    let before = rss_kib();
+
+    for n in 0..150 {
+        let answer = send(addr, &head(&made_up_method(n))).await;
+        assert!(answer.starts_with("HTTP/1.1 405"), "{}", &answer[..40]);
+    }
+    let metrics = scrape(&h).await;
+    let grown = rss_kib().saturating_sub(before);
+
+    let http: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("lockerd_http_requests_total{"))
+        .collect();
+    let mut others = 0.0;
+    for line in &http {
+        let method = label(line, "method");
+        assert!(
+            METHODS.contains(&method),
+            "a method label from a request: {line:.80}"
+        );
+        if method == "other" {
+            others += line.rsplit(' ').next().unwrap().parse::<f64>().unwrap();
+        }
+    }
+    assert_eq!(others, 150.0, "every made-up method counted as other");
+    let series_bytes: usize = http.iter().map(|l| l.len() + 1).sum();
+    assert!(series_bytes < 2048, "{series_bytes} bytes of http series");
+    assert!(
+        metrics.len() < 16 * 1024,
+        "/metrics is {} bytes",
+        metrics.len()
+    );
+    // 150 labels of 60 KB would be 9 MB kept for good, and as much again in each scrape.
+    assert!(grown < 4 * 1024, "the process grew by {grown} KiB");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_are_closed_while_health_keeps_answering() {
+    raise_fd_limit(2048);
+    let h = Harness::start().await;
+    let addr = h.running().addr;
+    let deadline = Instant::now() + Duration::from_secs(35);
+    let mut attack = vec![];
+    for _ in 0..400 {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(HALF_SENT).await.expect("half a request");
+        attack.push(stream);
+    }
+
+    let (status, body) = h.request("GET", "/healthz", None, None).await;
+    assert_eq!(status, 200, "{body}");
+    let open = attack.iter().filter(|s| is_open(s)).count();
+    assert_eq!(
+        open, 400,
+        "/healthz answered while all 400 were still held open"
+    );
+
+    for (n, stream) in attack.iter_mut().enumerate() {
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {}
+            Ok(Ok(_)) => {} // an answer (408) is fine too, if the connection then closes
+            Err(_) => panic!("connection {n} of 400 still open after 35 s"),
+        }
+    }
+    let (status, _) = h.request("GET", "/healthz", None, None).await;
+    assert_eq!(status, 200);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_in_the_backlog_and_the_daemon_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = common::config_text(&dir.path().join("state"), "");
+    let config = Config::parse(&text, &dir.path().join("lockerd.toml")).unwrap();
+    let limits = Limits {
+        max_connections: 8,
+        ..Limits::default()
+    };
+    let options = Options {
+        clock: Arc::new(ManualClock::new()),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        drain: Duration::from_millis(500),
+        limits,
+        ..Options::default()
+    };
+    let running = daemon::start(config, options).await.expect("daemon starts");
+    let addr = running.addr;
+
+    let mut attack = vec![];
+    for _ in 0..30 {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(HALF_SENT).await.expect("half a request");
+        attack.push(stream);
+    }
+    // The kernel holds what the daemon has not accepted: 8 served, 22 waiting, none more.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while backlog(addr) != Some(22) {
+        assert!(
+            Instant::now() < deadline,
+            "backlog {:?}, not 22: the cap of 8 connections does not hold",
+            backlog(addr)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    drop(attack);
+    let api = common::Api::new(addr);
+    let deadline = Instant::now() + Duration::from_secs(35);
+    loop {
+        let answer = api.http.get(api.url("/healthz")).send().await;
+        if answer.is_ok_and(|a| a.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/healthz never answered again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_file_descriptors_the_daemon_rests_and_recovers() {
+    raise_fd_limit(1024);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lockerd.toml");
+    std::fs::write(&config, common::config_text(&dir.path().join("state"), "")).unwrap();
+    // 64 descriptors: the daemon's own files and a few dozen connections.
+    let mut daemon = Daemon::spawn(
+        &["-c", "ulimit -n 64 && exec \"$0\" run --config \"$1\""],
+        &config,
+    );
+    let addr = daemon.addr;
+
+    let mut attack = vec![];
+    while !daemon.saw("cannot accept API connections", Duration::ZERO) {
+        assert!(attack.len() < 300, "accept never ran out of descriptors");
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(HALF_SENT).await.expect("half a request");
+        attack.push(stream);
+        if attack.len() % 20 == 0 {
+            daemon.saw("cannot accept API connections", Duration::from_millis(200));
+        }
+    }
+    // Out of descriptors with connections pending: a loop retrying accept at once would
+    // burn a core for as long as this lasts. Watch it for two seconds.
+    let cpu_before = cpu_time(daemon.pid());
+    let watched = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    let busy =
+        (cpu_time(daemon.pid()) - cpu_before).as_secs_f64() / watched.elapsed().as_secs_f64();
+    assert!(
+        busy < 0.2,
+        "the daemon used {:.0} % of a core",
+        busy * 100.0
+    );
+
+    drop(attack);
+    let api = common::Api::new(addr);
+    let deadline = Instant::now() + Duration::from_secs(35);
+    loop {
+        let answer = api.http.get(api.url("/healthz")).send().await;
+        if answer.is_ok_and(|a| a.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/healthz never answered again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(daemon.saw("accepting API connections again", Duration::from_secs(5)));
+    assert_eq!(daemon.stop(), Some(0), "a clean stop after the attack");
+}
+
+/// A made-up method of 60 KB, different for each `n` (letters only: a valid HTTP token).
+fn made_up_method(n: usize) -> String {
+    let mut method: String = (0..4)
+        .map(|i| (b'A' + (n / 26usize.pow(i) % 26) as u8) as char)
+        .collect();
+    method.push_str(&"X".repeat(60 * 1024 - 4));
+    method
+}
+
+fn head(method: &str) -> Vec<u8> {
+    format!("{method} /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+/// Sends a whole request on a connection of its own; the answer, up to the daemon's close.
+async fn send(addr: SocketAddr, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("request sent");
+    let mut answer = vec![];
+    stream.read_to_end(&mut answer).await.expect("answer");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+async fn scrape(h: &Harness) -> String {
+    let answer = h
+        .http
+        .get(h.url("/metrics"))
+        .bearer_auth(&h.operator)
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(answer.status(), 200);
+    answer.text().await.expect("metrics")
+}
+
+/// The value of `name` in a series line `metric{a="x",name="y"} 1`.
+fn label<'l>(line: &'l str, name: &str) -> &'l str {
+    let start = line.find(&format!("{name}=\"")).expect("label") + name.len() + 2;
+    let end = line[start..].find('"').expect("closing quote");
+    &line[start..start + end]
+}
+
+/// Whether the daemon has neither closed nor answered `stream`.
+fn is_open(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 1];
+    matches!(stream.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// Connections the kernel has queued for `addr`'s listener and the daemon not yet accepted
+/// (`rx_queue` of a listening socket in /proc/net/tcp).
+fn backlog(addr: SocketAddr) -> Option<u32> {
+    let local = format!("0100007F:{:04X}", addr.port());
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1) != Some(&local.as_str()) || fields.get(3) != Some(&"0A") {
+            return None;
+        }
+        let (_, rx) = fields.get(4)?.split_once(':')?;
+        u32::from_str_radix(rx, 16).ok()
+    })
+}
+
+/// This process's resident memory (the daemon runs in it), in KiB.
+fn rss_kib() -> u64 {
+    status_kib("self")
+}
+
+fn status_kib(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// User and system CPU time of process `pid`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Duration::from_secs_f64(ticks as f64 / per_second)
+}
+
+/// Lets this test process hold `want` descriptors (both ends of every connection are here).
+fn raise_fd_limit(want: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit with a valid pointer to a local.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        if limit.rlim_cur < want {
+            assert!(
+                limit.rlim_max >= want,
+                "the hard limit {} is below {want}",
+                limit.rlim_max
+            );
+            limit.rlim_cur = want;
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+        }
+    }
+}
+
+/// The real binary, started through `sh` with `args` (`$0` is the binary), its log read line
+/// by line; killed if the test ends without stopping it.
+struct Daemon {
+    child: Option<Child>,
+    lines: Receiver<String>,
+    addr: SocketAddr,
+}
+
+impl Daemon {
+    fn spawn(args: &[&str], config: &std::path::Path) -> Daemon {
+        let mut child = Command::new("sh")
+            .args(args)
+            .arg(env!("CARGO_BIN_EXE_lockerd"))
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start lockerd");
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut daemon = Daemon {
+            child: Some(child),
+            lines,
+            addr: "0.0.0.0:0".parse().unwrap(),
+        };
+        let ready = daemon
+            .wait_for("addr=", Duration::from_secs(30))
+            .expect("lockerd ready");
+        let addr = ready
+            .split("addr=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        daemon.addr = addr.parse().expect("an address");
+        daemon
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// The first log line containing `text` within `patience`.
+    fn wait_for(&self, text: &str, patience: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return Some(line),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    fn saw(&self, text: &str, patience: Duration) -> bool {
+        self.wait_for(text, patience).is_some()
+    }
+
+    /// SIGTERM; the exit code.
+    fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        // SAFETY: kill(2) on our own child, not yet reaped.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        child.wait().ok()?.code()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
