@@ -34,7 +34,7 @@ mod views;
 mod tests;
 
 pub use error::{ApiError, ErrorBody};
-pub use server::{Limits, MAX_HEAD};
+pub use server::Limits;
 
 use crate::config::TlsIdentity;
 use crate::locker::{Locker, LockerError};
@@ -175,7 +175,11 @@ pub fn openapi(with_sim: bool) -> OpenApiDoc {
         description = "The API of a parcel locker's controller. Every route below `/api/v1` \
             except this document needs `Authorization: Bearer <token>`; each route's description \
             names the roles that may call it (also given as the bearer requirement's role names). \
-            Every error is `{\"error\": {\"code\", \"message\"}}`; times are RFC 3339 UTC."
+            Every error is `{\"error\": {\"code\", \"message\"}}`; times are RFC 3339 UTC. \
+            Served over HTTPS when the locker has a certificate (`api.tls_cert`). Whatever the \
+            route: a request head (request line and headers) over 64 KiB is answered `431` \
+            without a body, and a connection that has not sent a complete head within 10 s of \
+            connecting or of its previous answer is closed without one."
     ),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
