@@ -159,16 +159,7 @@ async fn connections_beyond_the_cap_wait_in_the_backlog_and_the_daemon_recovers(
     }
 
     drop(attack);
-    let api = common::Api::new(addr);
-    let deadline = Instant::now() + Duration::from_secs(35);
-    loop {
-        let answer = api.http.get(api.url("/healthz")).send().await;
-        if answer.is_ok_and(|a| a.status() == 200) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "/healthz never answered again");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    answers_again(addr).await;
     running.stop().await.expect("clean stop");
 }
 
@@ -209,18 +200,22 @@ async fn out_of_file_descriptors_the_daemon_rests_and_recovers() {
     );
 
     drop(attack);
-    let api = common::Api::new(addr);
+    answers_again(addr).await;
+    assert!(daemon.saw("accepting API connections again", Duration::from_secs(5)));
+    assert_eq!(daemon.stop(), Some(0), "a clean stop after the attack");
+}
+
+/// Polls `/healthz` on fresh connections until it answers `200`, for up to 35 s.
+async fn answers_again(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(35);
     loop {
-        let answer = api.http.get(api.url("/healthz")).send().await;
+        let answer = reqwest::get(format!("http://{addr}/healthz")).await;
         if answer.is_ok_and(|a| a.status() == 200) {
-            break;
+            return;
         }
         assert!(Instant::now() < deadline, "/healthz never answered again");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(daemon.saw("accepting API connections again", Duration::from_secs(5)));
-    assert_eq!(daemon.stop(), Some(0), "a clean stop after the attack");
 }
 
 /// A made-up method of 60 KB, different for each `n` (letters only: a valid HTTP token).

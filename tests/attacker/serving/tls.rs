@@ -7,6 +7,7 @@ use crate::common::{self, totp_now};
 use lockerd::locker::ManualClock;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -27,20 +28,7 @@ fn text(bytes: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_speaks_only_tls_and_its_cookies_are_secure() {
     let dir = tempfile::tempdir().unwrap();
-    let tls = dir.path().join("tls");
-    let made = Command::new(env!("CARGO_BIN_EXE_lockerd"))
-        .args(["tls", "self-signed", "--host", "locker.test", "--out-dir"])
-        .arg(&tls)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", text(&made.stderr));
-    let fingerprint = text(&made.stdout);
-    let mode = std::fs::metadata(tls.join("key.pem"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600, "the key is private");
-
+    let fingerprint = self_signed(&dir.path().join("tls"));
     let config = common::config_text(&dir.path().join("state"), "").replace(
         "listen = \"127.0.0.1:0\"",
         "listen = \"127.0.0.1:0\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"",
@@ -48,53 +36,100 @@ async fn the_api_speaks_only_tls_and_its_cookies_are_secure() {
     let clock = ManualClock::new();
     let (running, tokens) = common::boot(&config, dir.path(), &clock).await;
     let addr = running.addr;
-    let cert = reqwest::Certificate::from_pem(&std::fs::read(tls.join("cert.pem")).unwrap());
-    let client = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(cert.unwrap())
-        .resolve("locker.test", addr)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let base = format!("https://locker.test:{}", addr.port());
+    let site = Site::new(&dir.path().join("tls/cert.pem"), addr);
 
-    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    let health = site.http.get(site.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let clear = reqwest::get(format!("http://{addr}/healthz")).await;
     assert!(clear.is_err(), "nothing is answered in clear: {clear:?}");
+    cookies_are_secure(&site, &tokens.operator, &clock).await;
 
-    // The kiosk's cookie, set by pairing, and a courier's, set by a login through the page.
-    let pairing: Value = client
-        .post(format!("{base}/api/v1/kiosk/pairings"))
-        .bearer_auth(&tokens.operator)
-        .json(&json!({"name": "lobby"}))
-        .send()
-        .await
+    // What an operator compares with the browser, and the operator commands on this machine.
+    let file = dir.path().join("lockerd.toml");
+    std::fs::write(&file, config.replace("127.0.0.1:0", &addr.to_string())).unwrap();
+    let shown = lockerd(&["tls", "fingerprint"], &file);
+    assert_eq!(text(&shown.stdout), fingerprint, "{}", text(&shown.stderr));
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, &tokens.operator).unwrap();
+    let token_file = token_file.to_str().unwrap();
+    let listed = lockerd(&["compartment", "list", "--token-file", token_file], &file);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(
+        text(&listed.stdout).contains("D2"),
+        "{}",
+        text(&listed.stdout)
+    );
+    running.stop().await.expect("clean stop");
+}
+
+/// `lockerd tls self-signed` into `out`; the fingerprint it prints.
+fn self_signed(out: &Path) -> String {
+    let made = Command::new(env!("CARGO_BIN_EXE_lockerd"))
+        .args(["tls", "self-signed", "--host", "locker.test", "--out-dir"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let mode = std::fs::metadata(out.join("key.pem"))
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let paired = client
-        .get(format!("{base}{}", pairing["url"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap();
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the key is private");
+    text(&made.stdout)
+}
+
+/// A client that trusts the locker's certificate and reaches it as `locker.test`.
+struct Site {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Site {
+    fn new(cert: &Path, addr: SocketAddr) -> Site {
+        let cert = reqwest::Certificate::from_pem(&std::fs::read(cert).unwrap()).unwrap();
+        let http = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(cert)
+            .resolve("locker.test", addr)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = format!("https://locker.test:{}", addr.port());
+        Site { http, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> Value {
+        let answer = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body);
+        answer.send().await.unwrap().json().await.unwrap()
+    }
+}
+
+/// The kiosk's cookie, set by pairing, and a courier's, set by a login through the page.
+async fn cookies_are_secure(site: &Site, operator: &str, clock: &ManualClock) {
+    let pairing = site
+        .post("/api/v1/kiosk/pairings", operator, json!({"name": "lobby"}))
+        .await;
+    let paired = site.http.get(site.url(pairing["url"].as_str().unwrap()));
+    let paired = paired.send().await.unwrap();
     assert_eq!(paired.status(), 303);
     let kiosk_cookie = paired.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     assert!(kiosk_cookie.contains("; Secure"), "{kiosk_cookie}");
-    let courier: Value = client
-        .post(format!("{base}/api/v1/couriers"))
-        .bearer_auth(&tokens.operator)
-        .json(&json!({"name": "alice"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let code = totp_now(courier["totp_secret"].as_str().unwrap(), &clock);
-    let login = client
-        .post(format!("{base}/api/v1/courier/login"))
+
+    let courier = site
+        .post("/api/v1/couriers", operator, json!({"name": "alice"}))
+        .await;
+    let code = totp_now(courier["totp_secret"].as_str().unwrap(), clock);
+    let login = site
+        .http
+        .post(site.url("/api/v1/courier/login"))
         .header(COOKIE, kiosk_cookie.split(';').next().unwrap())
         .header("x-lockerd-csrf", "1")
         .json(&json!({"courier": "alice", "code": code}))
@@ -108,23 +143,6 @@ async fn the_api_speaks_only_tls_and_its_cookies_are_secure() {
         "{courier_cookie}"
     );
     assert!(courier_cookie.contains("; Secure"), "{courier_cookie}");
-
-    // What an operator compares with the browser, and the operator commands on this machine.
-    let file = dir.path().join("lockerd.toml");
-    std::fs::write(&file, config.replace("127.0.0.1:0", &addr.to_string())).unwrap();
-    let shown = lockerd(&["tls", "fingerprint"], &file);
-    assert_eq!(text(&shown.stdout), fingerprint, "{}", text(&shown.stderr));
-    std::fs::write(dir.path().join("token"), &tokens.operator).unwrap();
-    let token_file = dir.path().join("token");
-    let token_file = token_file.to_str().unwrap();
-    let listed = lockerd(&["compartment", "list", "--token-file", token_file], &file);
-    assert!(listed.status.success(), "{}", text(&listed.stderr));
-    assert!(
-        text(&listed.stdout).contains("D2"),
-        "{}",
-        text(&listed.stdout)
-    );
-    running.stop().await.expect("clean stop");
 }
 
 #[test]
