@@ -3,6 +3,8 @@
 //! forever, more connections than the daemon serves, a process out of file descriptors, and
 //! (in `tls`) the API in clear.
 
+#[path = "serving/process.rs"]
+mod process;
 #[path = "serving/tls.rs"]
 mod tls;
 
@@ -11,11 +13,9 @@ use lockerd::config::Config;
 use lockerd::daemon::{self, Options};
 use lockerd::http::Limits;
 use lockerd::locker::ManualClock;
-use std::io::{BufRead, BufReader};
+use process::{Daemon, backlog, cpu_time, raise_fd_limit, rss_kib};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -119,6 +119,33 @@ async fn half_sent_requests_are_closed_while_health_keeps_answering() {
     }
     let health = reqwest::get(h.url("/healthz")).await.expect("an answer");
     assert_eq!(health.status(), 200);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kiosk_live_feed_outlives_the_header_timeout() {
+    let h = Harness::start().await;
+    let mut feed = TcpStream::connect(h.running().addr).await.expect("connect");
+    let request = format!(
+        "GET /api/v1/kiosk/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        h.kiosk
+    );
+    feed.write_all(request.as_bytes()).await.expect("request");
+    // The feed's keep-alive comment comes 15 s in, past the 10 s a request head may take: a
+    // timeout that cut long answers would have closed the stream before it.
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !seen.contains("\n:") {
+        let read = tokio::time::timeout_at(deadline, feed.read(&mut buf)).await;
+        let n = read
+            .expect("no keep-alive comment within 40 s")
+            .expect("read");
+        assert!(n > 0, "the feed was closed: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    assert!(seen.contains("event: state"), "{seen}");
     h.stop().await;
 }
 
@@ -260,146 +287,4 @@ fn label<'l>(line: &'l str, name: &str) -> &'l str {
 fn is_open(stream: &TcpStream) -> bool {
     let mut buf = [0u8; 1];
     matches!(stream.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-}
-
-/// Connections the kernel has queued for `addr`'s listener and the daemon not yet accepted
-/// (`rx_queue` of a listening socket in /proc/net/tcp).
-fn backlog(addr: SocketAddr) -> Option<u32> {
-    let local = format!("0100007F:{:04X}", addr.port());
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.get(1) != Some(&local.as_str()) || fields.get(3) != Some(&"0A") {
-            return None;
-        }
-        let (_, rx) = fields.get(4)?.split_once(':')?;
-        u32::from_str_radix(rx, 16).ok()
-    })
-}
-
-/// The resident memory of process `pid`, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-/// User and system CPU time of process `pid`.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf has no preconditions.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Duration::from_secs_f64(ticks as f64 / per_second)
-}
-
-/// Lets this test process hold `want` descriptors (both ends of every connection are here).
-fn raise_fd_limit(want: u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit with a valid pointer to a local.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        if limit.rlim_cur < want {
-            assert!(
-                limit.rlim_max >= want,
-                "the hard limit {} is below {want}",
-                limit.rlim_max
-            );
-            limit.rlim_cur = want;
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
-        }
-    }
-}
-
-/// The real binary, started through `sh` with `args` (`$0` is the binary), its log read line
-/// by line; killed if the test ends without stopping it.
-struct Daemon {
-    child: Option<Child>,
-    lines: Receiver<String>,
-    addr: SocketAddr,
-}
-
-impl Daemon {
-    fn spawn(args: &[&str], config: &std::path::Path) -> Daemon {
-        let mut child = Command::new("sh")
-            .args(args)
-            .arg(env!("CARGO_BIN_EXE_lockerd"))
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start lockerd");
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut daemon = Daemon {
-            child: Some(child),
-            lines,
-            addr: "0.0.0.0:0".parse().unwrap(),
-        };
-        let ready = daemon
-            .wait_for("addr=", Duration::from_secs(30))
-            .expect("lockerd ready");
-        let addr = ready
-            .split("addr=")
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap();
-        daemon.addr = addr.parse().expect("an address");
-        daemon
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
-    /// The first log line containing `text` within `patience`.
-    fn wait_for(&self, text: &str, patience: Duration) -> Option<String> {
-        let deadline = std::time::Instant::now() + patience;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(text) => return Some(line),
-                Ok(_) => {}
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
-            }
-        }
-    }
-
-    fn saw(&self, text: &str, patience: Duration) -> bool {
-        self.wait_for(text, patience).is_some()
-    }
-
-    /// SIGTERM; the exit code.
-    fn stop(&mut self) -> Option<i32> {
-        let mut child = self.child.take()?;
-        // SAFETY: kill(2) on our own child, not yet reaped.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        child.wait().ok()?.code()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
