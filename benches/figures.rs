@@ -7,7 +7,7 @@
 //! - `deposit`: deposit request → latch energized while a wall of 500 compartments fills;
 //! - `process`: the release binary: size, start to `READY=1`, RSS and CPU idle with 200 doors
 //!   polled every 250 ms, `GET /api/v1/compartments` under 1, 8 and 64 wrk clients and the RSS
-//!   under that load;
+//!   under that load, the RSS with 1,000 idle connections;
 //! - `assign`: the criterion medians of `benches/assign.rs`, if `cargo bench --bench assign` ran.
 //!
 //! `cargo bench --bench figures -- [SECTION...] [--pickups N] [--history-pickups N]

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const DEFAULT_CONFIG: &str = "/etc/lockerd/lockerd.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "/etc/lockerd/lockerd.toml";
 
 #[derive(Parser)]
 #[command(
@@ -91,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// HTTPS for the API: a first self-signed certificate, the configured one's fingerprint.
+    Tls {
+        #[command(subcommand)]
+        command: crate::tls::TlsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -143,6 +148,7 @@ pub fn main() -> ExitCode {
         Command::Kiosk {
             command: KioskCommand::Pair { config, name },
         } => exit(kiosk_pair(&config, &name)),
+        Command::Tls { command } => crate::tls::main(command),
     }
 }
 
@@ -276,7 +282,12 @@ fn kiosk_pair(path: &std::path::Path, name: &str) -> anyhow::Result<()> {
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    println!("http://{addr}{}", pairing.path());
+    let scheme = if config.api.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("{scheme}://{addr}{}", pairing.path());
     eprintln!(
         "open this link once in the kiosk's browser before {}; it pairs it as {name}",
         pairing.expires_at.to_rfc3339()

@@ -36,6 +36,8 @@ pub struct Options {
     pub drain: Duration,
     /// Beaten by the controller's loop; `lockerd run` feeds the systemd watchdog from it.
     pub heartbeat: controller::Heartbeat,
+    /// The API's header-read timeout and connection cap.
+    pub limits: crate::http::Limits,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             listen: None,
             drain: DRAIN,
             heartbeat: controller::Heartbeat::default(),
+            limits: crate::http::Limits::default(),
         }
     }
 }
@@ -277,13 +280,22 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         push: push_status,
         metrics_public: config.api.metrics_public,
     };
-    let server = tokio::spawn(crate::http::serve(
+    let server = crate::http::serve(
         listener,
         locker.clone(),
         monitoring,
+        config.api.tls.as_ref(),
+        options.limits,
         signal(&server_rx),
-    ));
-    tracing::info!(%addr, locker = %config.locker.name, compartments = config.compartments.len(), "lockerd ready");
+    )
+    .context("cannot set up TLS for the API")?;
+    let server = tokio::spawn(server);
+    let scheme = if config.api.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%addr, scheme, locker = %config.locker.name, compartments = config.compartments.len(), "lockerd ready");
     Ok(Running {
         addr,
         locker,
@@ -312,7 +324,8 @@ fn start_push(
         return Ok(None);
     };
     let host = push.url.host_str().unwrap_or_default().to_owned();
-    if push.url.scheme() == "http" && !is_loopback(&host) {
+    // Only with sync.push.allow_plaintext: the loader refuses it otherwise.
+    if push.url.scheme() == "http" && !crate::config::is_loopback(&host) {
         tracing::warn!(%host, "sync.push.url is plain http: pickup codes cross the network unencrypted");
     }
     let status = PushStatus::new();
@@ -325,14 +338,6 @@ fn start_push(
     .context("cannot set up the push client")?;
     tracing::info!(%host, batch = push.batch, "pushing the event feed");
     Ok(Some((status, tokio::spawn(pusher.run(signal(stop))))))
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn run_ticks(locker: Locker, shutdown: impl std::future::Future<Output = ()>) {

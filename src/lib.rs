@@ -8,6 +8,8 @@
 //! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`): the buses driven
 //!   directly, without the daemon, for installers at the locker.
 //! - `ops` — `lockerd courier|parcel|compartment`: the running daemon's API, for operators.
+//! - `tls` — `lockerd tls` (a first self-signed certificate, the configured one's fingerprint)
+//!   and the pinned client the operator commands reach a daemon served over TLS with.
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
 //! - `systemd` — readiness, status, stopping and the watchdog fed by the controller's heartbeat.
 //! - `http` — the axum API of the local HTTP API (docs and the served OpenAPI document), its errors, and the generated OpenAPI document.
@@ -42,3 +44,4 @@ pub mod store;
 pub mod sync;
 pub mod systemd;
 pub mod telemetry;
+pub mod tls;

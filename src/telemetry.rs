@@ -11,13 +11,31 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+/// Every label comes from a fixed set, whatever a client sends: a series is kept for the life
+/// of the daemon, so a label copied from a request would let anyone grow its memory and
+/// `/metrics` without bound (issue 14).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    pub method: String,
+    /// One of [`METHODS`], or `other`.
+    pub method: &'static str,
     /// The route's template (`/api/v1/parcels/{id}`), never the raw path: ids would explode
-    /// the number of series.
+    /// the number of series. The router's templates are a fixed set; `unmatched` for any
+    /// other path.
     pub route: String,
     pub status: u16,
+}
+
+/// The methods counted under their own name; any other is `other`.
+pub const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// `method`'s label: its name if it is one of [`METHODS`], else `other`.
+pub fn method_label(method: &str) -> &'static str {
+    METHODS
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("other")
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -16,3 +16,6 @@ mod opening;
 
 #[path = "attacker/store.rs"]
 mod store;
+
+#[path = "attacker/serving.rs"]
+mod serving;

@@ -381,17 +381,18 @@ proptest! {
         if valid { loads(load(&table)) } else { refused_naming(load(&table), &[&key]) }
     }
 
+    /// A listener reachable from the network needs TLS or `api.allow_plaintext = true`.
     #[test]
     fn the_listen_address_is_ip_and_port(addr in prop_oneof![
         "(127\\.0\\.0\\.1|0\\.0\\.0\\.0|\\[::1\\]|localhost|[0-9.]{1,9}):[0-9]{0,6}",
         "[ -~]{0,12}",
-    ]) {
+    ], plaintext in any::<bool>()) {
         let mut table = default_table();
         set(&mut table, "api.listen", Value::String(addr.clone()));
-        if addr.parse::<std::net::SocketAddr>().is_ok() {
-            loads(load(&table));
-        } else {
-            refused_naming(load(&table), &["api.listen"]);
+        set(&mut table, "api.allow_plaintext", Value::Boolean(plaintext));
+        match addr.parse::<std::net::SocketAddr>() {
+            Ok(parsed) if parsed.ip().is_loopback() || plaintext => loads(load(&table)),
+            _ => refused_naming(load(&table), &["api.listen"]),
         }
     }
 }

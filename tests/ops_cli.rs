@@ -25,12 +25,13 @@ impl Ops {
         Self::at(&h.running().addr.to_string(), &h.operator)
     }
 
-    /// For a daemon at `listen` (as `api.listen` writes it).
+    /// For a daemon at `listen` (as `api.listen` writes it). A listener on every address
+    /// serves plain HTTP only with `allow_plaintext`.
     fn at(listen: &str, token: &str) -> Ops {
         let dir = tempfile::tempdir().expect("tempdir");
         let text = common::config_text(&dir.path().join("state"), "").replace(
             "listen = \"127.0.0.1:0\"",
-            &format!("listen = \"{listen}\""),
+            &format!("listen = \"{listen}\"\nallow_plaintext = true"),
         );
         assert!(text.contains(listen), "the config names {listen}");
         std::fs::write(dir.path().join("lockerd.toml"), text).expect("write config");

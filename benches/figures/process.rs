@@ -1,5 +1,5 @@
 //! The release binary as systemd runs it, measured from outside: start to `READY=1`, resident
-//! memory idle and under load, CPU while idle, and `GET /api/v1/compartments` under concurrent
+//! memory idle, under load and with 1,000 idle connections, CPU while idle, and `GET /api/v1/compartments` under concurrent
 //! clients (wrk, a separate process, on loopback).
 //!
 //! The daemon runs the repository's default config (`config/lockerd.toml`: simulated hardware)
@@ -144,6 +144,40 @@ pub fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         }
     }
     bail!("no {field} in /proc/{pid}/status")
+}
+
+/// Opens `count` connections to the daemon on `port` that send nothing, as a slow client or an
+/// attacker would, and returns once the daemon has accepted every one (its listener's backlog
+/// in /proc/net/tcp is empty). It closes them itself after its header-read timeout (10 s).
+pub fn idle_connections(port: u16, count: usize) -> anyhow::Result<Vec<std::net::TcpStream>> {
+    let mut connections = Vec::with_capacity(count);
+    for _ in 0..count {
+        connections.push(std::net::TcpStream::connect(("127.0.0.1", port))?);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while backlog(port)? != 0 {
+        ensure!(
+            Instant::now() < deadline,
+            "the daemon did not accept {count} connections"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(connections)
+}
+
+/// Connections the kernel holds for the listener on 127.0.0.1:`port`, not yet accepted.
+fn backlog(port: u16) -> anyhow::Result<u32> {
+    let local = format!("0100007F:{port:04X}");
+    let table = std::fs::read_to_string("/proc/net/tcp")?;
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // State 0A is LISTEN; a listener's rx_queue is its accept backlog.
+        if fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A") {
+            let (_, rx) = fields[4].split_once(':').context("tx:rx")?;
+            return Ok(u32::from_str_radix(rx, 16)?);
+        }
+    }
+    bail!("no listener on 127.0.0.1:{port}")
 }
 
 /// User plus system CPU time the process has used.

@@ -211,8 +211,31 @@ fn idle_and_load(dir: &Path, idle_seconds: u64) -> anyhow::Result<Vec<Row>> {
         mib(peak),
         "after the wrk runs above (VmHWM)",
     ));
+    rows.push(idle_connections(pid, port)?);
     daemon.stop()?;
     Ok(rows)
+}
+
+/// RSS with 1,000 connections open that send nothing (within the 10 s the daemon gives a
+/// request head), against the RSS just before.
+fn idle_connections(pid: u32, port: u16) -> anyhow::Result<Row> {
+    const COUNT: usize = 1_000;
+    let before = process::status_kib(pid, "VmRSS")?;
+    let connections = process::idle_connections(port, COUNT)?;
+    // Each accepted connection's task has started reading; let the last ones get there.
+    std::thread::sleep(Duration::from_millis(500));
+    let with = process::status_kib(pid, "VmRSS")?;
+    drop(connections);
+    Ok(row(
+        "RSS, 1,000 idle connections",
+        format!(
+            "{} ({} before; {:.1} KiB each)",
+            mib(with),
+            mib(before),
+            with.saturating_sub(before) as f64 / COUNT as f64
+        ),
+        "connected, nothing sent, all accepted; after the load above",
+    ))
 }
 
 /// The criterion medians of `benches/assign.rs` from its last run.

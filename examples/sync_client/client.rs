@@ -36,6 +36,9 @@ impl SyncClient {
             token: token.to_owned(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
+                // lockerd closes a connection idle for 10 s; one idle that long is not reused,
+                // or a request could meet the close on its way.
+                .pool_idle_timeout(std::time::Duration::from_secs(5))
                 .build()
                 .expect("an HTTP client"),
         }

@@ -9,7 +9,7 @@
 //!
 //! Layout: `raw` is the file's shape as serde reads it; `validate` turns it into a [`Config`],
 //! with `buses`, `compartments` and `wiring` (a compartment's latch and door against its bus's
-//! driver) for the hardware tables, and `push` for `[sync.push]`; `sections`, `hardware` and
+//! driver) for the hardware tables, and `push` for `[sync.push]`, `tls` for the API's certificate; `sections`, `hardware` and
 //! `push` hold the public types.
 
 mod buses;
@@ -20,6 +20,7 @@ mod push;
 mod raw;
 mod sections;
 mod table;
+mod tls;
 mod validate;
 mod wiring;
 
@@ -29,8 +30,9 @@ mod tests;
 pub use hardware::{
     BusConfig, CompartmentConfig, DoorRef, Driver, LatchRef, Level, Parity, Profile, Pull,
 };
-pub use push::{PushConfig, PushSecret};
+pub use push::{PushConfig, PushSecret, is_loopback};
 pub use sections::{ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
+pub use tls::TlsIdentity;
 
 use std::path::{Path, PathBuf};
 
@@ -106,8 +108,8 @@ impl Config {
     }
 
     /// Parses and validates `text`; `source` names the file in errors and anchors a relative
-    /// `locker.state_dir` or `sync.push.secret_file` (joined to `source`'s directory; nothing is
-    /// read from disk but that secret file).
+    /// `locker.state_dir`, `sync.push.secret_file`, `api.tls_cert` or `api.tls_key` (joined to
+    /// `source`'s directory; nothing is read from disk but that secret file and the TLS files).
     pub fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
         use sha2::Digest;
         let raw = raw::parse(text, source)?;

@@ -33,6 +33,8 @@ pub struct PushConfig {
     pub backoff_max: Duration,
     /// How long one request may take, connecting included.
     pub timeout: Duration,
+    /// `sync.push.allow_plaintext`: an `http://` URL to a host other than loopback is accepted.
+    pub allow_plaintext: bool,
 }
 
 /// The HMAC key of push bodies. Its `Debug` does not show it.
@@ -71,10 +73,13 @@ pub(super) struct RawPush {
     pub backoff_max: Option<Duration>,
     #[serde(default, deserialize_with = "duration::deserialize_opt")]
     pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub allow_plaintext: bool,
 }
 
 pub(super) fn validate(check: &Check, raw: RawPush) -> Result<PushConfig, ConfigError> {
     let url = url(check, &raw.url)?;
+    plaintext(check, &url, raw.allow_plaintext)?;
     let secret = secret(check, raw.secret, raw.secret_file.as_deref())?;
     let batch = raw.batch.unwrap_or(100);
     check.ensure((1..=MAX_BATCH).contains(&batch), "sync.push.batch", || {
@@ -113,7 +118,28 @@ pub(super) fn validate(check: &Check, raw: RawPush) -> Result<PushConfig, Config
         backoff_min,
         backoff_max,
         timeout,
+        allow_plaintext: raw.allow_plaintext,
     })
+}
+
+/// The bodies carry pickup codes: plain `http` leaves this machine only if the file says so.
+fn plaintext(check: &Check, url: &reqwest::Url, allowed: bool) -> Result<(), ConfigError> {
+    let host = url.host_str().unwrap_or_default();
+    let clear = url.scheme() == "http" && !is_loopback(host);
+    check.ensure(!clear || allowed, "sync.push.url", || {
+        "is plain http:// to a host other than loopback: the batches carry pickup codes. Use \
+         https://, or sync.push.allow_plaintext = true to accept that"
+            .to_owned()
+    })
+}
+
+/// `localhost`, `127.0.0.0/8` or `[::1]`: this machine.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The URL is never repeated in a message: a mistyped one may carry a password.

@@ -5,6 +5,7 @@
 
 use super::duration;
 use super::push::PushConfig;
+use super::tls::TlsIdentity;
 use crate::domain::RateLimit;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
@@ -44,6 +45,16 @@ pub struct ApiConfig {
     #[serde(deserialize_with = "socket_addr")]
     pub listen: SocketAddr,
     pub metrics_public: bool,
+    /// PEM certificate chain; with `tls_key` the API is served over HTTPS. Empty: plain HTTP.
+    /// Relative to the file's directory; resolved by the loader.
+    pub tls_cert: PathBuf,
+    /// PEM private key of `tls_cert` (a 0600 file).
+    pub tls_key: PathBuf,
+    /// A non-loopback `listen` without TLS is refused unless this is true.
+    pub allow_plaintext: bool,
+    /// The certificate and key, loaded by the loader when both files are named.
+    #[serde(skip)]
+    pub tls: Option<TlsIdentity>,
 }
 
 impl Default for ApiConfig {
@@ -51,6 +62,10 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_public: false,
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
+            allow_plaintext: false,
+            tls: None,
         }
     }
 }

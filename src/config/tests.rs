@@ -10,6 +10,7 @@ mod latch;
 mod push;
 mod shape;
 mod sharing;
+mod tls;
 
 use super::*;
 use std::time::Duration;
@@ -93,6 +94,8 @@ fn a_minimal_file_gets_the_documented_defaults() {
     assert_eq!(config.locker.state_dir, Path::new("/var/lib/lockerd"));
     assert_eq!(config.api.listen, "127.0.0.1:8080".parse().unwrap());
     assert!(!config.api.metrics_public);
+    assert!(!config.api.allow_plaintext);
+    assert!(config.api.tls.is_none());
     let policy = &config.policy;
     assert_eq!(policy.code_length, 6);
     assert_eq!(policy.dwell, Duration::from_secs(72 * 3600));
@@ -120,6 +123,7 @@ fn a_minimal_file_gets_the_documented_defaults() {
 fn given_values_replace_defaults_and_durations_are_humantime() {
     let config = ok(&with(
         "[locker]\nname = \"lobby-1\"\n[api]\nlisten = \"0.0.0.0:9000\"\nmetrics_public = true\n\
+         allow_plaintext = true\n\
          [policy]\ncode_length = 8\ndwell = \"30d\"\ndeposit_grace = \"90s\"\n\
          [latch]\npulse = \"250ms\"\nmax_pulse = \"5s\"\nretries = 3\n\
          [photo]\ncommand = \"rpicam-still -n -o {path}\"\n[sync]\nretention = \"1h 30m\"",
@@ -127,6 +131,7 @@ fn given_values_replace_defaults_and_durations_are_humantime() {
     assert_eq!(config.locker.name, "lobby-1");
     assert_eq!(config.api.listen, "0.0.0.0:9000".parse().unwrap());
     assert!(config.api.metrics_public);
+    assert!(config.api.allow_plaintext);
     assert_eq!(config.policy.code_length, 8);
     assert_eq!(config.policy.dwell, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(config.policy.deposit_grace, Duration::from_secs(90));

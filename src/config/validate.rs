@@ -1,13 +1,13 @@
 //! Turns the file's shape into a [`Config`]: the single-key rules of the scalar tables here, the
 //! buses and compartments in their own modules, and the cross-checks between them. The first
-//! broken rule is reported; nothing here touches hardware, and the only file read is
-//! `sync.push.secret_file` (in `push`).
+//! broken rule is reported; nothing here touches hardware, and the only files read are
+//! `sync.push.secret_file` (in `push`) and the API's certificate and key (in `tls`).
 
 use super::duration::show;
 use super::hardware::{BusConfig, Driver, Profile};
 use super::raw::{RawFile, RawSync};
 use super::sections::{LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
-use super::{Config, ConfigError, buses, compartments, push};
+use super::{Config, ConfigError, buses, compartments, push, tls};
 use std::path::Path;
 use std::time::Duration;
 
@@ -92,6 +92,7 @@ pub(super) fn validate(
             )
         },
     )?;
+    let api = tls::validate(&check, raw.api)?;
     let sync = photo_and_sync(&check, &raw.photo, raw.sync)?;
     let buses = buses::validate(&check, raw.buses)?;
     board_timed_pulse(&check, &raw.latch, &buses)?;
@@ -100,7 +101,7 @@ pub(super) fn validate(
         source: source.to_path_buf(),
         sha256,
         locker,
-        api: raw.api,
+        api,
         policy: raw.policy,
         latch: raw.latch,
         photo: raw.photo,

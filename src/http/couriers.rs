@@ -139,7 +139,7 @@ async fn login(
     let lifetime = Duration::from_millis(
         u64::try_from(session.expires_at.0 - state.locker.now().0).unwrap_or(0),
     );
-    let cookie = session_cookie::courier_cookie(&session.token, lifetime);
+    let cookie = session_cookie::courier_cookie(&session.token, lifetime, state.secure_cookies);
     let view = SessionView {
         token: None,
         ..SessionView::from(session)
@@ -171,7 +171,7 @@ async fn logout(
 ) -> Result<Response, ApiError> {
     state.locker.courier_logout(&courier).await?;
     if page.0 {
-        let clear = session_cookie::clear_courier_cookie();
+        let clear = session_cookie::clear_courier_cookie(state.secure_cookies);
         return Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response());
     }
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -100,7 +100,10 @@ async fn pair(State(state): State<AppState>, Query(query): Query<PairQuery>) -> 
         Ok(Some(token)) => {
             let headers = [
                 (header::LOCATION, HeaderValue::from_static("/kiosk/")),
-                (header::SET_COOKIE, session_cookie::kiosk_cookie(&token)),
+                (
+                    header::SET_COOKIE,
+                    session_cookie::kiosk_cookie(&token, state.secure_cookies),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
                 (
                     header::REFERRER_POLICY,

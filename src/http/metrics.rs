@@ -172,8 +172,9 @@ impl Metrics {
 /// `lockerd_door_events_total{event}` (`opened`, `closed`, `forced`, `left_open`),
 /// `lockerd_keypad_failures_total`, `lockerd_keypad_lockouts_total`, `lockerd_keypad_locked`
 /// (1 while locked out: alert on it), `lockerd_keypad_lockouts_in_a_row`,
-/// `lockerd_http_requests_total{method,route,status}` (route templates; `unmatched` for unknown
-/// paths), `lockerd_events_last_seq`, `lockerd_events_acked_seq` (how far the cloud is known
+/// `lockerd_http_requests_total{method,route,status}` (`method`: GET, HEAD, POST, PUT,
+/// DELETE, PATCH, OPTIONS, CONNECT, TRACE, or `other` for any other; `route`: the route's
+/// template, `unmatched` for unknown paths), `lockerd_events_last_seq`, `lockerd_events_acked_seq` (how far the cloud is known
 /// to have the feed: push's cursor with `[sync.push]`, else the pull acknowledgement),
 /// `lockerd_events_pull_acked_seq`, `lockerd_events_unacked` (after `acked_seq`),
 /// `lockerd_events_oldest_unacked_age_seconds` (0 when nothing waits)
@@ -236,7 +237,8 @@ fn seconds(millis: i64) -> i64 {
 }
 
 /// Counts every answered request by method, route template and status. Unknown paths count
-/// under the route `unmatched`, so a scanner cannot create a series per path it tries.
+/// under the route `unmatched` and unknown methods under `other`, so a scanner cannot create a
+/// series per path or method it tries.
 pub(super) async fn count_requests(
     State(state): State<AppState>,
     request: Request,
@@ -247,7 +249,7 @@ pub(super) async fn count_requests(
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let method = request.method().as_str().to_owned();
+    let method = crate::telemetry::method_label(request.method().as_str());
     let response = next.run(request).await;
     let labels = HttpLabels {
         method,

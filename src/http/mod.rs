@@ -7,7 +7,8 @@
 //! nothing here touches the store or the hardware.
 //!
 //! Layout: `error` (the error JSON), `extract` (caller, body, query), `views` (answer shapes),
-//! and one file of handlers per area of API.md.
+//! `server` (the listener: TLS, timeouts, the connection cap), and one file of handlers per area
+//! of API.md.
 
 mod audit;
 mod compartments;
@@ -22,6 +23,7 @@ mod metrics;
 mod parcels;
 mod pickup;
 mod reservations;
+mod server;
 mod session_cookie;
 mod sim;
 mod sync;
@@ -32,7 +34,9 @@ mod views;
 mod tests;
 
 pub use error::{ApiError, ErrorBody};
+pub use server::Limits;
 
+use crate::config::TlsIdentity;
 use crate::locker::{Locker, LockerError};
 use crate::sync::PushStatus;
 use axum::Router;
@@ -58,6 +62,8 @@ struct AppState {
     /// Set once the server starts its graceful stop: endless answers (the kiosk's live feed)
     /// end then, so they do not hold the stop up.
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Served over TLS: cookies are set `Secure`, so a browser never sends them in clear.
+    secure_cookies: bool,
 }
 
 /// What the operator's view (`/healthz`, `/metrics`) reads besides the locker.
@@ -71,13 +77,14 @@ pub struct Monitoring {
 
 /// The whole API, with its state: hand it to `axum::serve`, or to `oneshot` in tests.
 pub fn router(locker: Locker, monitoring: Monitoring) -> Router {
-    build(locker, monitoring, Default::default())
+    build(locker, monitoring, Default::default(), false)
 }
 
 fn build(
     locker: Locker,
     monitoring: Monitoring,
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    secure_cookies: bool,
 ) -> Router {
     let (routes, openapi) = api(locker.has_sim()).split_for_parts();
     let state = AppState {
@@ -89,6 +96,7 @@ fn build(
         locker,
         monitoring,
         closing,
+        secure_cookies,
     };
     let counted = axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests);
     finish(routes.merge(kiosk::pages()))
@@ -106,23 +114,28 @@ fn finish<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
-/// Serves the API on `listener` until `shutdown` completes; requests in flight then finish
-/// before this returns.
-pub async fn serve(
+/// The server of the API on `listener`, over TLS with `tls`, within `limits` (see `server`):
+/// it serves until `shutdown` completes, and requests in flight then finish before it returns.
+/// Fails at once, before serving anything, if the TLS set-up does.
+pub fn serve(
     listener: tokio::net::TcpListener,
     locker: Locker,
     monitoring: Monitoring,
+    tls: Option<&TlsIdentity>,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<impl Future<Output = std::io::Result<()>> + Send + 'static> {
+    let acceptor = tls
+        .map(server::acceptor)
+        .transpose()
+        .map_err(std::io::Error::other)?;
     let closing = Arc::new(tokio::sync::watch::Sender::new(false));
-    let app = build(locker, monitoring, closing.clone());
+    let app = build(locker, monitoring, closing.clone(), tls.is_some());
     let shutdown = async move {
         shutdown.await;
         closing.send_replace(true);
     };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    Ok(server::run(listener, app, acceptor, limits, shutdown))
 }
 
 /// The routes and their document. The simulated-hardware routes exist only with a `sim` bus,
@@ -162,7 +175,11 @@ pub fn openapi(with_sim: bool) -> OpenApiDoc {
         description = "The API of a parcel locker's controller. Every route below `/api/v1` \
             except this document needs `Authorization: Bearer <token>`; each route's description \
             names the roles that may call it (also given as the bearer requirement's role names). \
-            Every error is `{\"error\": {\"code\", \"message\"}}`; times are RFC 3339 UTC."
+            Every error is `{\"error\": {\"code\", \"message\"}}`; times are RFC 3339 UTC. \
+            Served over HTTPS when the locker has a certificate (`api.tls_cert`). Whatever the \
+            route: a request head (request line and headers) over 64 KiB is answered `431` \
+            without a body, and a connection that has not sent a complete head within 10 s of \
+            connecting or of its previous answer is closed without one."
     ),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),

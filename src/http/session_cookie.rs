@@ -2,7 +2,8 @@
 //!
 //! `lockerd_kiosk` holds the kiosk's token (set by pairing) and `lockerd_courier` a courier
 //! session begun through the page. Both are HttpOnly and `SameSite=Strict`, so the page's script
-//! never sees them and another site's page does not send them. Because a browser attaches
+//! never sees them and another site's page does not send them; served over TLS they are also
+//! `Secure`, so the browser never sends them over plain HTTP. Because a browser attaches
 //! cookies by itself, a cookie-authenticated request must also pass [`check_same_origin`]: the
 //! defence against cross-site request forgery does not rest on `SameSite` alone.
 
@@ -69,12 +70,20 @@ pub fn check_same_origin(parts: &Parts) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `Set-Cookie` for a cookie only this server's own pages send back and no script reads.
-pub fn set_cookie(name: &str, value: &str, path: &str, max_age: Duration) -> HeaderValue {
+/// `Set-Cookie` for a cookie only this server's own pages send back and no script reads;
+/// `secure` when the API is served over TLS.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Duration,
+    secure: bool,
+) -> HeaderValue {
     let max_age = cookie::time::Duration::seconds(max_age.as_secs().min(i64::MAX as u64) as i64);
     let cookie = Cookie::build((name, value))
         .path(path)
         .http_only(true)
+        .secure(secure)
         .same_site(SameSite::Strict)
         .max_age(max_age)
         .build();
@@ -82,16 +91,16 @@ pub fn set_cookie(name: &str, value: &str, path: &str, max_age: Duration) -> Hea
 }
 
 /// The kiosk's `Set-Cookie` after pairing.
-pub fn kiosk_cookie(token: &str) -> HeaderValue {
-    set_cookie(KIOSK_COOKIE, token, "/", KIOSK_COOKIE_AGE)
+pub fn kiosk_cookie(token: &str, secure: bool) -> HeaderValue {
+    set_cookie(KIOSK_COOKIE, token, "/", KIOSK_COOKIE_AGE, secure)
 }
 
 /// A courier session begun through the page; only the API routes need it.
-pub fn courier_cookie(token: &str, lifetime: Duration) -> HeaderValue {
-    set_cookie(COURIER_COOKIE, token, "/api/v1", lifetime)
+pub fn courier_cookie(token: &str, lifetime: Duration, secure: bool) -> HeaderValue {
+    set_cookie(COURIER_COOKIE, token, "/api/v1", lifetime, secure)
 }
 
 /// Ends the page's courier session in the browser.
-pub fn clear_courier_cookie() -> HeaderValue {
-    set_cookie(COURIER_COOKIE, "", "/api/v1", Duration::ZERO)
+pub fn clear_courier_cookie(secure: bool) -> HeaderValue {
+    set_cookie(COURIER_COOKIE, "", "/api/v1", Duration::ZERO, secure)
 }

@@ -120,17 +120,25 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: &Config, token: Token) -> Result<Client, OpsError> {
-        let base = Url::parse(&base_url(config.api.listen)).map_err(|e| {
+        let tls = config.api.tls.as_ref();
+        let base = Url::parse(&base_url(config.api.listen, tls.is_some())).map_err(|e| {
             OpsError::Failed(format!("api.listen {} is no URL: {e}", config.api.listen))
         })?;
-        let http = reqwest::Client::builder()
+        let cannot = |e: &dyn std::fmt::Display| {
+            OpsError::Failed(format!("cannot build the HTTP client: {e}"))
+        };
+        let mut http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             // The daemon is on this machine: an HTTP(S)_PROXY meant for the internet must not
-            // carry the token elsewhere. Plain HTTP only, so no root certificates are loaded.
+            // carry the token elsewhere. No root certificates are loaded: over TLS, the daemon
+            // must show exactly the certificate of api.tls_cert.
             .no_proxy()
-            .tls_built_in_root_certs(false)
-            .build()
-            .map_err(|e| OpsError::Failed(format!("cannot build the HTTP client: {e}")))?;
+            .tls_built_in_root_certs(false);
+        if let Some(tls) = tls {
+            let pinned = crate::tls::pinned_client(tls.end_entity()).map_err(|e| cannot(&e))?;
+            http = http.use_preconfigured_tls(pinned);
+        }
+        let http = http.build().map_err(|e| cannot(&e))?;
         Ok(Client {
             http,
             base,
@@ -230,14 +238,16 @@ impl Client {
     }
 }
 
-/// The URL the daemon is reached at: `listen`, on loopback when it listens on every address.
-pub fn base_url(listen: SocketAddr) -> String {
+/// The URL the daemon is reached at: `listen`, on loopback when it listens on every address;
+/// `https` when it serves TLS.
+pub fn base_url(listen: SocketAddr, tls: bool) -> String {
     let ip = match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}", SocketAddr::new(ip, listen.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(ip, listen.port()))
 }
 
 /// An error and its causes, `a: b: c`.
@@ -257,8 +267,12 @@ mod tests {
 
     #[test]
     fn every_address_is_reached_on_loopback() {
-        let url = |listen: &str| base_url(listen.parse().unwrap());
+        let url = |listen: &str| base_url(listen.parse().unwrap(), false);
         assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(
+            base_url("0.0.0.0:8443".parse().unwrap(), true),
+            "https://127.0.0.1:8443"
+        );
         assert_eq!(url("[::]:9000"), "http://[::1]:9000");
         assert_eq!(url("192.168.1.5:8080"), "http://192.168.1.5:8080");
         assert_eq!(url("[::1]:8080"), "http://[::1]:8080");

@@ -142,9 +142,15 @@ pub struct Api {
 
 impl Api {
     pub fn new(addr: SocketAddr) -> Api {
+        // The daemon closes a connection idle for 10 s (its header-read timeout): reusing one
+        // idle that long races the close, so the pool lets them go sooner.
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(5))
+            .build()
+            .expect("an HTTP client");
         Api {
             base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
+            http,
         }
     }
 

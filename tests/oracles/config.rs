@@ -75,6 +75,12 @@ fn accepted(config: &Config, text: &str) {
         "{}",
         why("locker.name")
     );
+    let api = &config.api;
+    assert!(
+        api.listen.ip().is_loopback() || api.tls.is_some() || api.allow_plaintext,
+        "{}",
+        why("a LAN listener needs TLS or api.allow_plaintext")
+    );
     let policy = &config.policy;
     assert!(
         (6..=10).contains(&policy.code_length),

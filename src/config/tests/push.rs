@@ -87,6 +87,31 @@ fn the_url_must_be_http_or_https_without_credentials() {
 }
 
 #[test]
+fn plain_http_leaves_this_machine_only_with_allow_plaintext() {
+    for url in ["http://cloud.example/in", "http://192.0.2.7:8080/in"] {
+        let keys = format!("url = \"{url}\"\nsecret = \"{SECRET}\"");
+        refused(
+            &with_push(&keys),
+            "sync.push.url",
+            "sync.push.allow_plaintext = true",
+        );
+        let allowed = ok(&with_push(&format!("{keys}\nallow_plaintext = true")));
+        assert!(allowed.sync.push.unwrap().allow_plaintext);
+    }
+    for url in [
+        "http://127.0.0.1:9000/in",
+        "http://localhost/in",
+        "http://[::1]/in",
+        "https://cloud.example/in",
+    ] {
+        let config = ok(&with_push(&format!(
+            "url = \"{url}\"\nsecret = \"{SECRET}\""
+        )));
+        assert!(!config.sync.push.unwrap().allow_plaintext, "{url}");
+    }
+}
+
+#[test]
 fn batch_backoff_and_timeout_are_bounded() {
     let base = format!("url = \"https://cloud.example/\"\nsecret = \"{SECRET}\"\n");
     let cases = [
