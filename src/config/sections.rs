@@ -43,6 +43,10 @@ pub struct ApiConfig {
     #[serde(deserialize_with = "socket_addr")]
     pub listen: SocketAddr,
     pub metrics_public: bool,
+    /// Live streams (`GET /api/v1/kiosk/events`) open at once, from all callers together.
+    pub max_streams: u32,
+    /// Live streams open at once with one token (a paired kiosk's cookie holds its token).
+    pub max_streams_per_token: u32,
 }
 
 impl Default for ApiConfig {
@@ -50,6 +54,8 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_public: false,
+            max_streams: 32,
+            max_streams_per_token: 4,
         }
     }
 }

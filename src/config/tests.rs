@@ -93,6 +93,8 @@ fn a_minimal_file_gets_the_documented_defaults() {
     assert_eq!(config.locker.state_dir, Path::new("/var/lib/lockerd"));
     assert_eq!(config.api.listen, "127.0.0.1:8080".parse().unwrap());
     assert!(!config.api.metrics_public);
+    assert_eq!(config.api.max_streams, 32);
+    assert_eq!(config.api.max_streams_per_token, 4);
     let policy = &config.policy;
     assert_eq!(policy.code_length, 6);
     assert_eq!(policy.dwell, Duration::from_secs(72 * 3600));
@@ -229,6 +231,19 @@ fn a_wrongly_typed_value_names_its_key() {
         "policy.code_length",
         "300",
     );
+}
+
+#[test]
+fn stream_caps_are_at_least_one() {
+    for key in ["max_streams", "max_streams_per_token"] {
+        refused(
+            &with(&format!("[api]\n{key} = 0")),
+            &format!("api.{key}"),
+            "at least 1",
+        );
+        let config = ok(&with(&format!("[api]\n{key} = 2000")));
+        assert!(config.api.max_streams == 2000 || config.api.max_streams_per_token == 2000);
+    }
 }
 
 #[test]

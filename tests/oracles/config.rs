@@ -75,6 +75,11 @@ fn accepted(config: &Config, text: &str) {
         "{}",
         why("locker.name")
     );
+    assert!(
+        config.api.max_streams >= 1 && config.api.max_streams_per_token >= 1,
+        "{}",
+        why("api.max_streams*")
+    );
     let policy = &config.policy;
     assert!(
         (6..=10).contains(&policy.code_length),
