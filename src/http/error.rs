@@ -50,7 +50,8 @@ pub struct ErrorDetail {
     /// For people; may change between versions.
     pub message: String,
     /// With `locked_out`, and with the `invalid_code` that started a lockout: seconds until the
-    /// lockout ends, as in the `Retry-After` header.
+    /// lockout ends, as in the `Retry-After` header. With `rate_limited`: seconds after which
+    /// asking again may succeed, as in `Retry-After`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_s: Option<u64>,
     /// Extension, only with `invalid_code`: wrong codes the keypad still takes before it locks
@@ -92,6 +93,7 @@ impl ApiError {
     fn retry_after_s(&self) -> Option<u64> {
         match self {
             ApiError::Locker(LockerError::LockedOut { retry_after })
+            | ApiError::Locker(LockerError::RateLimited { retry_after })
             | ApiError::Locker(LockerError::InvalidCode {
                 locked_for: Some(retry_after),
                 ..
@@ -118,6 +120,7 @@ fn locker_parts(e: &LockerError) -> (StatusCode, &'static str, String) {
         L::InvalidCode { .. } => (StatusCode::UNAUTHORIZED, "invalid_code"),
         L::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
         L::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
+        L::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         L::Forbidden | L::CrossSite(_) => (StatusCode::FORBIDDEN, "forbidden"),
         L::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };

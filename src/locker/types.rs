@@ -55,6 +55,9 @@ pub enum LockerError {
     InvalidCredentials,
     #[error("too many failed attempts")]
     LockedOut { retry_after: Duration },
+    /// A ceiling on how often a caller may do something (door openings, streams, reports).
+    #[error("too many requests of this kind; retry later")]
+    RateLimited { retry_after: Duration },
     #[error("this token may not do that")]
     Forbidden,
     #[error("internal error: {0}")]

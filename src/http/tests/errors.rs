@@ -1,4 +1,4 @@
-//! The error JSON: status, code, message, and `Retry-After` on a lockout.
+//! The error JSON: status, code, message, and `Retry-After` on a lockout or a rate limit.
 
 use crate::http::error::ApiError;
 use crate::locker::LockerError;
@@ -99,6 +99,18 @@ async fn locked_out_gives_retry_after_rounded_up_and_at_least_one() {
         let header = response.headers()[header::RETRY_AFTER].to_str().unwrap();
         assert_eq!(header, secs.to_string(), "{retry_after} ms");
     }
+}
+
+#[tokio::test]
+async fn rate_limited_gives_retry_after() {
+    let error = LockerError::RateLimited {
+        retry_after: Duration::from_millis(4200),
+    };
+    let (status, json, response) = answer(error.into()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(json["error"]["code"], "rate_limited");
+    assert_eq!(json["error"]["retry_after_s"], 5);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "5");
 }
 
 #[tokio::test]
