@@ -6,3 +6,6 @@
 //! One module per area, so each reads on its own.
 
 mod common;
+
+#[path = "attacker/streams.rs"]
+mod streams;

@@ -7,7 +7,8 @@
 //! nothing here touches the store or the hardware.
 //!
 //! Layout: `error` (the error JSON), `extract` (caller, body, query), `views` (answer shapes),
-//! and one file of handlers per area of API.md.
+//! `live` (the compartments built once per change for the live feeds and the list), `slots`
+//! (the caps on open live feeds), and one file of handlers per area of API.md.
 
 mod audit;
 mod compartments;
@@ -18,12 +19,14 @@ mod extract;
 mod health;
 mod incidents;
 mod kiosk;
+mod live;
 mod metrics;
 mod parcels;
 mod pickup;
 mod reservations;
 mod session_cookie;
 mod sim;
+mod slots;
 mod sync;
 mod tokens;
 mod views;
@@ -58,6 +61,10 @@ struct AppState {
     /// Set once the server starts its graceful stop: endless answers (the kiosk's live feed)
     /// end then, so they do not hold the stop up.
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The compartments, built once per change for the live feeds and the list route.
+    live: Arc<live::LiveView>,
+    /// The caps on open live feeds.
+    slots: Arc<slots::Slots>,
 }
 
 /// What the operator's view (`/healthz`, `/metrics`) reads besides the locker.
@@ -82,6 +89,8 @@ fn build(
     let (routes, openapi) = api(locker.has_sim()).split_for_parts();
     let state = AppState {
         openapi: Arc::new(openapi),
+        live: Arc::new(live::LiveView::new(locker.clone())),
+        slots: slots::Slots::new(&locker.config().api),
         metrics: Arc::new(metrics::Metrics::new(
             monitoring.push.clone(),
             locker.telemetry(),
