@@ -8,11 +8,13 @@
 //! - `process`: the release binary: size, start to `READY=1`, RSS and CPU idle with 200 doors
 //!   polled every 250 ms, `GET /api/v1/compartments` under 1, 8 and 64 wrk clients and the RSS
 //!   under that load, the RSS with 1,000 idle connections;
-//! - `assign`: the criterion medians of `benches/assign.rs`, if `cargo bench --bench assign` ran.
+//! - `assign`: the criterion medians of `benches/assign.rs`, if `cargo bench --bench assign` ran;
+//! - `streams`: with `--streams` (2,000) kiosk live feeds open, a disable+enable over HTTP and
+//!   `GET /api/v1/compartments` under wrk, on this build and, with `--before PATH`, another one.
 //!
 //! `cargo bench --bench figures -- [SECTION...] [--pickups N] [--history-pickups N]
-//! [--idle-seconds N]`; `benches/run.sh` runs criterion and then this. Speed is measured here,
-//! never asserted in tests.
+//! [--idle-seconds N] [--streams N] [--before PATH]`; `benches/run.sh` runs criterion and then
+//! this. Speed is measured here, never asserted in tests.
 
 #[path = "common/api.rs"]
 mod api;
@@ -26,6 +28,8 @@ mod report;
 mod rig;
 #[path = "figures/sections.rs"]
 mod sections;
+#[path = "figures/streams.rs"]
+mod streams;
 
 use anyhow::{Context, bail};
 
@@ -35,9 +39,14 @@ pub struct Args {
     pub pickups: usize,
     pub history_pickups: usize,
     pub idle_seconds: u64,
+    pub streams: usize,
+    /// Another build of lockerd for the `streams` section to measure first.
+    pub before: Option<std::path::PathBuf>,
 }
 
-const SECTIONS: [&str; 5] = ["pickup", "history", "deposit", "process", "assign"];
+const SECTIONS: [&str; 6] = [
+    "pickup", "history", "deposit", "process", "assign", "streams",
+];
 
 fn args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -45,6 +54,8 @@ fn args() -> anyhow::Result<Args> {
         pickups: 10_000,
         history_pickups: 2_000,
         idle_seconds: 60,
+        streams: 2_000,
+        before: None,
     };
     let mut argv = std::env::args().skip(1);
     let number = |flag: &str, value: Option<String>| -> anyhow::Result<u64> {
@@ -60,6 +71,8 @@ fn args() -> anyhow::Result<Args> {
             "--pickups" => args.pickups = number(&arg, argv.next())? as usize,
             "--history-pickups" => args.history_pickups = number(&arg, argv.next())? as usize,
             "--idle-seconds" => args.idle_seconds = number(&arg, argv.next())?,
+            "--streams" => args.streams = number(&arg, argv.next())? as usize,
+            "--before" => args.before = Some(argv.next().context("--before needs a path")?.into()),
             name if SECTIONS.contains(&name) => args.sections.push(name.to_owned()),
             other => bail!("unknown argument {other:?}: sections are {SECTIONS:?}"),
         }
@@ -83,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
             "history" => sections::history(&args).await,
             "deposit" => sections::deposit().await,
             "process" => sections::process(&args).await,
+            "streams" => sections::streams(&args).await,
             _ => sections::assign(),
         };
         rows.extend(found.with_context(|| format!("the {section} section"))?);

@@ -19,3 +19,6 @@ mod store;
 
 #[path = "attacker/serving.rs"]
 mod serving;
+
+#[path = "attacker/streams.rs"]
+mod streams;

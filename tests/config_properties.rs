@@ -236,6 +236,8 @@ const INTEGERS: &[Range] = &[
     range("policy.code_length", 6, 10),
     range("policy.keypad_max_failures", 1, u32::MAX as u64),
     range("latch.retries", 0, 5),
+    range("api.max_streams", 1, u32::MAX as u64),
+    range("api.max_streams_per_token", 1, u32::MAX as u64),
 ];
 
 fn set(table: &mut Table, key: &str, value: Value) {

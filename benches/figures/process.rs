@@ -69,11 +69,16 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn spawn(config: &Path) -> anyhow::Result<Daemon> {
+        Self::spawn_binary(Path::new(BINARY), config)
+    }
+
+    /// `binary` (another build of lockerd, e.g. an older commit's) on `config`.
+    pub fn spawn_binary(binary: &Path, config: &Path) -> anyhow::Result<Daemon> {
         let dir = tempfile::tempdir()?;
         let socket = dir.path().join("notify");
         let notify = UnixDatagram::bind(&socket)?;
         notify.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let child = Command::new(BINARY)
+        let child = Command::new(binary)
             .args(["run", "--config"])
             .arg(config)
             .env("NOTIFY_SOCKET", &socket)
@@ -81,7 +86,7 @@ impl Daemon {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("start {BINARY}"))?;
+            .with_context(|| format!("start {}", binary.display()))?;
         Ok(Daemon {
             child,
             notify,
@@ -195,7 +200,12 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
 
 /// An operator token made offline, before the daemon starts.
 pub fn operator_token(config: &Path) -> anyhow::Result<String> {
-    let out = Command::new(BINARY)
+    operator_token_by(Path::new(BINARY), config)
+}
+
+/// The same, made by `binary`.
+pub fn operator_token_by(binary: &Path, config: &Path) -> anyhow::Result<String> {
+    let out = Command::new(binary)
         .args([
             "token", "create", "--role", "operator", "--name", "bench", "--config",
         ])

@@ -10,6 +10,7 @@ use crate::history;
 use crate::process::{self, Daemon};
 use crate::report::quantile;
 use crate::rig::{Hardware, Rig};
+use crate::streams;
 
 /// One row of the table.
 pub struct Row {
@@ -236,6 +237,40 @@ fn idle_connections(pid: u32, port: u16) -> anyhow::Result<Row> {
         ),
         "connected, nothing sent, all accepted; after the load above",
     ))
+}
+
+/// The live feeds' section: this build, after `--before`'s if given.
+pub async fn streams(args: &Args) -> anyhow::Result<Vec<Row>> {
+    streams::raise_open_files(args.streams)?;
+    let mut runs = vec![];
+    if let Some(before) = &args.before {
+        runs.push(streams::measure(before, "before", args.streams).await?);
+    }
+    let after = Path::new(process::BINARY);
+    runs.push(streams::measure(after, "after", args.streams).await?);
+    let mut conditions =
+        "200 sim doors; 20 disable+enable pairs 1 s apart; wrk 8 clients, 10 s".to_owned();
+    if runs.len() > 1 {
+        conditions.push_str("; before: the `--before` build, after: this one, back to back");
+    }
+    let mut rows = vec![];
+    for loaded in [false, true] {
+        let label = match loaded {
+            false => "no stream open".to_owned(),
+            true => format!("{} live streams open", args.streams),
+        };
+        rows.push(row(
+            format!("disable+enable over HTTP, {label}"),
+            streams::change_figure(&runs, loaded),
+            conditions.clone(),
+        ));
+        rows.push(row(
+            format!("GET /api/v1/compartments, {label}"),
+            streams::list_figure(&runs, loaded),
+            conditions.clone(),
+        ));
+    }
+    Ok(rows)
 }
 
 /// The criterion medians of `benches/assign.rs` from its last run.

@@ -55,6 +55,10 @@ pub struct ApiConfig {
     /// The certificate and key, loaded by the loader when both files are named.
     #[serde(skip)]
     pub tls: Option<TlsIdentity>,
+    /// Live streams (`GET /api/v1/kiosk/events`) open at once, from all callers together.
+    pub max_streams: u32,
+    /// Live streams open at once with one token (a paired kiosk's cookie holds its token).
+    pub max_streams_per_token: u32,
 }
 
 impl Default for ApiConfig {
@@ -66,6 +70,8 @@ impl Default for ApiConfig {
             tls_key: PathBuf::new(),
             allow_plaintext: false,
             tls: None,
+            max_streams: 32,
+            max_streams_per_token: 4,
         }
     }
 }

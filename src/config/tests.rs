@@ -96,6 +96,8 @@ fn a_minimal_file_gets_the_documented_defaults() {
     assert!(!config.api.metrics_public);
     assert!(!config.api.allow_plaintext);
     assert!(config.api.tls.is_none());
+    assert_eq!(config.api.max_streams, 32);
+    assert_eq!(config.api.max_streams_per_token, 4);
     let policy = &config.policy;
     assert_eq!(policy.code_length, 6);
     assert_eq!(policy.dwell, Duration::from_secs(72 * 3600));
@@ -234,6 +236,19 @@ fn a_wrongly_typed_value_names_its_key() {
         "policy.code_length",
         "300",
     );
+}
+
+#[test]
+fn stream_caps_are_at_least_one() {
+    for key in ["max_streams", "max_streams_per_token"] {
+        refused(
+            &with(&format!("[api]\n{key} = 0")),
+            &format!("api.{key}"),
+            "at least 1",
+        );
+        let config = ok(&with(&format!("[api]\n{key} = 2000")));
+        assert!(config.api.max_streams == 2000 || config.api.max_streams_per_token == 2000);
+    }
 }
 
 #[test]

@@ -6,7 +6,9 @@
 use super::duration::show;
 use super::hardware::{BusConfig, Driver, Profile};
 use super::raw::{RawFile, RawSync};
-use super::sections::{LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
+use super::sections::{
+    ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
+};
 use super::{Config, ConfigError, buses, compartments, push, tls};
 use std::path::Path;
 use std::time::Duration;
@@ -78,6 +80,7 @@ pub(super) fn validate(
 ) -> Result<Config, ConfigError> {
     let check = Check { source };
     let locker = locker(&check, raw.locker)?;
+    api(&check, &raw.api)?;
     policy(&check, &raw.policy)?;
     latch(&check, &raw.latch)?;
     check.ensure(
@@ -127,6 +130,17 @@ fn locker(check: &Check, mut locker: LockerConfig) -> Result<LockerConfig, Confi
         locker.state_dir = dir.join(&locker.state_dir);
     }
     Ok(locker)
+}
+
+fn api(check: &Check, api: &ApiConfig) -> Result<(), ConfigError> {
+    // 0 would refuse the kiosk page its live feed, which it cannot work without.
+    for (key, value) in [
+        ("api.max_streams", api.max_streams),
+        ("api.max_streams_per_token", api.max_streams_per_token),
+    ] {
+        check.ensure(value >= 1, key, || "must be at least 1".to_owned())?;
+    }
+    Ok(())
 }
 
 fn policy(check: &Check, policy: &PolicyConfig) -> Result<(), ConfigError> {

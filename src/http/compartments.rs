@@ -5,7 +5,8 @@ use super::extract::{Caller, Json, OPERATOR, Path, SYNC};
 use super::views::{Accepted, CompartmentList, CompartmentView};
 use super::{AppState, to_completion};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -28,7 +29,7 @@ pub struct Reason {
 
 /// List every compartment.
 ///
-/// Roles: operator, sync.
+/// Roles: operator, sync. Always as of the latest change, including the caller's own.
 #[utoipa::path(
     get,
     path = "/api/v1/compartments",
@@ -39,10 +40,11 @@ pub struct Reason {
 async fn list_compartments(
     _: Caller<{ OPERATOR | SYNC }>,
     State(state): State<AppState>,
-) -> Result<Json<CompartmentList>, ApiError> {
-    let compartments = state.locker.compartments().await?;
-    let compartments = compartments.into_iter().map(|c| view(&state, c)).collect();
-    Ok(Json(CompartmentList { compartments }))
+) -> Result<Response, ApiError> {
+    // The shared snapshot's JSON, serialized once per change (see `live`).
+    let snapshot = state.live.snapshot().await?;
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    Ok((json, snapshot.list.clone()).into_response())
 }
 
 /// One compartment.

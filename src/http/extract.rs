@@ -61,6 +61,16 @@ pub async fn cookie_holder(
     (principal.role == role).then_some(principal)
 }
 
+/// The secret a caller of a kiosk or operator route authenticated with: the bearer token, or
+/// (from the kiosk page) its kiosk cookie. A live stream keeps it to check it again later.
+pub fn credential(headers: &HeaderMap) -> Option<String> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        bearer_token(headers).map(str::to_owned)
+    } else {
+        session_cookie::cookie(headers, session_cookie::KIOSK_COOKIE)
+    }
+}
+
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

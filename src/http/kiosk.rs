@@ -7,10 +7,12 @@
 
 use super::AppState;
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
-use super::extract::{Caller, Json, KIOSK, OPERATOR, Query, cookie_holder};
+use super::extract::{Caller, Json, KIOSK, OPERATOR, Query, cookie_holder, credential};
+use super::live::KioskFrame;
 use super::session_cookie::{self, KIOSK_COOKIE};
-use super::views::{CompartmentView, KioskState, PairingView};
-use crate::locker::Role;
+use super::slots::Slot;
+use super::views::{KioskState, PairingView};
+use crate::locker::{Locker, Principal, Role};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -20,6 +22,8 @@ use axum::routing::get;
 use futures_util::Stream;
 use serde::Deserialize;
 use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::sync::watch;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -156,7 +160,9 @@ async fn create_pairing(
 /// Roles: kiosk, operator. Server-sent events: an event `state` at once, and another whenever a
 /// committed change altered what it shows (a door moved, a compartment was taken or freed).
 /// Its `data` is a `KioskState`. Comment lines keep the connection alive. The stream ends when
-/// the daemon stops; browsers reconnect by themselves.
+/// the daemon stops, and when the token it was opened with is deleted (or, for a kiosk page,
+/// replaced by pairing again); browsers reconnect by themselves. At most `api.max_streams`
+/// streams are open at once, `api.max_streams_per_token` of them with one token.
 #[utoipa::path(
     get,
     path = "/api/v1/kiosk/events",
@@ -164,54 +170,97 @@ async fn create_pairing(
     security(("bearer" = ["kiosk", "operator"])),
     responses(
         (status = 200, description = "a stream of `state` events", content_type = "text/event-stream", body = KioskState),
+        (status = 429, description = "`rate_limited`: as many streams as allowed are open, with \
+            this token or in all; `Retry-After` and `error.retry_after_s` say when to ask again",
+            body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds after which to ask again"))),
         AuthErrors,
     )
 )]
 async fn events(
-    _: Caller<{ KIOSK | OPERATOR }>,
+    Caller(holder): Caller<{ KIOSK | OPERATOR }>,
     State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    Sse::new(live_states(state)).keep_alive(KeepAlive::default())
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let credential = credential(&headers).ok_or(ApiError::Unauthorized)?;
+    let slot = state.slots.take(&holder.audit_actor())?;
+    state.live.follow(state.closing.subscribe());
+    let mut revocations = state.locker.revocations();
+    // Checked again once the stream starts: the token may go between the check of the caller
+    // and this subscription.
+    revocations.mark_changed();
+    let feed = Feed {
+        frames: state.live.subscribe(),
+        revocations,
+        closing: state.closing.subscribe(),
+        locker: state.locker.clone(),
+        credential,
+        holder,
+        last: None,
+        _slot: slot,
+    };
+    // The feeds' first state, if no change has built one yet.
+    if let Err(e) = state.live.snapshot().await {
+        tracing::warn!(error = ?e, "cannot read the compartments for a live feed");
+    }
+    let stream = futures_util::stream::unfold(feed, |feed| feed.next());
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// Each distinct kiosk state, read after every commit, until the server closes.
-fn live_states(state: AppState) -> impl Stream<Item = Result<Event, Infallible>> {
-    let changes = state.locker.changes();
-    let closing = state.closing.subscribe();
-    let start = (state, changes, closing, None::<KioskState>);
-    futures_util::stream::unfold(
-        start,
-        |(state, mut changes, mut closing, last)| async move {
-            loop {
-                if *closing.borrow() {
-                    return None;
+/// One open live feed: what it listens to, who opened it, and what it last sent.
+struct Feed {
+    frames: watch::Receiver<Option<Arc<KioskFrame>>>,
+    revocations: watch::Receiver<u64>,
+    closing: watch::Receiver<bool>,
+    locker: Locker,
+    /// The token it was opened with, checked again whenever a token is removed. Never logged.
+    credential: String,
+    holder: Principal,
+    last: Option<Arc<KioskFrame>>,
+    /// Given back when the stream is dropped: it ended, or its client went away.
+    _slot: Slot,
+}
+
+/// What woke a feed.
+enum Wake {
+    TokenRemoved,
+    StateBuilt,
+}
+
+impl Feed {
+    /// The next `state` event, or `None` to end: the server closes, or the token is gone.
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Feed)> {
+        loop {
+            match self.wake().await? {
+                Wake::TokenRemoved => {
+                    let now = self.locker.authenticate(&self.credential).await;
+                    if now.as_ref() != Some(&self.holder) {
+                        return None;
+                    }
                 }
-                // Marked seen before reading, so a commit during the read wakes the next wait.
-                changes.borrow_and_update();
-                // A failed read is skipped: the next commit tries again.
-                if let Ok(now) = kiosk_state(&state).await
-                    && last.as_ref() != Some(&now)
-                {
-                    let data = serde_json::to_string(&now).ok()?;
-                    let event = Event::default().event("state").data(data);
-                    return Some((Ok(event), (state, changes, closing, Some(now))));
-                }
-                tokio::select! {
-                    changed = changes.changed() => changed.ok()?,
-                    _ = closing.wait_for(|c| *c) => return None,
+                Wake::StateBuilt => {
+                    let frame = self.frames.borrow_and_update().clone();
+                    // The shared state skips equal neighbours only: this feed may have missed
+                    // a state between two equal ones.
+                    let new =
+                        |f: &Arc<KioskFrame>| self.last.as_ref().is_none_or(|l| l.state != f.state);
+                    if let Some(frame) = frame.filter(new) {
+                        let event = Event::default().event("state").data(&frame.data);
+                        self.last = Some(frame);
+                        return Some((Ok(event), self));
+                    }
                 }
             }
-        },
-    )
-}
+        }
+    }
 
-async fn kiosk_state(state: &AppState) -> Result<KioskState, ApiError> {
-    let compartments = state.locker.compartments().await?;
-    Ok(compartments
-        .into_iter()
-        .map(|c| {
-            let available = state.locker.available(&c.id);
-            CompartmentView::new(c, available)
-        })
-        .collect())
+    /// Waits for a removed token or a new state; `None` once the server closes.
+    async fn wake(&mut self) -> Option<Wake> {
+        tokio::select! {
+            biased;
+            _ = self.closing.wait_for(|c| *c) => None,
+            removed = self.revocations.changed() => removed.ok().map(|()| Wake::TokenRemoved),
+            built = self.frames.changed() => built.ok().map(|()| Wake::StateBuilt),
+        }
+    }
 }

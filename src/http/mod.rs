@@ -7,8 +7,9 @@
 //! nothing here touches the store or the hardware.
 //!
 //! Layout: `error` (the error JSON), `extract` (caller, body, query), `views` (answer shapes),
-//! `server` (the listener: TLS, timeouts, the connection cap), and one file of handlers per area
-//! of API.md.
+//! `server` (the listener: TLS, timeouts, the connection cap), `live` (the compartments built
+//! once per change for the live feeds and the list), `slots` (the caps on open live feeds), and
+//! one file of handlers per area of the API.
 
 mod audit;
 mod compartments;
@@ -19,6 +20,7 @@ mod extract;
 mod health;
 mod incidents;
 mod kiosk;
+mod live;
 mod metrics;
 mod parcels;
 mod pickup;
@@ -26,6 +28,7 @@ mod reservations;
 mod server;
 mod session_cookie;
 mod sim;
+mod slots;
 mod sync;
 mod tokens;
 mod views;
@@ -64,6 +67,10 @@ struct AppState {
     closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// Served over TLS: cookies are set `Secure`, so a browser never sends them in clear.
     secure_cookies: bool,
+    /// The compartments, built once per change for the live feeds and the list route.
+    live: Arc<live::LiveView>,
+    /// The caps on open live feeds.
+    slots: Arc<slots::Slots>,
 }
 
 /// What the operator's view (`/healthz`, `/metrics`) reads besides the locker.
@@ -89,6 +96,8 @@ fn build(
     let (routes, openapi) = api(locker.has_sim()).split_for_parts();
     let state = AppState {
         openapi: Arc::new(openapi),
+        live: Arc::new(live::LiveView::new(locker.clone())),
+        slots: slots::Slots::new(&locker.config().api),
         metrics: Arc::new(metrics::Metrics::new(
             monitoring.push.clone(),
             locker.telemetry(),

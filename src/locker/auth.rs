@@ -94,12 +94,23 @@ impl Inner {
                 .into_iter()
                 .find(|t| t.name == name)
                 .map(|t| t.role.as_str());
-            if !store::delete_token(tx, name)? {
+            if !self.remove_token(tx, name)? {
                 return Err(LockerError::NotFound(format!("token {name}")));
             }
             let detail = json!({"name": name, "role": role});
             self.audit(tx, actor, "token.removed", detail)
         })
+    }
+
+    /// Removes the token `name` in the transaction underway (`false`: there is none). Once that
+    /// commits, the live streams opened with it are woken to end (see `Inner::revoked`).
+    pub fn remove_token(&self, tx: &rusqlite::Connection, name: &str) -> Result<bool> {
+        let removed = store::delete_token(tx, name)?;
+        if removed {
+            self.token_removed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(removed)
     }
 
     pub fn create_courier(&self, actor: &str, name: &str) -> Result<NewCourier> {

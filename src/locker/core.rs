@@ -64,9 +64,14 @@ pub struct Inner {
     /// Bumped after every commit that appended events, so the push task (and any other
     /// follower of the feed) wakes without polling and never reads an uncommitted event.
     pub appended: tokio::sync::watch::Sender<u64>,
-    /// Bumped after every commit, whatever it changed (a door, a compartment, a parcel), so a
-    /// live view (the kiosk's feed) re-reads only when something may have moved.
+    /// Bumped after every commit, whatever it changed (a door, a compartment, a parcel): the
+    /// version of what a live view read, which it re-reads only when something may have moved.
     pub changed: tokio::sync::watch::Sender<u64>,
+    /// Set by `remove_token`, taken after the commit: whether the transaction removed a token.
+    pub token_removed: std::sync::atomic::AtomicBool,
+    /// Bumped after every commit that removed a token, so the live streams opened with one
+    /// check it again and end, instead of outliving it.
+    pub revoked: tokio::sync::watch::Sender<u64>,
     /// An ack scrubbed codes that may still be in the WAL (see `finish_scrub`).
     pub scrub_pending: std::sync::atomic::AtomicBool,
     /// What the daemon counts for `/metrics`.
@@ -122,6 +127,9 @@ impl Inner {
         let published = self
             .published
             .swap(false, std::sync::atomic::Ordering::SeqCst);
+        let token_removed = self
+            .token_removed
+            .swap(false, std::sync::atomic::Ordering::SeqCst);
         let photos = std::mem::take(
             &mut *self
                 .pending_photos
@@ -134,6 +142,9 @@ impl Inner {
             self.changed.send_modify(|n| *n += 1);
             if published {
                 self.appended.send_modify(|n| *n += 1);
+            }
+            if token_removed {
+                self.revoked.send_modify(|n| *n += 1);
             }
             if let Some(camera) = &self.photos {
                 for parcel in photos {

@@ -95,7 +95,8 @@ impl Inner {
                 // Someone gave the name to another role since the link was made.
                 return Ok(None);
             }
-            store::delete_token(tx, &name)?;
+            // The replaced browser's live feed ends with its token.
+            self.remove_token(tx, &name)?;
             let token = new_token();
             store::insert_token(tx, &name, Role::Kiosk, &token_hash(&token), self.now())?;
             let detail = json!({"name": name, "role": Role::Kiosk.as_str()});

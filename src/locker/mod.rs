@@ -98,6 +98,8 @@ impl Locker {
             published: Default::default(),
             appended: tokio::sync::watch::Sender::new(0),
             changed: tokio::sync::watch::Sender::new(0),
+            token_removed: Default::default(),
+            revoked: tokio::sync::watch::Sender::new(0),
             last_prune: Default::default(),
             photos: parts.photos,
             pending_photos: Default::default(),
@@ -250,6 +252,23 @@ impl Locker {
     /// Changes after every committed transaction, whatever it changed.
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.changed.subscribe()
+    }
+
+    /// How many transactions have committed so far: a view read from the store after this
+    /// count was taken holds every change up to it (the count moves only after a commit).
+    pub fn commits(&self) -> u64 {
+        *self.inner.changed.borrow()
+    }
+
+    /// Changes after every commit that removed a token (deleted, or replaced by pairing a
+    /// kiosk again): streams opened with a token check it again then.
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.revoked.subscribe()
+    }
+
+    /// The config the daemon runs on.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
     }
 }
 

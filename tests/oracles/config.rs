@@ -81,6 +81,11 @@ fn accepted(config: &Config, text: &str) {
         "{}",
         why("a LAN listener needs TLS or api.allow_plaintext")
     );
+    assert!(
+        config.api.max_streams >= 1 && config.api.max_streams_per_token >= 1,
+        "{}",
+        why("api.max_streams*")
+    );
     let policy = &config.policy;
     assert!(
         (6..=10).contains(&policy.code_length),

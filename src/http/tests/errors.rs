@@ -1,4 +1,4 @@
-//! The error JSON: status, code, message, and `Retry-After` on a lockout.
+//! The error JSON: status, code, message, and `Retry-After` on a lockout or a rate limit.
 
 use crate::http::error::ApiError;
 use crate::locker::LockerError;
