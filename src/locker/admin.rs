@@ -3,6 +3,7 @@
 use super::audit::audit_parcel;
 use super::core::{Inner, parcel_data};
 use super::limits::Opening;
+use super::tx::Tx;
 use super::{EventRecord, LockerError, ParcelPage, Result};
 use super::{Locker, Principal};
 use crate::domain::{
@@ -132,7 +133,7 @@ impl Inner {
     /// `actor` had it issued (never the code).
     pub(super) fn publish_new_code(
         &self,
-        tx: &rusqlite::Connection,
+        tx: &Tx<'_>,
         actor: &str,
         parcel: &Parcel,
         reason: &str,

@@ -12,10 +12,10 @@
 //! not anchored yet while adding at most 24 small events a day, and none on an idle locker.
 
 use super::core::Inner;
+use super::tx::Tx;
 use super::{Locker, Result};
 use crate::domain::{Parcel, Timestamp};
 use crate::store::{self, AuditEntry};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -42,22 +42,22 @@ impl Inner {
     /// Appends an entry for an action that opens a door or changes who may open one. `actor` is
     /// `Principal::audit_actor`, [`DAEMON`] or [`CLI`]; `detail` never carries a code, token
     /// or secret. Call it in the action's transaction.
-    pub fn audit(&self, conn: &Connection, actor: &str, action: &str, detail: Value) -> Result<()> {
-        store::append_audit(conn, self.now(), actor, action, &detail)?;
+    pub fn audit(&self, tx: &Tx<'_>, actor: &str, action: &str, detail: Value) -> Result<()> {
+        store::append_audit(tx, self.now(), actor, action, &detail)?;
         Ok(())
     }
 
     /// Audits a parcel just stored by `cause`: from now on its code opens its compartment.
     pub fn audit_stored(
         &self,
-        conn: &Connection,
+        tx: &Tx<'_>,
         actor: &str,
         parcel: &Parcel,
         cause: &str,
     ) -> Result<()> {
         let mut detail = audit_parcel(parcel);
         detail["cause"] = json!(cause);
-        self.audit(conn, actor, "parcel.stored", detail)
+        self.audit(tx, actor, "parcel.stored", detail)
     }
 
     /// The daemon started on this config: which file, its digest, what it drives.
@@ -77,7 +77,7 @@ impl Inner {
     }
 
     /// Publishes `audit.head` with the chain's head as it stands in `tx`.
-    fn publish_audit_head(&self, tx: &Connection) -> Result<()> {
+    fn publish_audit_head(&self, tx: &Tx<'_>) -> Result<()> {
         let Some((seq, hash)) = store::audit_head(tx)? else {
             return Ok(());
         };
@@ -90,7 +90,7 @@ impl Inner {
 
     /// Publishes the head again if it moved and the last one is `HEAD_EVERY` old (or from a
     /// clock that was ahead). Cheap enough for every tick: two `meta` reads, most of the time.
-    pub fn publish_audit_head_hourly(&self, tx: &Connection) -> Result<()> {
+    pub fn publish_audit_head_hourly(&self, tx: &Tx<'_>) -> Result<()> {
         let now = self.now();
         let last_at = Timestamp(store::meta_get(tx, META_HEAD_AT)?.unwrap_or(0));
         if now < last_at.plus(HEAD_EVERY) && now >= last_at {

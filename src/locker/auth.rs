@@ -4,6 +4,7 @@ use super::Locker;
 use super::core::Inner;
 use super::secrets::{constant_time_eq, new_token, random_bytes, token_hash};
 use super::totp_seal::{SEALED_V1, TotpSeal};
+use super::tx::Tx;
 use super::{CourierInfo, LockerError, NewCourier, Principal, Result, Role, Session, TokenInfo};
 use crate::domain::{CourierId, ParcelState};
 use crate::store::{self, CourierRow};
@@ -104,11 +105,10 @@ impl Inner {
 
     /// Removes the token `name` in the transaction underway (`false`: there is none). Once that
     /// commits, the live streams opened with it are woken to end (see `Inner::revoked`).
-    pub fn remove_token(&self, tx: &rusqlite::Connection, name: &str) -> Result<bool> {
+    pub fn remove_token(&self, tx: &Tx<'_>, name: &str) -> Result<bool> {
         let removed = store::delete_token(tx, name)?;
         if removed {
-            self.token_removed
-                .store(true, std::sync::atomic::Ordering::SeqCst);
+            tx.after_commit(|a| a.token_removed = true);
         }
         Ok(removed)
     }
@@ -211,7 +211,7 @@ impl Inner {
     /// lockout for `policy.keypad_lockout_max`. The throttle forgets a lockout's doubling after
     /// the same quiet time, and a guesser who waits that long between failures never gets more
     /// than `keypad_max_failures - 1` tries per such wait, fewer than lockouts allow.
-    pub fn prune_login_throttles(&self, tx: &rusqlite::Connection) -> Result<()> {
+    pub fn prune_login_throttles(&self, tx: &Tx<'_>) -> Result<()> {
         let quiet_since = self.now().minus(self.config.policy.keypad_lockout_max);
         let pruned = store::prune_login_throttles(tx, LOGIN_THROTTLES, quiet_since)?;
         if pruned > 0 {

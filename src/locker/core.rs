@@ -5,6 +5,7 @@ use super::audit::DAEMON;
 use super::clock::Clock;
 use super::secrets::{InstallKey, new_pickup_code};
 use super::sync::CloudCode;
+use super::tx::{AfterCommit, Tx};
 use super::{LockerError, Result};
 use crate::config::Config;
 use crate::controller::ControllerHandle;
@@ -13,7 +14,7 @@ use crate::domain::{
     ThrottlePolicy, Timestamp,
 };
 use crate::store::{self, Db, Purpose};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -59,16 +60,12 @@ pub struct Inner {
         lockerd_hal::sim::SimHandle,
         std::collections::HashMap<CompartmentId, usize>,
     )>,
-    /// Set by `publish`, taken after the commit: whether the transaction appended events.
-    pub published: std::sync::atomic::AtomicBool,
     /// Bumped after every commit that appended events, so the push task (and any other
     /// follower of the feed) wakes without polling and never reads an uncommitted event.
     pub appended: tokio::sync::watch::Sender<u64>,
     /// Bumped after every commit, whatever it changed (a door, a compartment, a parcel): the
     /// version of what a live view read, which it re-reads only when something may have moved.
     pub changed: tokio::sync::watch::Sender<u64>,
-    /// Set by `remove_token`, taken after the commit: whether the transaction removed a token.
-    pub token_removed: std::sync::atomic::AtomicBool,
     /// Bumped after every commit that removed a token, so the live streams opened with one
     /// check it again and end, instead of outliving it.
     pub revoked: tokio::sync::watch::Sender<u64>,
@@ -80,8 +77,6 @@ pub struct Inner {
     pub last_prune: std::sync::Mutex<Option<Timestamp>>,
     /// Where the camera task takes its orders, when a camera is configured.
     pub photos: Option<tokio::sync::mpsc::UnboundedSender<ParcelId>>,
-    /// Parcels stored by the transaction underway that want a photo, sent after the commit.
-    pub pending_photos: std::sync::Mutex<Vec<ParcelId>>,
     /// Recent door openings per credential, for the ceilings against mass opening.
     pub openings: super::limits::OpenLimits,
 }
@@ -111,48 +106,78 @@ impl Inner {
             .remove(c);
     }
 
-    /// Runs `f` in one immediate transaction and commits it if `f` succeeds.
-    /// What the transaction asked for after its commit (a photo, waking feed followers) happens
-    /// only if it committed.
-    pub fn tx<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
+    /// Runs `f` in one immediate transaction and commits it if `f` succeeds; then, and only
+    /// then, does what the transaction asked for after its commit (`Tx::after_commit`).
+    pub fn tx<R>(&self, f: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
         let mut conn = self.db.lock();
         let result = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(LockerError::from)
             .and_then(|tx| {
+                let tx = Tx::new(tx);
                 let out = f(&tx)?;
-                tx.commit()?;
-                Ok(out)
+                Ok((out, tx.commit()?))
             });
-        let published = self
-            .published
-            .swap(false, std::sync::atomic::Ordering::SeqCst);
-        let token_removed = self
-            .token_removed
-            .swap(false, std::sync::atomic::Ordering::SeqCst);
-        let photos = std::mem::take(
-            &mut *self
-                .pending_photos
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        // Taken while the connection is still held: no other transaction's follow-ups mixed in.
+        // The connection is free before the follow-ups run: a reply may start a request that
+        // needs it.
         drop(conn);
-        if result.is_ok() {
-            self.changed.send_modify(|n| *n += 1);
-            if published {
-                self.appended.send_modify(|n| *n += 1);
+        let (out, after) = result?;
+        self.changed.send_modify(|n| *n += 1);
+        self.run_after_commit(after);
+        Ok(out)
+    }
+
+    fn run_after_commit(&self, after: AfterCommit) {
+        let AfterCommit {
+            appended,
+            token_removed,
+            photos,
+            delete_files,
+            secrets_in_wal,
+            pruned_at,
+            replies,
+            openings,
+        } = after;
+        if appended {
+            self.appended.send_modify(|n| *n += 1);
+        }
+        if token_removed {
+            self.revoked.send_modify(|n| *n += 1);
+        }
+        if let Some(camera) = &self.photos {
+            for parcel in photos {
+                let _ = camera.send(parcel);
             }
-            if token_removed {
-                self.revoked.send_modify(|n| *n += 1);
-            }
-            if let Some(camera) = &self.photos {
-                for parcel in photos {
-                    let _ = camera.send(parcel);
+        }
+        for path in delete_files {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // The next start's sweep deletes a file no parcel refers to.
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot delete a file")
                 }
             }
         }
-        result
+        if secrets_in_wal {
+            self.scrub_pending
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            self.finish_scrub();
+        }
+        if let Some(at) = pruned_at {
+            *self.last_prune.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
+        }
+        for (ticket, result) in replies {
+            if let Some(reply) = ticket.reply {
+                let _ = reply.send(result);
+            }
+        }
+        for (compartment, ticket) in openings {
+            if let Err(stopped) = self.controller.open(compartment.clone(), ticket) {
+                // Only while stopping; the intent is settled at the next start.
+                tracing::warn!(%compartment, "{stopped}");
+            }
+        }
     }
 
     /// Runs `f` on the connection without a transaction (reads).
@@ -169,12 +194,11 @@ impl Inner {
         }
     }
 
-    pub fn publish(&self, conn: &Connection, kind: &str, data: Value) -> Result<i64> {
-        let seq = store::append_event(conn, kind, self.now(), &data)?;
+    pub fn publish(&self, tx: &Tx<'_>, kind: &str, data: Value) -> Result<i64> {
+        let seq = store::append_event(tx, kind, self.now(), &data)?;
         // The type and seq only: event data may hold a pickup code.
         tracing::debug!(event = kind, seq, "event appended");
-        self.published
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        tx.after_commit(|a| a.appended = true);
         Ok(seq)
     }
 
@@ -335,34 +359,31 @@ impl Inner {
 
     /// Moves a closed deposit to `stored`: the cloud's code from its reservation, or a new code
     /// published in `parcel.stored` (the cloud's own code is never repeated in events).
-    pub fn store_parcel(&self, conn: &Connection, parcel: &Parcel, cause: &str) -> Result<Parcel> {
+    pub fn store_parcel(&self, tx: &Tx<'_>, parcel: &Parcel, cause: &str) -> Result<Parcel> {
         let expires_at = self.now().plus(self.config.policy.dwell);
-        let stored = self.update_parcel(conn, parcel, ParcelEvent::Stored { expires_at })?;
+        let stored = self.update_parcel(tx, parcel, ParcelEvent::Stored { expires_at })?;
         let mut data = parcel_data(&stored);
-        let (cloud_code, photo) = self.consume_reservation(conn, &stored)?;
+        let (cloud_code, photo) = self.consume_reservation(tx, &stored)?;
         if photo && self.photos.is_some() {
-            self.pending_photos
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(stored.id.clone());
+            tx.after_commit(|a| a.photos.push(stored.id.clone()));
         }
         match &cloud_code {
             CloudCode::Usable(hash) => {
-                store::set_code_hash(conn, &stored.id, Some(hash))?;
+                store::set_code_hash(tx, &stored.id, Some(hash))?;
                 data["pickup_code_issuer"] = json!("cloud");
             }
             CloudCode::Taken => data["pickup_code_issuer"] = json!("cloud"),
             CloudCode::None => {
-                let code = self.issue_code(conn, &stored.id)?;
+                let code = self.issue_code(tx, &stored.id)?;
                 data["pickup_code"] = json!(code.expose());
                 data["pickup_code_issuer"] = json!("locker");
             }
         }
         data["cause"] = json!(cause);
-        self.publish(conn, "parcel.stored", data)?;
+        self.publish(tx, "parcel.stored", data)?;
         if let CloudCode::Taken = cloud_code {
             tracing::warn!(parcel = %stored.id, "the cloud's pickup code is another parcel's live code; a new one is issued");
-            self.publish_new_code(conn, DAEMON, &stored, CLOUD_CODE_TAKEN)?;
+            self.publish_new_code(tx, DAEMON, &stored, CLOUD_CODE_TAKEN)?;
         }
         Ok(stored)
     }

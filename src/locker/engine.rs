@@ -6,13 +6,13 @@
 
 use super::audit::{DAEMON, audit_parcel};
 use super::core::{Inner, Ticket, parcel_data};
+use super::tx::Tx;
 use super::{LockerError, Result};
 use crate::controller::HwEvent;
 use crate::domain::{
     Compartment, CompartmentEvent, CompartmentId, Door, Parcel, ParcelEvent, ParcelState,
 };
 use crate::store::{self, Purpose};
-use rusqlite::Connection;
 use serde_json::json;
 
 /// Why an opening failed.
@@ -21,17 +21,10 @@ struct Failure<'a> {
     bus_unavailable: bool,
 }
 
-/// Follow-up work decided inside a transaction and done after it committed.
-enum After {
-    Nothing,
-    Reply(Ticket, Result<CompartmentId>),
-    Open(CompartmentId, Ticket),
-}
-
 impl Inner {
     pub fn apply_hw_event(&self, event: HwEvent<Ticket>) {
         let outcome = match event {
-            HwEvent::DoorsRead(doors) => self.reconcile(doors).map(|()| After::Nothing),
+            HwEvent::DoorsRead(doors) => self.reconcile(doors),
             HwEvent::Opened {
                 compartment,
                 ticket,
@@ -39,7 +32,8 @@ impl Inner {
                 self.settled(&compartment);
                 self.tx(|tx| {
                     self.opened(tx, &compartment, &ticket)?;
-                    Ok(After::Reply(ticket, Ok(compartment.clone())))
+                    reply(tx, ticket, Ok(compartment.clone()));
+                    Ok(())
                 })
             }
             HwEvent::OpenFailed {
@@ -57,16 +51,14 @@ impl Inner {
             }
             HwEvent::BusDown { bus, error } => self
                 .tx(|tx| self.publish(tx, "bus.down", json!({"bus": bus, "error": error})))
-                .map(|_| After::Nothing),
+                .map(drop),
             HwEvent::BusUp { bus } => self
                 .tx(|tx| self.publish(tx, "bus.up", json!({"bus": bus})))
-                .map(|_| After::Nothing),
-            HwEvent::DoorForced(c) => self
-                .tx(|tx| self.door_forced(tx, &c, "no opening requested"))
-                .map(|()| After::Nothing),
-            HwEvent::DoorClosed(c) => self
-                .tx(|tx| self.door_closed(tx, &c))
-                .map(|()| After::Nothing),
+                .map(drop),
+            HwEvent::DoorForced(c) => {
+                self.tx(|tx| self.door_forced(tx, &c, "no opening requested"))
+            }
+            HwEvent::DoorClosed(c) => self.tx(|tx| self.door_closed(tx, &c)),
             HwEvent::DoorLeftOpen(c) => self
                 .tx(|tx| {
                     self.telemetry.door("left_open");
@@ -77,23 +69,15 @@ impl Inner {
                         json!({"compartment": c, "parcel_id": compartment.parcel}),
                     )
                 })
-                .map(|_| After::Nothing),
+                .map(drop),
         };
-        match outcome {
-            Ok(After::Nothing) => {}
-            Ok(After::Reply(ticket, result)) => reply(ticket, result),
-            Ok(After::Open(compartment, ticket)) => {
-                if let Err(stopped) = self.controller.open(compartment.clone(), ticket) {
-                    // Only while stopping; the intent is settled at the next start.
-                    tracing::warn!(%compartment, "{stopped}");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "applying a hardware event failed"),
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "applying a hardware event failed");
         }
     }
 
     /// The door of an opening was seen open.
-    pub(super) fn opened(&self, tx: &Connection, c: &CompartmentId, ticket: &Ticket) -> Result<()> {
+    pub(super) fn opened(&self, tx: &Tx<'_>, c: &CompartmentId, ticket: &Ticket) -> Result<()> {
         let intent = store::take_intent(tx, c.as_str())?;
         self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
         self.log_door(tx, c, true, ticket.purpose.as_str(), ticket.parcel.as_ref())?;
@@ -130,11 +114,11 @@ impl Inner {
     /// (the compartment is merely unavailable). What the opening was for moves on.
     fn open_failed(
         &self,
-        tx: &Connection,
+        tx: &Tx<'_>,
         c: &CompartmentId,
         mut ticket: Ticket,
         failure: Failure,
-    ) -> Result<After> {
+    ) -> Result<()> {
         store::take_intent(tx, c.as_str())?;
         if !failure.bus_unavailable {
             self.count_latch_failure(c);
@@ -143,7 +127,8 @@ impl Inner {
             self.publish(tx, "compartment.fault", data)?;
         }
         let Some(parcel_id) = ticket.parcel.clone() else {
-            return Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)));
+            reply(tx, ticket, Err(LockerError::HardwareUnavailable));
+            return Ok(());
         };
         let parcel = self.parcel(tx, parcel_id.as_str())?;
         match ticket.purpose {
@@ -155,7 +140,8 @@ impl Inner {
             // A reopened deposit is still inside its compartment: it stays closed there.
             Purpose::Reopen => {
                 self.try_update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?;
-                Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
+                reply(tx, ticket, Err(LockerError::HardwareUnavailable));
+                Ok(())
             }
             _ => {
                 self.try_update_parcel(tx, &parcel, ParcelEvent::RemovalFailed)?;
@@ -163,14 +149,15 @@ impl Inner {
                     // The latch did not open: the recipient's code stays valid.
                     store::restore_held_code(tx, &parcel_id)?;
                 }
-                Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
+                reply(tx, ticket, Err(LockerError::HardwareUnavailable));
+                Ok(())
             }
         }
     }
 
     /// A deposit whose compartment failed goes to the next fitting one, if any is left.
     /// Never while the daemon stops: the controller takes no new openings then.
-    fn move_deposit(&self, tx: &Connection, parcel: &Parcel, ticket: Ticket) -> Result<After> {
+    fn move_deposit(&self, tx: &Tx<'_>, parcel: &Parcel, ticket: Ticket) -> Result<()> {
         let prefer_accessible = store::prefers_accessible(tx, parcel.id.as_str())?;
         let next = match self.stopping() {
             true => None,
@@ -193,7 +180,8 @@ impl Inner {
             detail["previous_compartment"] = json!(parcel.compartment);
             detail["cause"] = json!("the previous compartment did not open");
             self.audit(tx, DAEMON, "deposit.opening", detail)?;
-            return Ok(After::Open(next.id, ticket));
+            tx.after_commit(|a| a.openings.push((next.id, ticket)));
+            return Ok(());
         }
         self.move_back_or_drop(tx, parcel, ticket, "hardware_unavailable")
     }
@@ -202,11 +190,11 @@ impl Inner {
     /// that still holds it; otherwise the deposit is cancelled for `reason`.
     fn move_back_or_drop(
         &self,
-        tx: &Connection,
+        tx: &Tx<'_>,
         parcel: &Parcel,
         ticket: Ticket,
         reason: &str,
-    ) -> Result<After> {
+    ) -> Result<()> {
         let old = store::compartments_holding(tx, &parcel.id)?
             .into_iter()
             .next();
@@ -220,23 +208,19 @@ impl Inner {
         } else {
             self.drop_deposit(tx, parcel, reason)?;
         }
-        Ok(After::Reply(ticket, Err(LockerError::HardwareUnavailable)))
+        reply(tx, ticket, Err(LockerError::HardwareUnavailable));
+        Ok(())
     }
 
     /// The parcel this compartment's door concerns: the one assigned here. A resized parcel on
     /// its way to another compartment is not moved by this door.
-    fn parcel_here(&self, tx: &Connection, c: &Compartment) -> Result<Option<Parcel>> {
+    fn parcel_here(&self, tx: &Tx<'_>, c: &Compartment) -> Result<Option<Parcel>> {
         let Some(id) = &c.parcel else { return Ok(None) };
         let parcel = self.parcel(tx, id.as_str())?;
         Ok((parcel.compartment.as_ref() == Some(&c.id)).then_some(parcel))
     }
 
-    pub(super) fn door_forced(
-        &self,
-        tx: &Connection,
-        c: &CompartmentId,
-        cause: &str,
-    ) -> Result<()> {
+    pub(super) fn door_forced(&self, tx: &Tx<'_>, c: &CompartmentId, cause: &str) -> Result<()> {
         let compartment = self.update_compartment(tx, c, CompartmentEvent::DoorOpened)?;
         self.log_door(tx, c, true, "forced", compartment.parcel.as_ref())?;
         self.telemetry.door("forced");
@@ -252,7 +236,7 @@ impl Inner {
     }
 
     /// A door closed: the parcel in it moves on (closed, collected, cancelled, returned).
-    pub(super) fn door_closed(&self, tx: &Connection, c: &CompartmentId) -> Result<()> {
+    pub(super) fn door_closed(&self, tx: &Tx<'_>, c: &CompartmentId) -> Result<()> {
         let compartment = self.compartment(tx, c)?;
         // A door first read at start (unknown) was not seen closing.
         if compartment.door == Door::Open {
@@ -296,7 +280,7 @@ impl Inner {
 
     fn log_door(
         &self,
-        tx: &Connection,
+        tx: &Tx<'_>,
         c: &CompartmentId,
         open: bool,
         cause: &str,
@@ -337,9 +321,9 @@ impl Inner {
     }
 }
 
-fn reply(ticket: Ticket, result: Result<CompartmentId>) {
-    if let Some(reply) = ticket.reply {
-        // The requester may have gone (client disconnected): the state is recorded regardless.
-        let _ = reply.send(result);
-    }
+/// Answers the request waiting on `ticket` once the transaction that recorded its outcome has
+/// committed. The requester may have gone (client disconnected): the state is recorded
+/// regardless.
+fn reply(tx: &Tx<'_>, ticket: Ticket, result: Result<CompartmentId>) {
+    tx.after_commit(|a| a.replies.push((ticket, result)));
 }

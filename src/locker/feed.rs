@@ -14,6 +14,7 @@
 //! push reads that event without its code, as it did when the two shared one cursor.
 
 use super::core::Inner;
+use super::tx::Tx;
 use super::{FeedStatus, Locker, LockerError, Principal, Result};
 use crate::store;
 use rusqlite::Connection;
@@ -55,7 +56,7 @@ impl Inner {
                 "seq: must not be negative".into(),
             ));
         }
-        let scrubbed = self.tx(|tx| {
+        self.tx(|tx| {
             let last = store::last_seq(tx)?;
             if seq > last {
                 tracing::warn!(
@@ -74,35 +75,25 @@ impl Inner {
                 self.audit(tx, actor, "sync.acked", detail)?;
             }
             self.settle_feed(tx)
-        })?;
-        self.purge_wal(scrubbed);
-        Ok(())
+        })
     }
 
     /// The push endpoint accepted every event up to `seq`.
     pub fn push_delivered(&self, seq: i64) -> Result<()> {
-        let scrubbed = self.tx(|tx| {
+        self.tx(|tx| {
             store::advance_push(tx, seq)?;
             self.settle_feed(tx)
-        })?;
-        self.purge_wal(scrubbed);
-        Ok(())
+        })
     }
 
-    /// Scrubs the codes the cloud is known to have; whether any were newly scrubbed. Also run
-    /// by housekeeping, for a config that stopped pushing (the pull agent may be further on).
-    pub fn settle_feed(&self, tx: &Connection) -> Result<bool> {
-        Ok(store::scrub_codes(tx, self.delivered_through(tx)?)?)
-    }
-
-    /// After secrets were scrubbed or rewritten (`any`): they still sit in the WAL's older
-    /// frames until a checkpoint; if one cannot be made now, the periodic check retries it.
-    pub fn purge_wal(&self, any: bool) {
-        if any {
-            self.scrub_pending
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            self.finish_scrub();
+    /// Scrubs the codes the cloud is known to have. Also run by housekeeping, for a config
+    /// that stopped pushing (the pull agent may be further on). Codes newly scrubbed still sit
+    /// in the WAL's older frames: the commit is followed by a checkpoint.
+    pub fn settle_feed(&self, tx: &Tx<'_>) -> Result<()> {
+        if store::scrub_codes(tx, self.delivered_through(tx)?)? {
+            tx.after_commit(|a| a.secrets_in_wal = true);
         }
+        Ok(())
     }
 }
 

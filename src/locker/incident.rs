@@ -7,6 +7,7 @@
 //! door movements, so an uncapped kiosk credential could fill the disk.
 
 use super::core::Inner;
+use super::tx::Tx;
 use super::{Locker, LockerError, Principal, Result};
 use crate::domain::{CompartmentId, Timestamp};
 use crate::store::{self, DoorLogEntry, HistoryFrom, IncidentRecord};
@@ -120,11 +121,7 @@ impl Inner {
 impl Inner {
     /// `RateLimited` until the next UTC day once today's reports about `compartment` (or about
     /// none) reached the cap.
-    fn check_incident_cap(
-        &self,
-        tx: &rusqlite::Connection,
-        compartment: Option<&CompartmentId>,
-    ) -> Result<()> {
+    fn check_incident_cap(&self, tx: &Tx<'_>, compartment: Option<&CompartmentId>) -> Result<()> {
         let now = self.now();
         let today = Timestamp(now.0.div_euclid(DAY_MS) * DAY_MS);
         let cap = match compartment {

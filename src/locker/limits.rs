@@ -14,9 +14,9 @@
 
 use super::audit::DAEMON;
 use super::core::Inner;
+use super::tx::Tx;
 use super::{LockerError, Result};
 use crate::domain::{RateLimit, RateWindow};
-use rusqlite::Connection;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -54,12 +54,7 @@ impl Inner {
     /// Counts an opening `actor` (`Principal::audit_actor`) asks for now, or refuses it: beyond a ceiling the first refusal
     /// of a run is published and audited in `tx`, which the caller must still commit (so it
     /// answers `Ok(Err(..))` from its transaction).
-    pub fn count_opening(
-        &self,
-        tx: &Connection,
-        actor: &str,
-        opening: Opening,
-    ) -> Result<Result<()>> {
+    pub fn count_opening(&self, tx: &Tx<'_>, actor: &str, opening: Opening) -> Result<Result<()>> {
         let policy = &self.config.policy;
         let now = self.now();
         let mut windows = self
@@ -118,7 +113,7 @@ impl Inner {
 
     fn report_mass_open(
         &self,
-        tx: &Connection,
+        tx: &Tx<'_>,
         credential: &str,
         scope: Scope,
         limit: RateLimit,

@@ -24,6 +24,7 @@ mod recovery;
 mod secrets;
 mod sync;
 mod totp_seal;
+mod tx;
 mod types;
 
 pub use auth::UNKNOWN_NAME_THROTTLES_MAX;
@@ -95,14 +96,11 @@ impl Locker {
             sim: parts.sim,
             live: Default::default(),
             stopping: Default::default(),
-            published: Default::default(),
             appended: tokio::sync::watch::Sender::new(0),
             changed: tokio::sync::watch::Sender::new(0),
-            token_removed: Default::default(),
             revoked: tokio::sync::watch::Sender::new(0),
             last_prune: Default::default(),
             photos: parts.photos,
-            pending_photos: Default::default(),
             openings: Default::default(),
             telemetry: parts.telemetry,
             scrub_pending: Default::default(),

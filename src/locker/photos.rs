@@ -2,43 +2,34 @@
 //! and deleting it after `photo.retention`. The camera itself is `crate::photo`.
 
 use super::core::Inner;
+use super::tx::Tx;
 use super::{Locker, LockerError, Result};
 use crate::domain::{ParcelId, ParcelState};
 use crate::photo::photo_path;
 use crate::store;
-use rusqlite::Connection;
 
 impl Inner {
     /// The camera kept a photo of `parcel`. A parcel gone meanwhile keeps none.
     pub fn attach_photo(&self, parcel: &ParcelId) -> Result<()> {
         let path = photo_path(&self.config.locker.state_dir, parcel);
-        let attached = self.tx(|tx| match store::get_parcel(tx, parcel.as_str())? {
-            Some(p) if p.state != ParcelState::Cancelled => {
-                store::set_photo(tx, parcel, true)?;
-                Ok(true)
+        self.tx(|tx| {
+            match store::get_parcel(tx, parcel.as_str())? {
+                Some(p) if p.state != ParcelState::Cancelled => store::set_photo(tx, parcel, true)?,
+                _ => tx.after_commit(|a| a.delete_files.push(path)),
             }
-            _ => Ok(false),
-        })?;
-        if !attached {
-            let _ = std::fs::remove_file(path);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
-    /// Deletes the photos of parcels stored longer ago than `photo.retention`.
-    pub fn delete_old_photos(&self, tx: &Connection) -> Result<()> {
+    /// Forgets the photos of parcels stored longer ago than `photo.retention`; their files are
+    /// deleted once that is committed (a file left by a failed delete is swept at the next
+    /// start, a row is never left pointing at a deleted file).
+    pub fn delete_old_photos(&self, tx: &Tx<'_>) -> Result<()> {
         let before = self.now().minus(self.config.photo.retention);
         for parcel in store::parcels_with_photo_before(tx, before)? {
-            let path = photo_path(&self.config.locker.state_dir, &parcel);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    tracing::warn!(%parcel, error = %e, "cannot delete an old photo");
-                    continue;
-                }
-            }
             store::set_photo(tx, &parcel, false)?;
+            let path = photo_path(&self.config.locker.state_dir, &parcel);
+            tx.after_commit(|a| a.delete_files.push(path));
         }
         Ok(())
     }

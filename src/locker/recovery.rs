@@ -6,12 +6,12 @@
 use super::Result;
 use super::audit::DAEMON;
 use super::core::{Inner, Ticket, parcel_data};
+use super::tx::Tx;
 use crate::domain::{
     CompartmentEvent, CompartmentId, Door, Parcel, ParcelEvent, ParcelState, RemovalKind,
 };
 use crate::store::{self, Intent, Purpose};
 use lockerd_hal::DoorState;
-use rusqlite::Connection;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -19,12 +19,7 @@ impl Inner {
     /// Gives up a deposit whose whereabouts are unsure: the parcel is cancelled (the courier
     /// has it, as far as anyone knows) and every compartment that held it is disabled until
     /// someone has looked inside, so nothing unknown is ever assigned over.
-    pub(super) fn drop_deposit(
-        &self,
-        tx: &Connection,
-        parcel: &Parcel,
-        reason: &str,
-    ) -> Result<()> {
+    pub(super) fn drop_deposit(&self, tx: &Tx<'_>, parcel: &Parcel, reason: &str) -> Result<()> {
         for c in store::compartments_holding(tx, &parcel.id)? {
             self.update_compartment(tx, &c, CompartmentEvent::Released)?;
             if self.compartment(tx, &c)?.door != Door::Open {
@@ -39,7 +34,7 @@ impl Inner {
     }
 
     /// Takes a compartment out of service until an operator has looked inside and enables it.
-    pub(super) fn inspect(&self, tx: &Connection, c: &CompartmentId, why: &str) -> Result<()> {
+    pub(super) fn inspect(&self, tx: &Tx<'_>, c: &CompartmentId, why: &str) -> Result<()> {
         self.update_compartment(tx, c, CompartmentEvent::Disabled)?;
         let reason = format!("inspect: {why}");
         self.publish(
@@ -96,7 +91,7 @@ impl Inner {
     /// An opening in progress when the daemon stopped (or its bus went down), whose door is
     /// closed now: it may or may not have opened and closed meanwhile. Choose what loses
     /// nothing and opens nothing twice.
-    pub(super) fn unfinished_opening(&self, tx: &Connection, intent: &Intent) -> Result<()> {
+    pub(super) fn unfinished_opening(&self, tx: &Tx<'_>, intent: &Intent) -> Result<()> {
         store::take_intent(tx, intent.compartment.as_str())?;
         let Some(parcel_id) = &intent.parcel else {
             return Ok(());

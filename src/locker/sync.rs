@@ -8,6 +8,7 @@
 
 use super::audit::DAEMON;
 use super::core::Inner;
+use super::tx::Tx;
 use super::{Locker, LockerError, Principal, ReservationPage, ReservationRequest, Result};
 use crate::domain::{Parcel, ParcelState, Reservation};
 use crate::store;
@@ -28,7 +29,7 @@ impl Inner {
     /// `super::audit`) and, at most every `PRUNE_EVERY`, delivered events
     /// older than `sync.retention` (see `super::feed`), quiet login throttles and photos older
     /// than `photo.retention`.
-    pub fn sync_housekeeping(&self, tx: &Connection) -> Result<()> {
+    pub fn sync_housekeeping(&self, tx: &Tx<'_>) -> Result<()> {
         let now = self.now();
         let lapsed = store::delete_lapsed_reservations(tx, now)?;
         if !lapsed.is_empty() {
@@ -36,14 +37,12 @@ impl Inner {
             self.audit(tx, DAEMON, "reservation.lapsed", detail)?;
         }
         self.publish_audit_head_hourly(tx)?;
-        let mut last = self.last_prune.lock().unwrap_or_else(|e| e.into_inner());
+        let last = *self.last_prune.lock().unwrap_or_else(|e| e.into_inner());
         if last.is_some_and(|t| now < t.plus(PRUNE_EVERY) && now >= t) {
             return Ok(());
         }
-        *last = Some(now);
-        let scrubbed = self.settle_feed(tx)?;
-        self.scrub_pending
-            .fetch_or(scrubbed, std::sync::atomic::Ordering::SeqCst);
+        tx.after_commit(|a| a.pruned_at = Some(now));
+        self.settle_feed(tx)?;
         let cutoff = now.minus(self.config.sync.retention);
         let pruned = store::prune_events(tx, cutoff, self.delivered_through(tx)?)?;
         if pruned > 0 {
@@ -152,7 +151,7 @@ impl Inner {
     /// housekeeping has not deleted yet is deleted here rather than used.
     pub fn reservation_for_deposit(
         &self,
-        tx: &Connection,
+        tx: &Tx<'_>,
         tracking_id: &str,
     ) -> Result<Option<Reservation>> {
         match store::get_reservation(tx, tracking_id)? {
@@ -165,17 +164,13 @@ impl Inner {
     }
 
     /// Whether a parcel's compartment should be a wheelchair-reachable one.
-    pub fn wants_accessible(&self, tx: &Connection, tracking_id: &str) -> Result<bool> {
-        Ok(store::get_reservation(tx, tracking_id)?.is_some_and(|r| r.accessible))
+    pub fn wants_accessible(&self, conn: &Connection, tracking_id: &str) -> Result<bool> {
+        Ok(store::get_reservation(conn, tracking_id)?.is_some_and(|r| r.accessible))
     }
 
     /// Takes the reservation of a parcel being stored: its cloud-issued code, if any, and whether
     /// a photo may be taken. The reservation is gone afterwards.
-    pub fn consume_reservation(
-        &self,
-        tx: &Connection,
-        parcel: &Parcel,
-    ) -> Result<(CloudCode, bool)> {
+    pub fn consume_reservation(&self, tx: &Tx<'_>, parcel: &Parcel) -> Result<(CloudCode, bool)> {
         debug_assert!(matches!(parcel.state, ParcelState::Stored));
         let photo = store::get_reservation(tx, &parcel.tracking_id)?.is_none_or(|r| r.photo);
         let hash = store::reservation_code_hash(tx, &parcel.tracking_id)?;

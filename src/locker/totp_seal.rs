@@ -87,6 +87,10 @@ impl Inner {
             for (id, secret) in &clear {
                 store::set_totp_secret(tx, id, &seal.seal(id, secret), SEALED_V1)?;
             }
+            if !clear.is_empty() {
+                // The clear secrets are still in the WAL's older frames.
+                tx.after_commit(|a| a.secrets_in_wal = true);
+            }
             let unreadable = store::sealed_totp_secrets(tx)?
                 .iter()
                 .filter(|(id, sealed)| seal.open(id, sealed).is_none())
@@ -95,8 +99,6 @@ impl Inner {
         })?;
         if sealed > 0 {
             tracing::info!(couriers = sealed, "courier TOTP secrets sealed");
-            // The clear secrets are still in the WAL's older frames.
-            self.purge_wal(true);
         }
         if unreadable > 0 {
             tracing::error!(
