@@ -47,8 +47,22 @@ macro_rules! assets {
 
 /// The page's scripts and style sheet, served to anyone (they hold no secret): `app.js` is the
 /// entry, and every ES module it imports, directly or not, must be listed here.
-const ASSETS: &[(&str, &str, &str)] =
-    assets![("app.js", JS), ("strings.js", JS), ("style.css", CSS),];
+const ASSETS: &[(&str, &str, &str)] = assets![
+    ("app.js", JS),
+    ("api.js", JS),
+    ("dom.js", JS),
+    ("i18n.js", JS),
+    ("live.js", JS),
+    ("screen.js", JS),
+    ("session.js", JS),
+    ("strings.js", JS),
+    ("screens/courier.js", JS),
+    ("screens/deposit.js", JS),
+    ("screens/pickup.js", JS),
+    ("screens/returns.js", JS),
+    ("screens/start.js", JS),
+    ("style.css", CSS),
+];
 
 /// Only this server's own files run or load in the page, and no other site may frame it.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; \
