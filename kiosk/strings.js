@@ -1,7 +1,8 @@
-// Every word the kiosk shows, in every language it speaks. app.js reads all its text from here
-// (not-paired.html, which runs no script, repeats its two lines by hand).
+// Every word the kiosk shows, in every language it speaks. The page's scripts read all their
+// text from here, through i18n.js (not-paired.html, which runs no script, repeats its two lines
+// by hand).
 //
-// A value is a plain string, a template whose {name} placeholders app.js fills in, or, for a
+// A value is a plain string, a template whose {name} placeholders i18n.js fills in, or, for a
 // count, {one, other}. A translation must keep every key and placeholder of the English one.
 // Wording rule for the pickup keypad: never hint whether a code exists, was used or expired.
 

@@ -29,9 +29,40 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 const INDEX: &str = include_str!("../../kiosk/index.html");
 const NOT_PAIRED: &str = include_str!("../../kiosk/not-paired.html");
-const APP_JS: &str = include_str!("../../kiosk/app.js");
-const STRINGS_JS: &str = include_str!("../../kiosk/strings.js");
-const STYLE_CSS: &str = include_str!("../../kiosk/style.css");
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Declares the page's static files: each one's path under `kiosk/`, which is also its path
+/// under `/kiosk/`, compiled in with its content type.
+macro_rules! assets {
+    ($(($file:literal, $content_type:expr)),* $(,)?) => {
+        &[$((
+            concat!("/kiosk/", $file),
+            include_str!(concat!("../../kiosk/", $file)),
+            $content_type,
+        )),*]
+    };
+}
+
+/// The page's scripts and style sheet, served to anyone (they hold no secret): `app.js` is the
+/// entry, and every ES module it imports, directly or not, must be listed here.
+const ASSETS: &[(&str, &str, &str)] = assets![
+    ("app.js", JS),
+    ("api.js", JS),
+    ("dom.js", JS),
+    ("i18n.js", JS),
+    ("live.js", JS),
+    ("screen.js", JS),
+    ("session.js", JS),
+    ("strings.js", JS),
+    ("screens/courier.js", JS),
+    ("screens/deposit.js", JS),
+    ("screens/pickup.js", JS),
+    ("screens/returns.js", JS),
+    ("screens/start.js", JS),
+    ("style.css", CSS),
+];
 
 /// Only this server's own files run or load in the page, and no other site may frame it.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; \
@@ -39,17 +70,16 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; \
 
 /// The page and its files (outside the API document).
 pub(super) fn pages() -> Router<AppState> {
-    const JS: &str = "text/javascript; charset=utf-8";
-    Router::new()
+    let router = Router::new()
         .route("/kiosk", get(|| async { Redirect::permanent("/kiosk/") }))
         .route("/kiosk/", get(index))
-        .route("/kiosk/pair", get(pair))
-        .route("/kiosk/app.js", get(|| async { asset(APP_JS, JS) }))
-        .route("/kiosk/strings.js", get(|| async { asset(STRINGS_JS, JS) }))
-        .route(
-            "/kiosk/style.css",
-            get(|| async { asset(STYLE_CSS, "text/css; charset=utf-8") }),
-        )
+        .route("/kiosk/pair", get(pair));
+    // One route per file, not a wildcard: any other path stays the API's ordinary 404.
+    ASSETS
+        .iter()
+        .fold(router, |router, &(path, body, content_type)| {
+            router.route(path, get(move || async move { asset(body, content_type) }))
+        })
 }
 
 /// The pairing and live-feed routes (in the API document).

@@ -126,7 +126,7 @@ scenario('an idle courier is logged out and the start screen returns', async (ki
   await page.reload();
   await logIn(page, await api.newCourier(), api.totp);
   await shoot(page, 'logged-in');
-  // More than app.js's COURIER_IDLE_MS (90 s) without a touch or a key.
+  // More than session.js's COURIER_IDLE_MS (90 s) without a touch or a key.
   await page.clock.fastForward('01:35');
   await page.getByText('Logged out after a period of inactivity.').waitFor();
   await page.getByText('Enter your pickup code').waitFor();
