@@ -1,10 +1,11 @@
 //! lockerd: the controller of a bank of parcel lockers.
 //!
 //! Layout, from the outside in:
-//! - `cli` — the command line (`lockerd run`, `check-config`, `token create`, `audit`); `main.rs`
-//!   calls it.
+//! - `cli` — the command line (`lockerd run`, `check-config`, `token create`, `kiosk pair`, and
+//!   the tools below); `main.rs` calls it.
 //! - `audit` — `lockerd audit verify` and `export`: the audit log checked and exported
 //!   read-only, beside a running daemon.
+//! - `backup` — `lockerd backup`: a consistent copy of the live database.
 //! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`): the buses driven
 //!   directly, without the daemon, for installers at the locker.
 //! - `ops` — `lockerd courier|parcel|compartment`: the running daemon's API, for operators.
@@ -12,7 +13,10 @@
 //!   and the pinned client the operator commands reach a daemon served over TLS with.
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
 //! - `systemd` — readiness, status, stopping and the watchdog fed by the controller's heartbeat.
-//! - `http` — the axum API of the local HTTP API (docs and the served OpenAPI document), its errors, and the generated OpenAPI document.
+//! - `logging` — structured journal records under systemd, plain lines elsewhere.
+//! - `telemetry` — the counters `/metrics` shows.
+//! - `http` — the axum router of the local HTTP API (docs/api.md), its errors, and the generated
+//!   OpenAPI document.
 //! - `sync` — push delivery of the event feed to the cloud: the signed batches, the task that
 //!   retries them, and its state for `/healthz` and `/metrics`.
 //! - `locker` — the service: each use case as a transaction plus, where a door opens, a

@@ -2,7 +2,8 @@
 //! `config/lockerd.toml`: a deleted key, a value of the wrong type, an unknown key, numbers and
 //! durations in and out of range, bad ids, sizes and bus names. Each mutation either must load
 //! (an optional key deleted, a value in range) or must be refused naming the key it broke, as
-//! CONFIG.md promises; every answer also passes the fuzz target's oracle (`oracles/config.rs`).
+//! `config/lockerd.toml` promises; every answer also passes the fuzz target's oracle
+//! (`oracles/config.rs`).
 //!
 //! Case counts are kept small so the whole file runs in about a second; the `config_loader`
 //! fuzz target (fuzz/) explores arbitrary text for longer.

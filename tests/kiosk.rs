@@ -363,7 +363,7 @@ async fn a_courier_session_through_the_page_lives_in_an_httponly_cookie() {
         .await;
     assert_eq!(status, 401, "the session is over");
 
-    // Without the page's cookie, login answers the token as API.md says.
+    // Without the page's cookie, login answers the token as docs/api.md says.
     let (status, session) = h
         .post(
             "/api/v1/courier/login",

@@ -1,4 +1,4 @@
-//! The role matrix of API.md, over every route the daemon documents: without a token 401, with
+//! The role matrix of docs/api.md, over every route the daemon documents: without a token 401, with
 //! a token of a role that may not call it 403, and with a token of a role that may call it
 //! neither, except the two refusals the service documents for an operator (creating a deposit
 //! and logging out need a courier). Routes are read from the served OpenAPI document, so a new
@@ -10,7 +10,7 @@ use common::{Harness, totp_now};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// Who may call a route, as API.md's role table says.
+/// Who may call a route, as docs/api.md ("Credentials and roles") says.
 fn allowed(method: &str, path: &str, role: &str) -> bool {
     let read = method == "get";
     match role {
@@ -27,7 +27,7 @@ fn allowed(method: &str, path: &str, role: &str) -> bool {
                 || path.starts_with("/api/v1/courier/returns")
                 || path == "/api/v1/courier/logout"
         }
-        // Reading parcels, but not their photos: API.md gives those to operators only.
+        // Reading parcels, but not their photos: docs/api.md gives those to operators only.
         "sync" => {
             path.starts_with("/api/v1/sync/")
                 || (read

@@ -21,7 +21,7 @@
 //!   latched properly.
 //!
 //! The recorders ([`SimHandle::pulses`], [`SimHandle::overlapping_pulses`],
-//! [`SimHandle::energized`]) let tests check the electrical rules of `HARDWARE.md`: one latch
+//! [`SimHandle::energized`]) let tests check the electrical rules of `docs/hardware.md`: one latch
 //! at a time across the locker, and no coil left energized, even by a cancelled pulse.
 //!
 //! This module depends only on the hal traits and tokio's timer.

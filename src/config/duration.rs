@@ -6,7 +6,8 @@ use serde::de::{self, Visitor};
 use std::fmt;
 use std::time::Duration;
 
-/// Deserializes a required duration field (used with `#[serde(default)]` for CONFIG.md defaults).
+/// Deserializes a required duration field (used with `#[serde(default)]` for the defaults
+/// `config/lockerd.toml` documents).
 pub(super) fn deserialize<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Duration, D::Error> {

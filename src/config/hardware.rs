@@ -67,7 +67,7 @@ pub enum Parity {
     Odd,
 }
 
-/// How a relay board maps latch pulses onto Modbus requests (see HARDWARE.md).
+/// How a relay board maps latch pulses onto Modbus requests (see `docs/hardware.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {

@@ -1,6 +1,6 @@
 //! The configuration file: one TOML file, read once at start-up and checked completely before
-//! any hardware is touched. CONFIG.md is the contract for its keys; `config/lockerd.toml`
-//! documents every one of them.
+//! any hardware is touched. `config/lockerd.toml` is the contract for its keys: it documents
+//! every one of them, with its default.
 //!
 //! [`Config::load`] reads, parses and cross-checks. Every failure is a [`ConfigError`] naming the
 //! file, the key path as the file spells it (`compartment[3].latch.coil`) and what was expected,

@@ -1,7 +1,7 @@
 //! The scalar tables of the file — `[locker]`, `[api]`, `[policy]`, `[latch]`, `[photo]`,
 //! `[sync]` — and their defaults. Every table is optional and every key in it has a default; the
-//! `Default` impls are the values CONFIG.md and `config/lockerd.toml` document, so keep the three
-//! in step. (`[sync.push]`, whose `url` and secret have no default, is in `push`.)
+//! `Default` impls are the values `config/lockerd.toml` documents, so keep the two in step.
+//! (`[sync.push]`, whose `url` and secret have no default, is in `push`.)
 
 use super::duration;
 use super::push::PushConfig;

@@ -1,7 +1,7 @@
-//! Unit tests of the loader: each rule of CONFIG.md, asserted on the key path and message a user
-//! would see. The scalar tables and the file's shape are here; `[latch]` (the solenoid's safety
-//! limits), buses, compartments, the shipped files and what toml and serde let through that the
-//! file's shape must not (`shape`) have their own modules.
+//! Unit tests of the loader: each rule `config/lockerd.toml` documents, asserted on the key path
+//! and message a user would see. The scalar tables and the file's shape are here; `[latch]` (the
+//! solenoid's safety limits), buses, compartments, the shipped files and what toml and serde let
+//! through that the file's shape must not (`shape`) have their own modules.
 
 mod buses;
 mod compartments;

@@ -1,6 +1,6 @@
 //! Who may call what: the roles of API tokens and sessions.
 
-/// Who may call what (see API.md's role table).
+/// Who may call what (see "Credentials and roles" in docs/api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     Kiosk,

@@ -33,25 +33,26 @@ pub struct AuditAfter {
 /// entry, so an edited or deleted entry is found by `lockerd audit verify` (README.md, "Audit
 /// log", gives the construction). Entries never carry a pickup code, token or secret.
 ///
-/// `actor`: `role:name` of the token or courier session, `lockerd` for the daemon itself
-/// (start-up, failover, grace periods, expiry, lockouts, inspection), `cli` for `lockerd token
-/// create`. Actions and their `detail`: `daemon.started` (`config`, `config_sha256`,
-/// `compartments`, `buses`, `version`); `deposit.opening` (`parcel_id`, `tracking_id`,
-/// `compartment`, and `size`, or `previous_compartment` and `cause` when lockerd moves a
-/// deposit whose compartment did not open); `deposit.resize_opening` (adds
+/// `actor`: `role:name` of the token or courier session, `lockerd` for the daemon itself (start-up,
+/// failover, grace periods, expiry, lockouts, inspection), `cli` for the command line (`lockerd
+/// token create`, `kiosk pair`, `hw pulse`). Actions and their `detail`: `daemon.started`
+/// (`config`, `config_sha256`, `compartments`, `buses`, `version`); `deposit.opening` (`parcel_id`,
+/// `tracking_id`, `compartment`, and `size`, or `previous_compartment` and `cause` when lockerd
+/// moves a deposit whose compartment did not open); `deposit.resize_opening` (adds
 /// `previous_compartment`, `size`); `deposit.reopening`; `deposit.cancel` (adds `opens_door`);
 /// `parcel.stored` (adds `cause`); `pickup.opening`; `return.opening`; `parcel.extended` (adds
-/// `until`); `parcel.new_code` (adds `reason`); `parcel.expired` (the parcel's fields:
-/// `parcel_id`, `tracking_id`, `compartment`); `maintenance.opening` (`compartment`, `reason`);
-/// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`);
-/// `keypad.locked_out` (`until`, `lockout_s`); `keypad.unlocked` (`was_locked_until`,
-/// `failures`); `courier.created`, `courier.removed` (`courier_id`, `name`);
-/// `courier.logged_in` (`courier_id`, `expires_at`); `courier.logged_out` (`courier_id`);
-/// `token.created`, `token.removed` (`name`, `role`); `reservation.created`,
-/// `reservation.replaced` (`tracking_id`, `size`, `expires_at`, `has_code`, `photo`,
-/// `accessible`); `reservation.withdrawn` (`tracking_id`); `reservation.lapsed`
-/// (`tracking_ids`); `sync.acked` (`seq_before`, `seq_after`: the pull agent's acknowledgement
-/// moved, by the sync token named in `actor`). Extension to API.md: `next`.
+/// `until`); `parcel.new_code` (adds `reason`); `parcel.expired` (the parcel's fields: `parcel_id`,
+/// `tracking_id`, `compartment`); `maintenance.opening` (`compartment`, `reason`);
+/// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`); `keypad.locked_out`
+/// (`until`, `lockout_s`, `lockouts_in_a_row`); `keypad.unlocked` (`was_locked_until`, `failures`);
+/// `courier.created`, `courier.removed` (`courier_id`, `name`); `courier.logged_in` (`courier_id`,
+/// `expires_at`); `courier.logged_out` (`courier_id`); `token.created`, `token.removed` (`name`,
+/// `role`); `reservation.created`, `reservation.replaced` (`tracking_id`, `size`, `expires_at`,
+/// `has_code`, `photo`, `accessible`); `reservation.withdrawn` (`tracking_id`);
+/// `reservation.lapsed` (`tracking_ids`); `sync.acked` (`seq_before`, `seq_after`: the pull agent's
+/// acknowledgement moved, by the sync token named in `actor`); `kiosk.pairing_created` (`name`,
+/// `expires_at`); `kiosk.paired` (`name`, `role`); `security.mass_open` (`credential`, `scope`,
+/// `limit`, `window_s`: door openings refused at a ceiling). Extension: `next`.
 #[utoipa::path(
     get,
     path = "/api/v1/audit",

@@ -21,7 +21,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 /// guesser, or someone locking recipients out on purpose). Answers `503`
 /// with the same body when the database is unusable, so a supervisor can restart the daemon.
 ///
-/// `sync` (an extension to API.md) shows how far the cloud is behind: the feed's `last_seq`
+/// `sync` (an extension) shows how far the cloud is behind: the feed's `last_seq`
 /// and `acked_seq` (with `[sync.push]` push's cursor, else the pull acknowledgement), the pull
 /// agent's own `pull_acked_seq`, the `unacked` count, the age of the oldest unacknowledged
 /// event, and the push task's state with its cursor `delivered_seq` (`null` without

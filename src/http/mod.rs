@@ -1,4 +1,4 @@
-//! The local HTTP API (API.md): an axum router over the `Locker` handle, and `serve`.
+//! The local HTTP API (docs/api.md): an axum router over the `Locker` handle, and `serve`.
 //!
 //! Every route is registered through its `#[utoipa::path]`, so the OpenAPI document served at
 //! `/api/v1/openapi.json` is generated from the same handlers that answer and cannot drift from

@@ -129,7 +129,7 @@ async fn delete_reservation(
 
 /// Reservations waiting for their parcel, in tracking-id order. Never their codes.
 ///
-/// Roles: sync, operator. Extension to API.md.
+/// Roles: sync, operator. Extension.
 #[utoipa::path(
     get,
     path = "/api/v1/sync/reservations",

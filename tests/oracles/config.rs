@@ -1,5 +1,6 @@
-//! What the config loader promises for any text at all (CONFIG.md), checked from the outside:
-//! shared by the `config_loader` fuzz target and the config properties.
+//! What the config loader promises for any text at all (`config/lockerd.toml` documents its
+//! keys), checked from the outside: shared by the `config_loader` fuzz target and the config
+//! properties.
 //!
 //! - it returns, never panics;
 //! - a refusal names the file, and a key path (`compartment[3].latch.coil`) or, for text that is

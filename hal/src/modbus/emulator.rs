@@ -11,7 +11,7 @@
 //! on a serial port or pseudo-terminal. [`proxy::Proxy`] sits in front of a TCP server and
 //! breaks the replies on their way back, where the board's own faults break the requests.
 //!
-//! What it emulates (see HARDWARE.md): FC01/02/03 reads, FC05 coil writes (coil `0x00FF`
+//! What it emulates (see `docs/hardware.md`): FC01/02/03 reads, FC05 coil writes (coil `0x00FF`
 //! switches every relay of a unit, as on Waveshare boards), FC06 register writes (stored as
 //! written). Other functions answer `IllegalFunction`, addresses past [`POINTS`]
 //! `IllegalDataAddress`. A unit id that is not on the bus stays silent, as on a real RS485 line.

@@ -1,10 +1,11 @@
-//! The generated OpenAPI document against API.md: every route, its roles, its schemas.
+//! The generated OpenAPI document against the contract (docs/api.md): every route, its roles,
+//! its schemas.
 
 use crate::http::openapi;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Every route of API.md that the locker's service offers, as `METHOD path`.
+/// Every route of docs/api.md that the locker's service offers, as `METHOD path`.
 const API_ROUTES: &[&str] = &[
     "GET /healthz",
     "GET /api/v1/openapi.json",

@@ -1,4 +1,4 @@
-//! The answer shapes: API.md's field names, RFC 3339 times, `null` for absent values.
+//! The answer shapes: docs/api.md's field names, RFC 3339 times, `null` for absent values.
 
 use crate::domain::{
     Compartment, CompartmentId, CompartmentState, CourierId, Door, Parcel, ParcelId, ParcelState,

@@ -20,7 +20,7 @@ pub struct TokenCreated {
 pub struct TokenView {
     pub name: String,
     pub role: RoleView,
-    /// Added to API.md's shape.
+    /// Extension: when the token was created.
     #[schema(format = DateTime)]
     pub created_at: String,
 }

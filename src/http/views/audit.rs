@@ -11,7 +11,8 @@ pub struct AuditEntryView {
     #[schema(format = DateTime)]
     pub at: String,
     /// `role:name` of the token or courier session (`operator:ops`, `courier:alice`),
-    /// `lockerd` for the daemon itself, `cli` for `lockerd token create`.
+    /// `lockerd` for the daemon itself, `cli` for the command line (`lockerd token create`,
+    /// `kiosk pair`, `hw pulse`).
     #[schema(example = "operator:ops")]
     pub actor: String,
     #[schema(example = "maintenance.opening")]

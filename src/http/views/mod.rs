@@ -1,4 +1,4 @@
-//! The JSON shapes the API answers with (API.md), built from the service's types.
+//! The JSON shapes the API answers with (docs/api.md), built from the service's types.
 //!
 //! The domain's enums get their own wire enums here (`states`), converted by exhaustive
 //! matches, so the domain stays free of serde names and a new domain state cannot reach the

@@ -53,7 +53,7 @@ pub struct CompartmentList {
 pub struct ParcelView {
     pub id: String,
     pub tracking_id: String,
-    /// The size the courier declared (added to API.md's shape).
+    /// The size the courier declared (an extension).
     pub size: SizeView,
     pub state: ParcelStateView,
     /// A removal in progress (added): the parcel keeps its state until the door has been seen
@@ -129,7 +129,7 @@ pub struct SizedCompartmentRef {
 }
 
 /// The deposit state as the answer names it: the door has been seen open by the time it is
-/// sent, but API.md fixes the literal `"opening"`.
+/// sent, but the contract (docs/api.md) fixes the literal `"opening"`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DepositState {
