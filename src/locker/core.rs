@@ -3,8 +3,8 @@
 
 use super::audit::DAEMON;
 use super::clock::Clock;
+use super::reservations::CloudCode;
 use super::secrets::{InstallKey, new_pickup_code};
-use super::sync::CloudCode;
 use super::tx::{AfterCommit, Tx};
 use super::{LockerError, Result};
 use crate::config::Config;

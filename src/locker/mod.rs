@@ -21,6 +21,7 @@ mod limits;
 mod photos;
 mod pickup;
 mod recovery;
+mod reservations;
 mod secrets;
 mod sync;
 mod totp_seal;
