@@ -148,3 +148,52 @@ async fn clients_that_never_read_do_not_hold_the_connection_slots_for_ever() {
     drop(attack);
     running.stop().await.expect("clean stop");
 }
+
+/// A sync token can store reservations without limit, each lasting as long as it says
+/// (`expires_at` in year 9999 is accepted, so housekeeping never lapses them), and each
+/// `PUT` also appends an audit entry that is never pruned. Against the daemon: 3,000 in 17 s
+/// added 3.6 MB; at that rate a day is about 17 GB, enough to fill a Pi's card, after which
+/// no deposit or pickup can be written. Incident reports from the kiosk got a daily cap for
+/// this reason (issue 14); reservations from the sync token did not. On a 12-compartment
+/// locker, 2,000 open reservations, or one lasting 8,000 years, are not pre-advice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_token_cannot_fill_the_disk_with_reservations() {
+    let h = Harness::start().await;
+    let far = json!({"size": "S", "expires_at": "9999-12-31T00:00:00Z"});
+    let (status, body) = h
+        .request(
+            "PUT",
+            "/api/v1/sync/reservations/FAR-AWAY",
+            Some(&h.sync),
+            Some(far),
+        )
+        .await;
+    let far_refused = status >= 400;
+    let far_clamped = body["expires_at"]
+        .as_str()
+        .is_some_and(|t| !t.starts_with("9999"));
+
+    let mut refused = 0;
+    for n in 0..2000 {
+        let (status, _) = h
+            .request(
+                "PUT",
+                &format!("/api/v1/sync/reservations/FLOOD-{n:05}"),
+                Some(&h.sync),
+                Some(json!({"size": "S"})),
+            )
+            .await;
+        if status >= 400 {
+            refused += 1;
+        }
+    }
+    assert!(
+        far_refused || far_clamped,
+        "a reservation until 9999 was stored as asked: {status} {body}"
+    );
+    assert!(
+        refused > 0,
+        "2,000 open reservations from one sync token, all accepted: nothing bounds them"
+    );
+    h.stop().await;
+}
