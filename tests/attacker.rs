@@ -22,3 +22,6 @@ mod serving;
 
 #[path = "attacker/streams.rs"]
 mod streams;
+
+#[path = "attacker/review.rs"]
+mod review;
