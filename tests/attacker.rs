@@ -23,5 +23,5 @@ mod serving;
 #[path = "attacker/streams.rs"]
 mod streams;
 
-#[path = "attacker/review.rs"]
-mod review;
+#[path = "attacker/bypasses.rs"]
+mod bypasses;

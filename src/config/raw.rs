@@ -50,6 +50,7 @@ pub(super) struct RawSync {
     pub retention: Duration,
     #[serde(deserialize_with = "duration::deserialize")]
     pub reservation_ttl: Duration,
+    pub max_reservations: u32,
     #[serde(deserialize_with = "table::optional")]
     pub push: Option<RawPush>,
 }
@@ -60,6 +61,7 @@ impl Default for RawSync {
         RawSync {
             retention: defaults.retention,
             reservation_ttl: defaults.reservation_ttl,
+            max_reservations: defaults.max_reservations,
             push: None,
         }
     }

@@ -218,6 +218,9 @@ impl PhotoConfig {
 pub struct SyncConfig {
     pub retention: Duration,
     pub reservation_ttl: Duration,
+    /// Reservations open at once; also how many writes (create, replace, withdraw) one
+    /// credential may make per hour. Bounds what a sync token can make the locker store.
+    pub max_reservations: u32,
     /// `None` without a `[sync.push]` table: the cloud pulls.
     pub push: Option<PushConfig>,
 }
@@ -227,6 +230,7 @@ impl Default for SyncConfig {
         SyncConfig {
             retention: Duration::from_secs(30 * 24 * 3600),
             reservation_ttl: Duration::from_secs(14 * 24 * 3600),
+            max_reservations: 1000,
             push: None,
         }
     }

@@ -280,6 +280,9 @@ fn photo_and_sync(
     photo_command(check, &photo.command)?;
     check.positive("sync.retention", sync.retention)?;
     check.positive("sync.reservation_ttl", sync.reservation_ttl)?;
+    check.ensure(sync.max_reservations >= 1, "sync.max_reservations", || {
+        "must be at least 1".to_owned()
+    })?;
     let push = sync
         .push
         .map(|raw| push::validate(check, raw))
@@ -287,6 +290,7 @@ fn photo_and_sync(
     Ok(SyncConfig {
         retention: sync.retention,
         reservation_ttl: sync.reservation_ttl,
+        max_reservations: sync.max_reservations,
         push,
     })
 }

@@ -144,6 +144,7 @@ async fn confirm(
             its own", body = ErrorBody),
         (status = 409, description = "`conflict`: the parcel is not `closed`; \
             `compartment_busy`: another opening of its compartment is in progress", body = ErrorBody),
+        RateErrors,
         AuthErrors,
     )
 )]
@@ -216,6 +217,7 @@ async fn resize(
             its own", body = ErrorBody),
         (status = 409, description = "`conflict`: the parcel is already stored or gone; \
             `compartment_busy`: another opening of its compartment is in progress", body = ErrorBody),
+        RateErrors,
         AuthErrors,
     )
 )]

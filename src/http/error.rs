@@ -182,9 +182,10 @@ pub enum AuthErrors {
 #[derive(IntoResponses)]
 #[allow(dead_code)] // only its derived impl is used
 pub enum RateErrors {
-    /// `rate_limited`: a ceiling is reached (`policy.opens_per_credential`,
-    /// `policy.opens_locker_wide` or `policy.courier_opens` for openings); `Retry-After` and
-    /// `error.retry_after_s` give the seconds until one more is allowed.
+    /// `rate_limited`: a ceiling is reached (door openings: `policy.opens_per_credential`,
+    /// `policy.opens_locker_wide`, `policy.courier_opens`; reservations:
+    /// `sync.max_reservations` open, or that many writes an hour); `Retry-After` and
+    /// `error.retry_after_s` give the seconds until one more may be allowed.
     #[response(
         status = 429,
         headers(("Retry-After" = u64, description = "seconds until one more is allowed"))

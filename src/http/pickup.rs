@@ -42,9 +42,11 @@ pub struct PickupCode {
         AuthErrors,
         (status = 401, description = "`invalid_code`: the code opens nothing; \
             `unauthorized`: no valid token", body = ErrorBody),
-        (status = 429, description = "`locked_out`: the keypad is locked; `Retry-After` and \
+        (status = 429, description = "`locked_out`: the keypad is locked; `rate_limited`: an \
+            operator's token (not the kiosk's) reached its ceiling on door openings \
+            (`policy.opens_per_credential`, `policy.opens_locker_wide`). `Retry-After` and \
             `error.retry_after_s` give the seconds left", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "seconds until the lockout ends"))),
+            headers(("Retry-After" = u64, description = "seconds until a code is taken again"))),
         (status = 503, description = "`hardware_unavailable`: the compartment could not be \
             opened (its latch failed, or a maintenance opening of it is in progress); the code \
             stays valid", body = ErrorBody),

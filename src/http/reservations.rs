@@ -2,7 +2,7 @@
 //! optionally which pickup code its recipient already has.
 
 use super::AppState;
-use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody, RateErrors};
 use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, Secret, page_limit};
 use super::views::{ReservationList, ReservationView, SizeView};
 use crate::domain::PickupCode;
@@ -63,7 +63,9 @@ pub struct ReservationsAfter {
 /// another parcel or reservation uses it (a different answer would tell a caller which codes
 /// are live); if it is another parcel's live code when this parcel is stored, the parcel gets a
 /// locker-issued code, published in `parcel.code_changed` with the reason. Lapsed reservations
-/// are deleted.
+/// are deleted. `expires_at` is at most 90 days ahead. At most `sync.max_reservations` are open
+/// at once, and one token makes at most that many writes an hour (`429 rate_limited`); the same
+/// body again answers `200` and writes nothing.
 #[utoipa::path(
     put,
     path = "/api/v1/sync/reservations/{tracking_id}",
@@ -75,6 +77,7 @@ pub struct ReservationsAfter {
         (status = 201, description = "created", body = ReservationView),
         (status = 200, description = "replaced", body = ReservationView),
         (status = 409, description = "`conflict`: the parcel is already deposited", body = ErrorBody),
+        RateErrors,
         BodyErrors,
         AuthErrors,
     )
@@ -115,6 +118,7 @@ async fn put_reservation(
         (status = 204, description = "withdrawn"),
         (status = 404, description = "`not_found`: no such reservation", body = ErrorBody),
         (status = 409, description = "`conflict`: the parcel is being deposited or is in the locker", body = ErrorBody),
+        RateErrors,
         AuthErrors,
     )
 )]

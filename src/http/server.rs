@@ -9,7 +9,10 @@
 //! in the kernel's backlog, using no file descriptor here; and when `accept` fails for want of
 //! file descriptors, the loop waits briefly instead of retrying at once (the pending
 //! connection keeps the socket readable, so an immediate retry would spin). A long answer,
-//! such as the kiosk's live feed, is not limited: the timeout covers the request head only.
+//! such as the kiosk's live feed, is not limited, but a write that makes no progress for
+//! [`Limits::write_timeout`] ends the connection: a client that stops reading (or never
+//! does, pipelining requests into a small receive buffer) would otherwise hold its slot for
+//! ever without sending a byte.
 
 use crate::config::TlsIdentity;
 use axum::Router;
@@ -26,6 +29,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio_io_timeout::TimeoutStream;
 use tokio_rustls::TlsAcceptor;
 
 /// The longest request head (request line and headers): far above any real client's, and it
@@ -44,6 +48,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// A connection whose client has not taken any of an answer for this long is closed.
+    pub write_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -54,6 +60,7 @@ impl Default for Limits {
         Limits {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -103,6 +110,7 @@ pub async fn run(
             service: TowerToHyperService::new(app.clone()),
             watcher: graceful.watcher(),
             handshake_timeout: limits.header_read_timeout,
+            write_timeout: limits.write_timeout,
             _permit: permit,
         };
         tasks.spawn(connection.serve(stream, tls.clone()));
@@ -171,11 +179,15 @@ struct Connection {
     service: TowerToHyperService<Router>,
     watcher: Watcher,
     handshake_timeout: Duration,
+    write_timeout: Duration,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Connection {
     async fn serve(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(self.write_timeout));
+        let stream = Box::pin(stream);
         let Some(tls) = tls else {
             return self.http(stream).await;
         };

@@ -122,11 +122,14 @@ impl Inner {
         self.tx(|tx| {
             let parcel = self.own_parcel(tx, scope, id)?;
             let compartment = compartment_of(&parcel)?;
+            if let Err(refused) = self.count_opening(tx, actor, opening_by(scope))? {
+                return Ok(Err(refused));
+            }
             self.update_parcel(tx, &parcel, ParcelEvent::Reopened)?;
             self.intend(tx, &compartment, Purpose::Reopen, Some(&parcel.id), None)?;
             self.audit(tx, actor, "deposit.reopening", audit_parcel(&parcel))?;
-            Ok((parcel.id, compartment))
-        })
+            Ok(Ok((parcel.id, compartment)))
+        })?
     }
 
     /// Moves an open deposit to a bigger compartment; the old one is free once its door closes.
@@ -182,6 +185,11 @@ impl Inner {
     ) -> Result<Option<(ParcelId, CompartmentId)>> {
         self.tx(|tx| {
             let parcel = self.own_parcel(tx, scope, id)?;
+            // A door seen open is left open; a closed one is opened, and that counts.
+            let opens_door = parcel.state != ParcelState::Open;
+            if opens_door && let Err(refused) = self.count_opening(tx, actor, opening_by(scope))? {
+                return Ok(Err(refused));
+            }
             let next = self.update_parcel(
                 tx,
                 &parcel,
@@ -189,15 +197,16 @@ impl Inner {
             )?;
             let compartment = compartment_of(&parcel)?;
             let door_open = next.removal.is_some_and(|r| r.door_seen_open);
+            debug_assert_eq!(door_open, !opens_door);
             let mut detail = audit_parcel(&parcel);
             detail["opens_door"] = json!(!door_open);
             self.audit(tx, actor, "deposit.cancel", detail)?;
             if door_open {
-                return Ok(None);
+                return Ok(Ok(None));
             }
             self.intend(tx, &compartment, Purpose::Cancel, Some(&parcel.id), None)?;
-            Ok(Some((parcel.id, compartment)))
-        })
+            Ok(Ok(Some((parcel.id, compartment))))
+        })?
     }
 
     pub fn courier_returns(&self, scope: Option<&CourierId>) -> Result<Vec<Parcel>> {

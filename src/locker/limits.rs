@@ -21,6 +21,9 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// The window of the ceiling on reservation writes.
+const RESERVATION_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// What an opening is, for its ceilings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opening {
@@ -41,6 +44,9 @@ struct Windows {
     operators: HashMap<String, RateWindow>,
     couriers: HashMap<String, RateWindow>,
     locker_wide: RateWindow,
+    /// Reservation writes per credential (not openings, but what a sync token can make the
+    /// locker store and audit).
+    reservation_writes: HashMap<String, RateWindow>,
 }
 
 /// Which ceiling refused an opening.
@@ -66,6 +72,7 @@ impl Inner {
             operators,
             couriers,
             locker_wide,
+            ..
         } = &mut *windows;
         let (own, all) = match opening {
             Opening::Maintenance => (
@@ -107,6 +114,38 @@ impl Inner {
                 Ok(Err(LockerError::RateLimited {
                     retry_after: refusal.retry_after,
                 }))
+            }
+        }
+    }
+
+    /// Counts a reservation write (create, replace, withdraw) by `actor`: at most
+    /// `sync.max_reservations` an hour each.
+    pub fn count_reservation_write(&self, actor: &str) -> Result<()> {
+        let limit = RateLimit {
+            max: self.config.sync.max_reservations,
+            window: RESERVATION_WINDOW,
+        };
+        let now = self.now();
+        let mut windows = self
+            .openings
+            .windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let writes = &mut windows.reservation_writes;
+        writes.retain(|_, w| !w.is_idle(now, limit));
+        let mine = writes.entry(actor.to_owned()).or_default();
+        match mine.check(now, limit) {
+            Ok(()) => {
+                mine.record(now, limit);
+                Ok(())
+            }
+            Err(refusal) => {
+                if refusal.first {
+                    tracing::warn!(actor, "reservation writes refused: hourly ceiling reached");
+                }
+                Err(LockerError::RateLimited {
+                    retry_after: refusal.retry_after,
+                })
             }
         }
     }

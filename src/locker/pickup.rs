@@ -2,9 +2,10 @@
 
 use super::audit::{DAEMON, audit_parcel};
 use super::core::Inner;
+use super::limits::Opening;
 use super::secrets::constant_time_eq;
 use super::{KeypadStatus, LockerError, Result};
-use super::{Locker, PickupOpened, Principal};
+use super::{Locker, PickupOpened, Principal, Role};
 use crate::domain::{CompartmentId, ParcelEvent, ParcelId, ParcelState, RemovalKind};
 use crate::store::{self, Purpose};
 use serde_json::json;
@@ -15,7 +16,15 @@ impl Inner {
     /// Checks a code; on success the code is held (it opens nothing else meanwhile) and the
     /// intent recorded, audited under `actor` (the kiosk). Every failure looks the same to the
     /// caller.
-    pub fn begin_pickup(&self, actor: &str, code: &str) -> Result<(ParcelId, CompartmentId)> {
+    /// `counted`: the caller is not the keypad (an operator's token), so the opening counts
+    /// against its ceilings like a maintenance opening: an operator who can read new codes from
+    /// the feed must not empty the wall through this route.
+    pub fn begin_pickup(
+        &self,
+        actor: &str,
+        counted: bool,
+        code: &str,
+    ) -> Result<(ParcelId, CompartmentId)> {
         let now = self.now();
         self.tx(|tx| {
             let mut throttle = store::get_throttle(tx, KEYPAD)?;
@@ -72,6 +81,9 @@ impl Inner {
             if !self.controller.available(&compartment) {
                 // Its bus is down: nothing is tried, the code is not even held.
                 return Ok(Err(LockerError::HardwareUnavailable));
+            }
+            if counted && let Err(refused) = self.count_opening(tx, actor, Opening::Maintenance)? {
+                return Ok(Err(refused));
             }
             // A maintenance opening of the same compartment is underway: the latch cannot be
             // used now, which the recipient sees like any latch failure (the code stays valid).
@@ -134,8 +146,9 @@ impl Locker {
     /// A recipient's `code` typed at `kiosk`.
     pub async fn pickup(&self, code: &str, kiosk: &Principal) -> Result<PickupOpened> {
         let (code, actor) = (code.to_owned(), kiosk.audit_actor());
+        let counted = kiosk.role != Role::Kiosk;
         let (parcel_id, compartment) = self
-            .blocking(move |inner| inner.begin_pickup(&actor, &code))
+            .blocking(move |inner| inner.begin_pickup(&actor, counted, &code))
             .await?;
         let compartment = self
             .open_and_wait(compartment, Purpose::Pickup, parcel_id.clone())

@@ -14,6 +14,12 @@ use crate::store;
 use rusqlite::Connection;
 use serde_json::json;
 
+/// How far ahead a reservation may lapse: pre-advice is for parcels on their way.
+const MAX_AHEAD: std::time::Duration = std::time::Duration::from_secs(90 * 24 * 3600);
+
+/// When to try again while `sync.max_reservations` are open: parcels arrive and lapse.
+const FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Whether `tracking_id` has a parcel in the locker (being deposited, stored or expired).
 fn deposited(conn: &Connection, tracking_id: &str) -> Result<Option<Parcel>> {
     Ok(store::live_parcel_by_tracking(conn, tracking_id)?)
@@ -37,6 +43,11 @@ impl Inner {
                 "expires_at: must be in the future".into(),
             ));
         }
+        if expires_at > now.plus(MAX_AHEAD) {
+            return Err(LockerError::InvalidRequest(
+                "expires_at: at most 90 days ahead; a parcel further off is not pre-advice".into(),
+            ));
+        }
         let hash = match &request.pickup_code {
             Some(code) => Some(self.cloud_code_hash(code)?),
             None => None,
@@ -50,9 +61,24 @@ impl Inner {
             // A code that clashes with a live one is accepted like any other: answering
             // differently would tell a sync token which codes open a compartment now. The clash
             // is settled when the parcel is stored (`consume_reservation`).
-            let created_at = store::get_reservation(tx, tracking_id)?
-                .map(|r| r.created_at)
-                .unwrap_or(now);
+            let existing = store::get_reservation(tx, tracking_id)?;
+            if let Some(r) = &existing
+                && (r.size, r.expires_at, r.photo, r.accessible)
+                    == (request.size, expires_at, request.photo, request.accessible)
+                && store::reservation_code_hash(tx, tracking_id)? == hash
+            {
+                // The same again: nothing to store or audit (a replay costs no disk).
+                return Ok((r.clone(), false));
+            }
+            if existing.is_none()
+                && store::count_reservations(tx)? >= u64::from(self.config.sync.max_reservations)
+            {
+                return Err(LockerError::RateLimited {
+                    retry_after: FULL_RETRY,
+                });
+            }
+            self.count_reservation_write(actor)?;
+            let created_at = existing.map(|r| r.created_at).unwrap_or(now);
             let reservation = Reservation {
                 tracking_id: tracking_id.to_owned(),
                 size: request.size,
@@ -95,6 +121,7 @@ impl Inner {
                     "the parcel with tracking id {tracking_id} is being deposited"
                 )));
             }
+            self.count_reservation_write(actor)?;
             store::delete_reservation(tx, tracking_id)?;
             let detail = json!({"tracking_id": tracking_id});
             self.audit(tx, actor, "reservation.withdrawn", detail)

@@ -17,6 +17,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Reservation> {
     })
 }
 
+/// How many reservations are open.
+pub fn count_reservations(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT count(*) FROM reservations", [], |r| r.get(0))
+}
+
 /// Inserts or replaces the reservation of `r.tracking_id`; `true` if it was new.
 /// A replacement keeps its `created_at`.
 pub fn upsert_reservation(

@@ -1,7 +1,6 @@
 //! The daemon's own state: the sync event feed and health.
 
 use super::opt_time;
-use super::parcels::KeypadView;
 use crate::domain::Timestamp;
 use crate::locker::{BusHealth, FeedStatus, Health, KeypadStatus};
 pub use crate::sync::EventView;
@@ -48,7 +47,26 @@ pub struct HealthView {
     pub sync: Option<SyncHealthView>,
     /// Extension: the keypad's lockout; `null` when the database cannot say. A locked keypad
     /// makes `status` `degraded`: every recipient is refused until it ends.
-    pub keypad: Option<KeypadView>,
+    pub keypad: Option<KeypadHealthView>,
+}
+
+/// What `/healthz` (no token) shows of the keypad: whether it is locked out, and how often in a
+/// row. Not its failure count, which would let anyone on the LAN watch codes being tried
+/// (`GET /api/v1/keypad`, operator, has it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeypadHealthView {
+    #[schema(format = DateTime)]
+    pub locked_until: Option<String>,
+    pub lockouts_in_a_row: u32,
+}
+
+impl From<KeypadStatus> for KeypadHealthView {
+    fn from(k: KeypadStatus) -> Self {
+        Self {
+            locked_until: super::opt_time(k.locked_until),
+            lockouts_in_a_row: k.lockouts,
+        }
+    }
 }
 
 /// Where the cloud is in the event feed (by pull or push), and the push task's state.
@@ -112,7 +130,7 @@ impl HealthView {
         if keypad.as_ref().is_some_and(|k| k.locked_until.is_some()) {
             view.status = HealthStatus::Degraded;
         }
-        view.keypad = keypad.map(KeypadView::from);
+        view.keypad = keypad.map(KeypadHealthView::from);
         view
     }
 }

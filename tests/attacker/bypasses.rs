@@ -1,5 +1,5 @@
-//! Holes found in the review of issue 14's fixes (branch `review`): each test here fails on
-//! the code as reviewed and passes once its hole is closed.
+//! Holes a second attacker's review found around issue 14's fixes: other routes to the same
+//! harm. Each test here failed on the code as reviewed and passes with its fix.
 
 use crate::common::Harness;
 use serde_json::json;
@@ -10,9 +10,7 @@ use tokio::time::Instant;
 
 /// The latest `parcel.code_changed` code the feed (read with `token`) holds for `parcel`.
 async fn changed_code(h: &Harness, token: &str, parcel: &str) -> String {
-    let (status, feed) = h
-        .get("/api/v1/sync/events?after=0&limit=1000", token)
-        .await;
+    let (status, feed) = h.get("/api/v1/sync/events?after=0&limit=1000", token).await;
     assert_eq!(status, 200, "{feed}");
     feed["events"]
         .as_array()
@@ -38,9 +36,7 @@ async fn an_operator_token_cannot_empty_the_wall_through_new_codes_and_pickups()
     let courier = h.courier_session("carrier").await;
     let mut parcels = vec![];
     for n in 0..5 {
-        let (parcel, _, _) = h
-            .deposit_stored(&courier, &format!("REAL-{n}"), "S")
-            .await;
+        let (parcel, _, _) = h.deposit_stored(&courier, &format!("REAL-{n}"), "S").await;
         parcels.push(parcel);
     }
     // The cloud has every code: they are scrubbed from the feed.
@@ -195,5 +191,57 @@ async fn a_sync_token_cannot_fill_the_disk_with_reservations() {
         refused > 0,
         "2,000 open reservations from one sync token, all accepted: nothing bounds them"
     );
+    h.stop().await;
+}
+
+/// A courier at its ceiling could still reopen its own closed deposits, over and over; a
+/// reopen (and a cancel that opens the door) counts like a deposit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopening_counts_against_the_courier_ceiling() {
+    let h = Harness::start_with("courier_opens = 2").await;
+    let courier = h.courier_session("mallory").await;
+    let (status, body) = h.deposit(&courier, "R-1", "S").await;
+    assert_eq!(status, 201, "{body}");
+    let parcel = body["parcel_id"].as_str().unwrap().to_owned();
+    let compartment = body["compartment"]["id"].as_str().unwrap().to_owned();
+    let reopen = format!("/api/v1/deposits/{parcel}/reopen");
+    for expected in [202, 429] {
+        h.door(&compartment, false).await;
+        h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
+            .await;
+        let (status, body) = h.post(&reopen, &courier, json!({})).await;
+        assert_eq!(status, expected, "{body}");
+        if expected == 202 {
+            h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "open")
+                .await;
+        } else {
+            assert_eq!(body["error"]["code"], "rate_limited");
+        }
+    }
+    h.stop().await;
+}
+
+/// The same reservation again is answered as before and writes nothing: a replay loop costs
+/// no disk, not even an audit entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_a_reservation_writes_no_audit_entry() {
+    let h = Harness::start().await;
+    let body = json!({"size": "M", "pickup_code": "730519"});
+    let path = "/api/v1/sync/reservations/SAME-1";
+    let (status, first) = h
+        .request("PUT", path, Some(&h.sync), Some(body.clone()))
+        .await;
+    assert_eq!(status, 201);
+    let entries = |audit: serde_json::Value| audit["entries"].as_array().unwrap().len();
+    let (_, audit) = h.get("/api/v1/audit?limit=1000", &h.operator).await;
+    let before = entries(audit);
+    for _ in 0..20 {
+        let (status, again) = h
+            .request("PUT", path, Some(&h.sync), Some(body.clone()))
+            .await;
+        assert_eq!((status, &again), (200, &first));
+    }
+    let (_, audit) = h.get("/api/v1/audit?limit=1000", &h.operator).await;
+    assert_eq!(entries(audit), before);
     h.stop().await;
 }
