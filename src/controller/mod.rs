@@ -15,11 +15,12 @@
 
 mod build;
 mod bus;
+mod drivers;
 mod heartbeat;
 mod task;
 
 pub use build::{Hardware, build};
-pub use bus::{AnyBus, BusError};
+pub use bus::{AnyBus, Bus, BusError, BusFuture};
 pub use heartbeat::Heartbeat;
 
 use crate::domain::CompartmentId;
