@@ -186,18 +186,6 @@ fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn timing(config: &Config) -> Timing {
-    let l = &config.latch;
-    Timing {
-        pulse: l.pulse,
-        max_pulse: l.max_pulse,
-        cooldown: l.cooldown,
-        open_timeout: l.open_timeout,
-        retries: l.retries,
-        door_left_open: l.door_left_open,
-    }
-}
-
 pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> {
     let config = Arc::new(config);
     // Hardware first: the controller drives every latch output off before anything else, even
@@ -214,7 +202,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     let (stop_hardware, hardware_rx) = watch::channel(false);
     let (handle, events, controller) = controller::spawn(
         hardware,
-        timing(&config),
+        Timing::from_config(&config.latch),
         options.heartbeat,
         signal(&hardware_rx),
     );

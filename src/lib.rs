@@ -6,8 +6,9 @@
 //! - `audit` — `lockerd audit verify` and `export`: the audit log checked and exported
 //!   read-only, beside a running daemon.
 //! - `backup` — `lockerd backup`: a consistent copy of the live database.
-//! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`): the buses driven
-//!   directly, without the daemon, for installers at the locker.
+//! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`) for installers at the
+//!   locker, with the daemon stopped: `pulse` runs the daemon's controller, the others read the
+//!   buses through its drivers.
 //! - `ops` — `lockerd courier|parcel|compartment`: the running daemon's API, for operators.
 //! - `tls` — `lockerd tls` (a first self-signed certificate, the configured one's fingerprint)
 //!   and the pinned client the operator commands reach a daemon served over TLS with.
@@ -21,7 +22,8 @@
 //!   retries them, and its state for `/healthz` and `/metrics`.
 //! - `locker` — the service: each use case as a transaction plus, where a door opens, a
 //!   request to the controller; the engine that applies hardware events; restart reconciliation.
-//! - `controller` — the one owner of the hardware: one latch pulse at a time, door polling.
+//! - `controller` — the one owner of the hardware: one latch pulse at a time, door polling;
+//!   `controller/drivers` is where each bus driver is registered.
 //! - `photo` — the proof-of-delivery camera, an outside command run after a deposit is stored.
 //! - `store` — SQLite: migrations, rows, the event feed, the hash-chained audit log.
 //! - `config` — the TOML file, validated before any hardware is touched.

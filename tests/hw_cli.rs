@@ -9,6 +9,9 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "hw_cli/pulse.rs"]
+mod pulse;
+
 /// A locker directory: its config file and state directory.
 struct Locker {
     dir: tempfile::TempDir,
@@ -192,81 +195,6 @@ fn status_names_a_modbus_bus_that_does_not_answer_and_still_checks_the_others() 
 }
 
 #[test]
-fn pulse_on_a_sim_locker_sees_the_door_open_and_records_it() {
-    let locker = Locker::new(free_port(), &sim_compartments(&["A1", "A2"]));
-    let output = locker.hw(&["pulse", "A2"]);
-    let out = stdout(&output);
-    assert!(output.status.success(), "stderr:\n{}", stderr(&output));
-    assert!(out.contains("A2: latch pulsed for 50ms"), "{out}");
-    assert!(out.contains("A2: door seen open"), "{out}");
-
-    let events = locker.events();
-    assert_eq!(events.len(), 1, "{events:?}");
-    let (kind, data) = &events[0];
-    assert_eq!(kind, "maintenance.opened");
-    assert_eq!(
-        *data,
-        serde_json::json!({
-            "compartment": "A2",
-            "actor": "lockerd hw pulse",
-            "reason": "commissioning",
-        })
-    );
-
-    // The opening is in the audit log too, and the chain holds.
-    let export = Command::new(env!("CARGO_BIN_EXE_lockerd"))
-        .args(["audit", "export", "--config"])
-        .arg(locker.config())
-        .output()
-        .expect("run lockerd");
-    assert!(export.status.success(), "stderr:\n{}", stderr(&export));
-    let entries: Vec<serde_json::Value> = stdout(&export)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    assert_eq!(
-        (
-            &entries[0]["actor"],
-            &entries[0]["action"],
-            &entries[0]["detail"]["compartment"]
-        ),
-        (&"cli".into(), &"maintenance.opening".into(), &"A2".into())
-    );
-}
-
-#[test]
-fn pulse_of_an_unknown_compartment_names_it_and_touches_nothing() {
-    let locker = Locker::new(free_port(), &sim_compartments(&["A1"]));
-    let output = locker.hw(&["pulse", "Z9"]);
-    assert_fails(&output, &["no compartment \"Z9\""]);
-    assert!(!locker.state_dir().exists(), "the database was created");
-}
-
-#[test]
-fn pulse_is_refused_while_the_daemon_listens() {
-    let daemon = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = daemon.local_addr().expect("local addr").port();
-    let locker = Locker::new(port, &sim_compartments(&["A1"]));
-    let output = locker.hw(&["pulse", "A1"]);
-    assert_fails(
-        &output,
-        &["daemon is running", "POST /api/v1/compartments/A1/open"],
-    );
-    assert!(!locker.state_dir().exists(), "the database was created");
-    drop(daemon);
-}
-
-#[test]
-fn pulse_on_a_bus_that_does_not_answer_fails_without_a_pulse_on_record() {
-    let locker = Locker::new(free_port(), &modbus_tcp(free_port()));
-    let output = locker.hw(&["pulse", "B1"]);
-    assert_fails(&output, &["bus net", "cannot switch the latches off"]);
-    assert!(!stdout(&output).contains("pulsed"), "{}", stdout(&output));
-    assert_eq!(locker.events(), vec![]);
-}
-
-#[test]
 fn scan_of_a_sim_bus_is_a_plain_error() {
     let locker = Locker::new(free_port(), &sim_compartments(&["A1"]));
     let output = locker.hw(&["scan", "--bus", "sim"]);
@@ -364,37 +292,6 @@ async fn status_on_modbus_boards_switches_the_latches_off_before_reading_the_doo
     let off = position(&board, |r| *r == Request::WriteSingleCoil(0, false));
     let read = position(&board, |r| matches!(r, Request::ReadDiscreteInputs(..)));
     assert!(off < read, "{:?}", board.requests());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn pulse_on_a_modbus_board_switches_the_coil_on_then_off_and_sees_the_door() {
-    let (board, server) = boards(&[1]).await;
-    board.spring_door(1, 0, 0, true);
-    let locker = Locker::new(free_port(), &modbus_tcp(server.addr().port()));
-    let output = locker.hw_async(&["pulse", "B1"]).await;
-    assert!(output.status.success(), "stderr:\n{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("B1: door seen open"),
-        "{}",
-        stdout(&output)
-    );
-    let writes: Vec<Request<'_>> = board
-        .requests()
-        .into_iter()
-        .map(|(_, r)| r)
-        .filter(|r| matches!(r, Request::WriteSingleCoil(..)))
-        .collect();
-    // All-off first, then exactly one pulse.
-    assert_eq!(
-        writes,
-        [
-            Request::WriteSingleCoil(0, false),
-            Request::WriteSingleCoil(0, true),
-            Request::WriteSingleCoil(0, false),
-        ]
-    );
-    assert!(!board.coil(1, 0), "the coil was left on");
-    assert_eq!(locker.events().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,25 +1,17 @@
 //! Building the buses and the channel maps from the config.
 //!
-//! Channels are numbered per bus in config order: latch channel `i` of a bus is the `i`-th
-//! compartment whose latch names that bus, door channel `i` the `i`-th whose door does. A sim
-//! bus has one channel per compartment on it, latch and door alike.
+//! Each bus is opened by its driver (`drivers`), which says which compartment each of its latch
+//! and door channels belongs to; here those channels become one map per locker, so the
+//! controller addresses every latch and door as a bus index and a channel, whatever the driver.
 
 use super::BusHealth;
 use super::bus::AnyBus;
-use crate::config::{self, BusConfig, CompartmentConfig, Config, DoorRef, Driver, LatchRef};
+use super::drivers::{self, Opened, Wiring};
+use crate::config::Config;
 use crate::domain::CompartmentId;
-use lockerd_hal::gpio::{self, DoorPin, GpioBank, LatchPin};
-use lockerd_hal::modbus::{self, CoilAddr, InputAddr, ModbusBoard, ModbusConfig, Transport};
-use lockerd_hal::sim::{SimHandle, SimLocker};
+use lockerd_hal::sim::SimHandle;
 use std::collections::HashMap;
 use std::time::Duration;
-
-/// GPIO doors are kept current by interrupts; reading them is cheap, so they are read often.
-const GPIO_POLL: Duration = Duration::from_millis(50);
-/// A Modbus door input must read the same this many polls in a row before it counts, so a
-/// bouncing reed switch does not produce storms of forced/closed events. GPIO inputs are
-/// debounced by the driver and simulated doors do not bounce.
-const MODBUS_STABLE_READS: u8 = 2;
 
 /// Where a compartment's latch or door is: a bus (index into `buses`) and a channel on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,10 +64,33 @@ impl Hardware {
         buses.dedup();
         buses
     }
+
+    /// Adds an opened bus as bus number `self.buses.len()`, with its channels.
+    fn add(&mut self, name: &str, opened: Opened) {
+        let bus = self.buses.len();
+        let at = |channel| Channel { bus, channel };
+        for (channel, c) in opened.latches.into_iter().enumerate() {
+            self.latches.insert(c, at(channel));
+        }
+        for (channel, c) in opened.doors.iter().enumerate() {
+            self.doors.insert(c.clone(), at(channel));
+        }
+        if let Some(handle) = opened.sim {
+            let channels = opened.doors.iter().cloned().zip(0..).collect();
+            self.sim = Some((handle, channels));
+        }
+        self.buses.push(BusSlot {
+            name: name.to_owned(),
+            driver: opened.driver,
+            poll: opened.poll,
+            doors: opened.doors,
+            stable_reads: opened.stable_reads,
+        });
+    }
 }
 
-/// Builds every configured bus. A driver that cannot start (GPIO off a Pi) is an error naming
-/// the bus, so the daemon exits before touching anything else. Modbus buses connect lazily.
+/// Builds every configured bus, in file order. A driver that cannot start (GPIO off a Pi) is an
+/// error naming the bus, so the daemon exits before touching anything else.
 pub fn build(config: &Config) -> anyhow::Result<Hardware> {
     let mut hw = Hardware {
         buses: vec![],
@@ -84,250 +99,103 @@ pub fn build(config: &Config) -> anyhow::Result<Hardware> {
         sim: None,
         telemetry: Default::default(),
     };
-    for (index, bus) in config.buses.iter().enumerate() {
-        let on_latch: Vec<&CompartmentConfig> = config
-            .compartments
-            .iter()
-            .filter(|c| c.latch.bus() == bus.name)
-            .collect();
-        let on_door: Vec<&CompartmentConfig> = config
-            .compartments
-            .iter()
-            .filter(|c| c.door.bus() == bus.name)
-            .collect();
-        let slot = match &bus.driver {
-            Driver::Sim { poll } => sim_bus(&mut hw, index, bus, config, *poll),
-            Driver::Gpio { debounce } => gpio_bus(bus, &on_latch, &on_door, *debounce)?,
-            Driver::ModbusRtu { .. } | Driver::ModbusTcp { .. } => {
-                modbus_bus(bus, &on_latch, &on_door)
-            }
-        };
-        if !matches!(bus.driver, Driver::Sim { .. }) {
-            for (channel, c) in on_latch.iter().enumerate() {
-                hw.latches.insert(
-                    CompartmentId(c.id.clone()),
-                    Channel {
-                        bus: index,
-                        channel,
-                    },
-                );
-            }
-            for (channel, c) in on_door.iter().enumerate() {
-                hw.doors.insert(
-                    CompartmentId(c.id.clone()),
-                    Channel {
-                        bus: index,
-                        channel,
-                    },
-                );
-            }
-        }
-        hw.buses.push(slot);
+    for bus in &config.buses {
+        let opened = drivers::open(&Wiring::new(bus, &config.compartments))?;
+        hw.add(&bus.name, opened);
     }
     Ok(hw)
 }
 
-fn sim_bus(
-    hw: &mut Hardware,
-    index: usize,
-    bus: &BusConfig,
-    config: &Config,
-    poll: Duration,
-) -> BusSlot {
-    let ids: Vec<CompartmentId> = config
-        .compartments
-        .iter()
-        .filter(|c| c.latch.bus() == bus.name || c.door.bus() == bus.name)
-        .map(|c| CompartmentId(c.id.clone()))
-        .collect();
-    let locker = SimLocker::new(ids.len());
-    for (channel, id) in ids.iter().enumerate() {
-        let at = Channel {
-            bus: index,
-            channel,
-        };
-        hw.latches.insert(id.clone(), at);
-        hw.doors.insert(id.clone(), at);
-    }
-    let channels = ids
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(ch, id)| (id, ch))
-        .collect();
-    hw.sim = Some((locker.handle(), channels));
-    BusSlot {
-        name: bus.name.clone(),
-        driver: AnyBus::Sim(locker),
-        poll,
-        doors: ids,
-        stable_reads: 1,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn gpio_bus(
-    bus: &BusConfig,
-    on_latch: &[&CompartmentConfig],
-    on_door: &[&CompartmentConfig],
-    debounce: Duration,
-) -> anyhow::Result<BusSlot> {
-    let latches = on_latch
-        .iter()
-        .filter_map(|c| match &c.latch {
-            LatchRef::Gpio {
-                pin, active_low, ..
-            } => Some(LatchPin {
-                pin: *pin,
-                active_low: *active_low,
-            }),
-            _ => None,
-        })
-        .collect();
-    let doors = on_door
-        .iter()
-        .filter_map(|c| match &c.door {
-            DoorRef::Gpio {
-                pin,
-                open_when,
-                pull,
-                ..
-            } => Some(DoorPin {
-                pin: *pin,
-                open_when: level(*open_when),
-                pull: pull_of(*pull),
-            }),
-            _ => None,
-        })
-        .collect();
-    let bank = GpioBank::open(latches, doors, debounce)
-        .map_err(|e| anyhow::anyhow!("bus \"{}\": {e}", bus.name))?;
-    Ok(BusSlot {
-        name: bus.name.clone(),
-        driver: AnyBus::Gpio(Box::new(bank)),
-        poll: GPIO_POLL,
-        doors: on_door
-            .iter()
-            .map(|c| CompartmentId(c.id.clone()))
-            .collect(),
-        stable_reads: 1,
-    })
-}
+    fn id(s: &str) -> CompartmentId {
+        CompartmentId(s.to_owned())
+    }
 
-fn modbus_bus(
-    bus: &BusConfig,
-    on_latch: &[&CompartmentConfig],
-    on_door: &[&CompartmentConfig],
-) -> BusSlot {
-    let (transport, timeout, poll, profile) = match &bus.driver {
-        Driver::ModbusRtu {
-            device,
-            baud,
-            parity,
-            stop_bits,
-            timeout,
-            poll,
-            profile,
-        } => {
-            let parity = match parity {
-                config::Parity::None => modbus::Parity::None,
-                config::Parity::Even => modbus::Parity::Even,
-                config::Parity::Odd => modbus::Parity::Odd,
-            };
-            let stop_bits = if *stop_bits == 2 {
-                modbus::StopBits::Two
-            } else {
-                modbus::StopBits::One
-            };
-            (
-                Transport::Rtu {
-                    device: device.clone(),
-                    baud: *baud,
-                    parity,
-                    stop_bits,
-                },
-                *timeout,
-                *poll,
-                *profile,
-            )
+    fn at(bus: usize, channel: usize) -> Channel {
+        Channel { bus, channel }
+    }
+
+    /// Two Modbus buses and the sim bus, with compartments in between: each bus numbers its own
+    /// latch and door channels in file order, and a compartment may have its latch on one bus
+    /// and its door on another.
+    const MIXED: &str = r#"
+[[bus]]
+name = "net"
+driver = "modbus-tcp"
+address = "10.0.0.9:502"
+
+[[bus]]
+name = "sim"
+driver = "sim"
+
+[[bus]]
+name = "doors"
+driver = "modbus-tcp"
+address = "10.0.0.10:502"
+
+[[compartment]]
+id = "A1"
+size = "S"
+latch = { bus = "net", unit = 1, coil = 0 }
+door = { bus = "net", unit = 1, input = 0 }
+
+[[compartment]]
+id = "B1"
+size = "S"
+latch = { bus = "sim" }
+door = { bus = "sim" }
+
+[[compartment]]
+id = "C1"
+size = "S"
+latch = { bus = "net", unit = 1, coil = 1 }
+door = { bus = "doors", unit = 2, input = 0 }
+
+[[compartment]]
+id = "D1"
+size = "S"
+latch = { bus = "sim" }
+door = { bus = "sim" }
+"#;
+
+    #[test]
+    fn every_bus_numbers_its_own_channels_in_file_order() {
+        let config = Config::parse(MIXED, "mixed.toml".as_ref()).expect("a valid config");
+        let hw = build(&config).expect("no driver here opens anything yet");
+        let names: Vec<&str> = hw.buses.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["net", "sim", "doors"]);
+
+        let latches = [
+            ("A1", at(0, 0)),
+            ("B1", at(1, 0)),
+            ("C1", at(0, 1)),
+            ("D1", at(1, 1)),
+        ];
+        let doors = [
+            ("A1", at(0, 0)),
+            ("B1", at(1, 0)),
+            ("C1", at(2, 0)),
+            ("D1", at(1, 1)),
+        ];
+        for (c, channel) in latches {
+            assert_eq!(hw.latches[&id(c)], channel, "latch of {c}");
         }
-        Driver::ModbusTcp {
-            address,
-            timeout,
-            poll,
-            profile,
-        } => (
-            Transport::Tcp {
-                address: address.clone(),
-            },
-            *timeout,
-            *poll,
-            *profile,
-        ),
-        _ => unreachable!("modbus_bus is called for Modbus buses only"),
-    };
-    let profile = match profile {
-        config::Profile::Generic => modbus::Profile::Generic,
-        config::Profile::Waveshare => modbus::Profile::Waveshare,
-        config::Profile::Eletechsup => modbus::Profile::Eletechsup,
-    };
-    let coils = on_latch
-        .iter()
-        .filter_map(|c| match &c.latch {
-            LatchRef::Modbus { unit, coil, .. } => Some(CoilAddr {
-                unit: *unit,
-                coil: *coil,
-            }),
-            _ => None,
-        })
-        .collect();
-    let inputs = on_door
-        .iter()
-        .filter_map(|c| match &c.door {
-            DoorRef::Modbus {
-                unit,
-                input,
-                open_when,
-                ..
-            } => Some(InputAddr {
-                unit: *unit,
-                input: *input,
-                open_when: *open_when,
-            }),
-            _ => None,
-        })
-        .collect();
-    let board = ModbusBoard::new(
-        ModbusConfig {
-            transport,
-            timeout,
-            profile,
-        },
-        coils,
-        inputs,
-    );
-    BusSlot {
-        name: bus.name.clone(),
-        driver: AnyBus::Modbus(Box::new(board)),
-        poll,
-        doors: on_door
-            .iter()
-            .map(|c| CompartmentId(c.id.clone()))
-            .collect(),
-        stable_reads: MODBUS_STABLE_READS,
-    }
-}
+        for (c, channel) in doors {
+            assert_eq!(hw.doors[&id(c)], channel, "door of {c}");
+        }
+        assert_eq!(hw.buses_of(&id("C1")), [0, 2]);
+        assert_eq!(hw.buses[0].doors, [id("A1")], "C1's door is on another bus");
+        assert_eq!(hw.buses[2].doors, [id("C1")]);
 
-fn level(l: config::Level) -> gpio::Level {
-    match l {
-        config::Level::High => gpio::Level::High,
-        config::Level::Low => gpio::Level::Low,
-    }
-}
-
-fn pull_of(p: config::Pull) -> gpio::Pull {
-    match p {
-        config::Pull::Up => gpio::Pull::Up,
-        config::Pull::Down => gpio::Pull::Down,
-        config::Pull::None => gpio::Pull::None,
+        let (_, sim_channels) = hw.sim.as_ref().expect("the sim bus's handle");
+        assert_eq!(sim_channels[&id("B1")], 0);
+        assert_eq!(sim_channels[&id("D1")], 1);
+        // Modbus inputs must read the same twice before a change counts; simulated doors once.
+        let stable: Vec<u8> = hw.buses.iter().map(|b| b.stable_reads).collect();
+        assert_eq!(stable, [2, 1, 2]);
+        assert_eq!(hw.buses[1].driver.door_count(), 2);
     }
 }

@@ -1,13 +1,15 @@
-//! The buses the controller drives, behind one enum so a locker can mix drivers.
+//! The buses the controller drives, behind one object-safe trait so a locker can mix drivers
+//! and a new driver needs no code here.
 //!
-//! The hal traits use `async fn` and are not object safe; an enum keeps dispatch static and
-//! gives every driver error the same shape: a kind the controller acts on and a message for
-//! `/healthz`.
+//! The hal traits use `async fn` and are not object safe; [`Bus`] is implemented once for every
+//! driver that is both a [`Latch`] and a [`DoorSensor`], boxing each request's future (one small
+//! allocation per bus request, next to milliseconds on the wire). It gives every driver error
+//! the same shape: a kind the controller acts on and a message for `/healthz`.
 
-use lockerd_hal::gpio::GpioBank;
-use lockerd_hal::modbus::ModbusBoard;
-use lockerd_hal::sim::SimLocker;
 use lockerd_hal::{DoorSensor, DoorState, ErrorKind, Latch};
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// A driver error reduced to what the controller needs.
@@ -27,42 +29,55 @@ impl BusError {
     }
 }
 
-/// One configured bus with its driver.
-pub enum AnyBus {
-    Sim(SimLocker),
-    Modbus(Box<ModbusBoard>),
-    Gpio(Box<GpioBank>),
+/// The future of one bus request.
+pub type BusFuture<'a> = Pin<Box<dyn Future<Output = Result<(), BusError>> + Send + 'a>>;
+
+/// One configured bus with its driver: its latch outputs and door inputs, numbered per bus.
+pub trait Bus: Send {
+    /// Drives every latch output of the bus off.
+    fn all_off(&mut self) -> BusFuture<'_>;
+    /// Energizes latch output `channel` for `duration`, then switches it off.
+    fn pulse(&mut self, channel: usize, duration: Duration) -> BusFuture<'_>;
+    /// Reads every door of the bus into `states` (`states.len() == door_count()`).
+    fn read_doors<'a>(&'a mut self, states: &'a mut [DoorState]) -> BusFuture<'a>;
+    fn door_count(&self) -> usize;
+    /// The driver itself, for the tools that use what only one driver has (`lockerd hw scan`
+    /// probes Modbus unit ids).
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
-/// Calls the same method on whichever driver the bus has.
-macro_rules! dispatch {
-    ($bus:expr, $d:ident => $call:expr) => {
-        match $bus {
-            AnyBus::Sim($d) => $call.map_err(BusError::from_driver),
-            AnyBus::Modbus($d) => $call.map_err(BusError::from_driver),
-            AnyBus::Gpio($d) => $call.map_err(BusError::from_driver),
-        }
-    };
-}
+/// A configured bus, whichever driver it has.
+pub type AnyBus = Box<dyn Bus>;
 
-impl AnyBus {
-    pub async fn all_off(&mut self) -> Result<(), BusError> {
-        dispatch!(self, d => d.all_off().await)
+impl<D> Bus for D
+where
+    D: Latch + DoorSensor + Send + 'static,
+{
+    fn all_off(&mut self) -> BusFuture<'_> {
+        Box::pin(async move { Latch::all_off(self).await.map_err(BusError::from_driver) })
     }
 
-    pub async fn pulse(&mut self, channel: usize, duration: Duration) -> Result<(), BusError> {
-        dispatch!(self, d => d.pulse(channel, duration).await)
+    fn pulse(&mut self, channel: usize, duration: Duration) -> BusFuture<'_> {
+        Box::pin(async move {
+            Latch::pulse(self, channel, duration)
+                .await
+                .map_err(BusError::from_driver)
+        })
     }
 
-    pub async fn read_doors(&mut self, states: &mut [DoorState]) -> Result<(), BusError> {
-        dispatch!(self, d => d.read_doors(states).await)
+    fn read_doors<'a>(&'a mut self, states: &'a mut [DoorState]) -> BusFuture<'a> {
+        Box::pin(async move {
+            DoorSensor::read_doors(self, states)
+                .await
+                .map_err(BusError::from_driver)
+        })
     }
 
-    pub fn door_count(&self) -> usize {
-        match self {
-            AnyBus::Sim(d) => d.door_count(),
-            AnyBus::Modbus(d) => d.door_count(),
-            AnyBus::Gpio(d) => d.door_count(),
-        }
+    fn door_count(&self) -> usize {
+        DoorSensor::door_count(self)
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
     }
 }

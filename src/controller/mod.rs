@@ -15,11 +15,12 @@
 
 mod build;
 mod bus;
+mod drivers;
 mod heartbeat;
 mod task;
 
 pub use build::{Hardware, build};
-pub use bus::{AnyBus, BusError};
+pub use bus::{AnyBus, Bus, BusError, BusFuture};
 pub use heartbeat::Heartbeat;
 
 use crate::domain::CompartmentId;
@@ -48,12 +49,31 @@ pub struct Timing {
     pub door_left_open: Duration,
 }
 
+impl Timing {
+    /// The timing `[latch]` configures.
+    pub fn from_config(latch: &crate::config::LatchConfig) -> Timing {
+        Timing {
+            pulse: latch.pulse,
+            max_pulse: latch.max_pulse,
+            cooldown: latch.cooldown,
+            open_timeout: latch.open_timeout,
+            retries: latch.retries,
+            door_left_open: latch.door_left_open,
+        }
+    }
+
+    /// How long a latch is energized: `pulse`, never longer than `max_pulse`.
+    pub fn pulse_length(&self) -> Duration {
+        self.pulse.min(self.max_pulse)
+    }
+}
+
 /// What the hardware did, in the order it happened.
 #[derive(Debug)]
 pub enum HwEvent<T> {
-    /// Doors read after being unknown: at start (always the first event, possibly empty), and
-    /// when a bus that was down answers again. The service reconciles them with what it
-    /// recorded, including openings left unfinished.
+    /// Doors read after being unknown: at start (possibly empty; only the `BusDown` of a bus
+    /// failing at start comes before it), and when a bus that was down answers again. The
+    /// service reconciles them with what it recorded, including openings left unfinished.
     DoorsRead(HashMap<CompartmentId, DoorState>),
     /// The door of an `Open` request was seen open.
     Opened {

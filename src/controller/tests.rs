@@ -34,7 +34,7 @@ fn hardware(channels: usize) -> (Hardware, SimHandle) {
     let hw = Hardware {
         buses: vec![BusSlot {
             name: "sim".into(),
-            driver: AnyBus::Sim(sim),
+            driver: Box::new(sim),
             poll: Duration::from_millis(250),
             doors: ids.clone(),
             stable_reads: 1,

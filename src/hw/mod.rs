@@ -1,17 +1,19 @@
 //! `lockerd hw`: commissioning tools an installer runs at the locker, without the daemon.
 //!
 //! - `status`: does every bus answer, and is every door open or closed?
-//! - `pulse`: one audited latch pulse, confirmed by the door sensor.
+//! - `pulse`: one audited opening of one compartment, made by the daemon's own controller with
+//!   no retries, confirmed by the door sensor as the daemon confirms it.
 //! - `scan`: which Modbus unit ids answer on a bus.
 //!
-//! They drive the buses directly, through the drivers the controller uses
-//! ([`controller::build`]), so they refuse to run while the daemon answers on `api.listen`: two
-//! masters on one RS485 line garble each other's frames, and an all-off from here would cut a
-//! pulse of the daemon's short. Like the daemon, they drive every latch output of a bus off
-//! before anything else touches it (a coil left on by a crash must not stay on).
+//! `status` and `scan` drive the buses directly, through the drivers the controller uses
+//! ([`controller::build`]); `pulse` runs the controller itself, so a latch is pulsed by one code
+//! path. They refuse to run while the daemon answers on `api.listen`: two masters on one RS485
+//! line garble each other's frames, and an all-off from here would cut a pulse of the daemon's
+//! short. Like the daemon, they drive every latch output of a bus off before anything else
+//! touches it (a coil left on by a crash must not stay on).
 //!
-//! Depends on `config`, `controller` (the drivers), `daemon::open_state` and `store` (the audit
-//! event); only `cli` depends on it.
+//! Depends on `config`, `controller` (the drivers, and the controller for `pulse`),
+//! `daemon::open_state` and `store` (the audit entry and event); only `cli` depends on it.
 
 mod pulse;
 mod scan;
@@ -46,10 +48,11 @@ pub enum HwCommand {
         #[arg(long, short, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
-    /// Pulse one compartment's latch once and check that its door opens.
+    /// Open one compartment as the daemon would, with one latch pulse and no retries, and check
+    /// that its door opens.
     ///
-    /// Refused while the daemon runs (use POST /api/v1/compartments/{id}/open then). Recorded
-    /// as a maintenance.opened event in the database.
+    /// Refused while the daemon runs (use POST /api/v1/compartments/{id}/open then). Audited,
+    /// and recorded as a maintenance.opened event once the door is seen open.
     Pulse {
         #[arg(long, short, default_value = DEFAULT_CONFIG)]
         config: PathBuf,

@@ -1,36 +1,110 @@
-//! `lockerd hw pulse`: one latch pulse, confirmed by the door sensor and audited.
+//! `lockerd hw pulse`: one opening of one compartment, made by the daemon's own controller.
 //!
-//! The order is the daemon's: every latch output of the buses involved off first, then the
-//! door read (an open door could not confirm anything, so it is refused as the controller
-//! refuses it), then one pulse of `latch.pulse`, never longer than `latch.max_pulse`, then the
-//! door polled until `latch.open_timeout`. The database is opened before the bus is touched, so
-//! a pulse that cannot be recorded is not made: the audit log's `maintenance.opening` entry
-//! (actor `cli`) is appended before the pulse, and the `maintenance.opened` event as soon as
-//! the pulse is done, before the door is watched, so an interrupted check still leaves the
-//! pulse on record.
+//! A latch is pulsed by one code path, whoever asks. The tool starts the controller the daemon
+//! runs (`crate::controller`) on the buses the compartment's latch and door are on, with
+//! `latch.retries` forced to 0, asks it for one opening and reports its verdict: the door
+//! confirmed open, not confirmed, or a bus error. Every safety rule is the controller's: all
+//! outputs off at start and again when it stops, the pulse cap, the cooldown, and the door
+//! confirmed with the daemon's debounce (two equal reads on Modbus). A door the controller
+//! reads open at start is refused: its opening could not be confirmed.
+//!
+//! The database is opened before the bus is touched, so an opening that cannot be recorded is
+//! not made. As the daemon's maintenance opening does, the intent goes into the audit log
+//! (`maintenance.opening`, actor `cli`) before the controller is asked, and `maintenance.opened`
+//! is published once the controller has seen the door open, through the store's functions.
+//! The service (`crate::locker`) is not started: it would also settle the daemon's unfinished
+//! openings, count the opening against an API credential's limit and mark the compartment
+//! `fault` after one unconfirmed pulse, none of which belongs in a commissioning check.
 
-use super::{open_buses, read_doors};
-use crate::config::Config;
-use crate::controller::{AnyBus, Hardware};
+use super::open_buses;
+use crate::config::{CompartmentConfig, Config};
+use crate::controller::{self, ControllerHandle, Heartbeat, HwEvent, Timing};
 use crate::daemon;
 use crate::domain::CompartmentId;
 use crate::locker::{Clock, SystemClock};
 use crate::store::{self, Db};
 use anyhow::{Context, bail};
 use lockerd_hal::DoorState;
-use std::time::Duration;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 /// Who and why, in the audit event: a person at the locker with a shell, not an API token.
 const ACTOR: &str = "lockerd hw pulse";
 const REASON: &str = "commissioning";
 
-/// How often the door is read after the pulse: the bus's own poll period, within these bounds
-/// (often enough to see a door that pops and is pushed back, gently enough for a slow bus).
-const MIN_POLL: Duration = Duration::from_millis(20);
-const MAX_POLL: Duration = Duration::from_millis(250);
+/// What the controller decided about the opening.
+enum Verdict {
+    /// Read open at start: nothing was asked.
+    AlreadyOpen,
+    /// Seen open, this long after the opening was asked for.
+    Opened(std::time::Duration),
+    Failed {
+        reason: String,
+        /// The bus was down or its outputs not known off: the latch itself is not to blame.
+        bus_unavailable: bool,
+    },
+}
+
+/// The running controller, and Ctrl-C.
+struct Session {
+    handle: ControllerHandle<()>,
+    events: mpsc::UnboundedReceiver<HwEvent<()>>,
+    interrupt: Signal,
+    interrupted: bool,
+}
 
 pub(super) async fn run(config: &Config, id: &str) -> anyhow::Result<()> {
+    let compartment = find(config, id)?;
+    let _claim = super::refuse_if_daemon_runs(
+        config,
+        &format!("open the compartment through it: POST /api/v1/compartments/{id}/open"),
+    )
+    .await?;
+    let (db, _) = daemon::open_state(&config.locker.state_dir)?;
+    // Caught before any output is touched: Ctrl-C's default action would kill the tool
+    // mid-pulse, leaving a coil energized.
+    let interrupt = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
+    let latch_bus = compartment.latch.bus();
+    let hw = open_buses(config, &[latch_bus, compartment.door.bus()])?;
+    let telemetry = hw.telemetry.clone();
+    let timing = Timing {
+        retries: 0,
+        ..Timing::from_config(&config.latch)
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (handle, events, join) = controller::spawn(hw, timing, Heartbeat::default(), async {
+        let _ = stopped.await;
+    });
+    let mut session = Session {
+        handle,
+        events,
+        interrupt,
+        interrupted: false,
+    };
+    let verdict = open_once(&mut session, &db, id).await;
+    // Stopping, the controller switches every output off once more; its health then says
+    // whether that worked.
+    let _ = stop.send(());
+    join.await.context("the hardware controller failed")?;
+    let labels = crate::telemetry::BusLabels {
+        bus: latch_bus.to_owned(),
+    };
+    // Counted by the controller for every pulse it tried, including one that failed on the bus.
+    if telemetry.latch_pulses.get_or_create(&labels).get() == 0 {
+        return report(id, verdict?, timing);
+    }
+    let length = humantime::format_duration(timing.pulse_length());
+    println!("{id}: latch pulsed for {length} on bus {latch_bus}");
+    let reported = report(id, verdict?, timing);
+    match (reported, outputs_on(&session.handle)) {
+        (reported, None) => reported,
+        (Ok(()), Some(warning)) => Err(anyhow::anyhow!("{warning}")),
+        (Err(e), Some(warning)) => Err(e.context(warning)),
+    }
+}
+
+fn find<'c>(config: &'c Config, id: &str) -> anyhow::Result<&'c CompartmentConfig> {
     let Some(compartment) = config.compartments.iter().find(|c| c.id == id) else {
         bail!(
             "no compartment \"{id}\" in {} (it has {})",
@@ -43,135 +117,106 @@ pub(super) async fn run(config: &Config, id: &str) -> anyhow::Result<()> {
                 .join(", ")
         );
     };
-    let _claim = super::refuse_if_daemon_runs(
-        config,
-        &format!("open the compartment through it: POST /api/v1/compartments/{id}/open"),
-    )
-    .await?;
-    let (db, _) = daemon::open_state(&config.locker.state_dir)?;
+    Ok(compartment)
+}
 
-    let (latch_bus, door_bus) = (compartment.latch.bus(), compartment.door.bus());
-    let mut hw = open_buses(config, &[latch_bus, door_bus])?;
-    all_off(&mut hw).await?;
+/// Asks the controller for one opening once it has read the doors, and waits for its verdict.
+async fn open_once(session: &mut Session, db: &Db, id: &str) -> anyhow::Result<Verdict> {
     let c = CompartmentId(id.to_owned());
-    let (Some(latch), Some(door)) = (hw.latches.get(&c).copied(), hw.doors.get(&c).copied()) else {
-        bail!("{id}: its latch or door is not on a bus that could be opened");
-    };
-    let door_at = (door.bus, door.channel);
-    if door_state(&mut hw, door_at).await? == DoorState::Open {
-        bail!("{id}: the door is already open: close it first, so the pulse can be confirmed");
-    }
-
-    let length = config.latch.pulse.min(config.latch.max_pulse);
-    record_intent(&db, id)?;
-    let started = Instant::now();
-    if let Err(e) = pulse(&mut hw.buses[latch.bus].driver, latch.channel, length).await {
-        // The pulse may have been cut off with the coil still on: this tool must not exit
-        // leaving a solenoid energized.
-        let off = switch_off_with_retries(&mut hw).await;
-        let state = if off {
-            "the latch outputs are confirmed off"
-        } else {
-            "WARNING: the latch outputs could NOT be confirmed off; cut the latch power"
-        };
-        return Err(e.context(format!(
-            "{id}: the latch pulse on bus {latch_bus} failed; {state}"
-        )));
-    }
-    audit(&db, id)?;
-    println!(
-        "{id}: latch pulsed for {} on bus {latch_bus}",
-        humantime::format_duration(length)
-    );
-
-    let open_timeout = config.latch.open_timeout;
-    if !door_opens(&mut hw, door_at, open_timeout).await? {
-        bail!(
-            "{id}: door not seen open within {} of the pulse: check the latch, its wiring and \
-             the door sensor",
-            humantime::format_duration(open_timeout)
-        );
-    }
-    println!(
-        "{id}: door seen open {:.2}s after the pulse began; close it before starting the daemon",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
-}
-
-/// After a failed pulse: every output off, trying for a few seconds while a bus recovers.
-async fn switch_off_with_retries(hw: &mut Hardware) -> bool {
-    for attempt in 0..5 {
-        if all_off(hw).await.is_ok() {
-            return true;
+    // A bus that fails at start is reported down before the doors are: its doors are unknown.
+    let doors = loop {
+        if let HwEvent::DoorsRead(doors) = session.next().await? {
+            break doors;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(500 * (attempt + 1))).await;
+    };
+    if doors.get(&c) == Some(&DoorState::Open) {
+        return Ok(Verdict::AlreadyOpen);
     }
-    false
-}
-
-/// Every latch output of the buses off, before anything else touches them.
-async fn all_off(hw: &mut Hardware) -> anyhow::Result<()> {
-    for slot in &mut hw.buses {
-        slot.driver
-            .all_off()
-            .await
-            .with_context(|| format!("bus {}: cannot switch the latches off", slot.name))?;
-    }
-    Ok(())
-}
-
-/// Whether the door at `at` is read open within `open_timeout` from now.
-async fn door_opens(
-    hw: &mut Hardware,
-    at: (usize, usize),
-    open_timeout: Duration,
-) -> anyhow::Result<bool> {
-    let poll = hw.buses[at.0].poll.clamp(MIN_POLL, MAX_POLL);
-    let deadline = Instant::now() + open_timeout;
+    record_intent(db, id)?;
+    let asked = Instant::now();
+    session.handle.open(c, ())?;
     loop {
-        if door_state(hw, at).await? == DoorState::Open {
-            return Ok(true);
+        match session.next().await? {
+            HwEvent::Opened { .. } => {
+                record_opened(db, id)?;
+                return Ok(Verdict::Opened(asked.elapsed()));
+            }
+            HwEvent::OpenFailed {
+                reason,
+                bus_unavailable,
+                ..
+            } => {
+                return Ok(Verdict::Failed {
+                    reason,
+                    bus_unavailable,
+                });
+            }
+            // Door and bus changes on the way: the verdict is what counts.
+            _ => {}
         }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(poll).await;
     }
 }
 
-/// One pulse; on Ctrl-C the pulse is abandoned and every latch of the bus driven off, as a
-/// dropped pulse may leave its coil on.
-async fn pulse(driver: &mut AnyBus, channel: usize, length: Duration) -> anyhow::Result<()> {
-    let outcome = tokio::select! {
-        result = driver.pulse(channel, length) => Some(result),
-        _ = tokio::signal::ctrl_c() => None,
-    };
-    match outcome {
-        Some(result) => Ok(result?),
-        None => {
-            let off = driver.all_off().await;
-            match off {
-                Ok(()) => bail!("interrupted; the latches are off"),
-                Err(e) => bail!("interrupted, and the latches could not be switched off: {e}"),
+impl Session {
+    /// The controller's next event. Ctrl-C does not cut the opening short: the controller
+    /// finishes it (bounded by `latch.open_timeout`) and switches every output off.
+    async fn next(&mut self) -> anyhow::Result<HwEvent<()>> {
+        loop {
+            tokio::select! {
+                event = self.events.recv() => {
+                    return event.context("the hardware controller stopped without an answer");
+                }
+                _ = self.interrupt.recv(), if !self.interrupted => {
+                    self.interrupted = true;
+                    eprintln!("interrupted: finishing the opening, then every latch output off");
+                }
             }
         }
     }
 }
 
-/// The state of the door on channel `at.1` of bus `at.0`.
-async fn door_state(hw: &mut Hardware, at: (usize, usize)) -> anyhow::Result<DoorState> {
-    let slot = &mut hw.buses[at.0];
-    let doors = read_doors(&mut slot.driver, &slot.doors)
-        .await
-        .with_context(|| format!("bus {}: cannot read the doors", slot.name))?;
-    doors
-        .get(at.1)
-        .map(|(_, state)| *state)
-        .with_context(|| format!("bus {}: no door channel {}", slot.name, at.1))
+/// A warning naming the buses whose outputs were not confirmed off when the controller stopped.
+fn outputs_on(handle: &ControllerHandle<()>) -> Option<String> {
+    let on: Vec<String> = handle
+        .health()
+        .into_iter()
+        .filter(|bus| !bus.ok)
+        .map(|bus| bus.name)
+        .collect();
+    (!on.is_empty()).then(|| {
+        format!(
+            "WARNING: the latch outputs of bus {} could NOT be confirmed off; cut the latch power",
+            on.join(", ")
+        )
+    })
 }
 
-/// Intent before action: the opening is in the audit log before the coil is energized.
+fn report(id: &str, verdict: Verdict, timing: Timing) -> anyhow::Result<()> {
+    match verdict {
+        Verdict::AlreadyOpen => {
+            bail!("{id}: the door is already open: close it first, so the pulse can be confirmed")
+        }
+        Verdict::Opened(after) => {
+            println!(
+                "{id}: door seen open {:.2}s after the opening was asked for; close it before \
+                 starting the daemon",
+                after.as_secs_f64()
+            );
+            Ok(())
+        }
+        Verdict::Failed {
+            reason,
+            bus_unavailable: true,
+        } => bail!("{id}: not opened: {reason}"),
+        Verdict::Failed { reason, .. } => bail!(
+            "{id}: not opened: {reason} (latch.open_timeout {}, no retries): check the latch, its \
+             wiring and the door sensor",
+            humantime::format_duration(timing.open_timeout)
+        ),
+    }
+}
+
+/// Intent before action: the opening is in the audit log before the controller is asked.
 fn record_intent(db: &Db, id: &str) -> anyhow::Result<()> {
     let detail = serde_json::json!({"compartment": id, "reason": REASON, "command": ACTOR});
     // One immediate transaction, like the daemon's: the entry and the chain's head in `meta`
@@ -188,13 +233,14 @@ fn record_intent(db: &Db, id: &str) -> anyhow::Result<()> {
         )?;
         tx.commit()
     };
-    append().context("the pulse could not be recorded in the audit log, so it was not made")?;
+    append().context("the opening could not be recorded in the audit log, so it was not made")?;
     Ok(())
 }
 
-fn audit(db: &Db, id: &str) -> anyhow::Result<()> {
+/// The event the daemon publishes when a maintenance opening's door is seen open.
+fn record_opened(db: &Db, id: &str) -> anyhow::Result<()> {
     let data = serde_json::json!({"compartment": id, "actor": ACTOR, "reason": REASON});
     store::append_event(&db.lock(), "maintenance.opened", SystemClock.now(), &data)
-        .context("the latch was pulsed but the pulse could not be recorded in the database")?;
+        .context("the door opened but the opening could not be recorded in the database")?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use super::{describe, on_buses};
 use crate::config::Config;
-use crate::controller::{self, AnyBus};
+use crate::controller;
 use anyhow::{Context, bail};
 use lockerd_hal::modbus::ModbusBoard;
 use lockerd_hal::{Error as _, ErrorKind, Latch};
@@ -80,8 +80,13 @@ pub fn modbus_board(config: &Config, name: &str) -> anyhow::Result<ModbusBoard> 
         );
     }
     let hw = controller::build(&on_buses(config, &[name]))?;
-    match hw.buses.into_iter().next().map(|slot| slot.driver) {
-        Some(AnyBus::Modbus(board)) => Ok(*board),
+    let driver = hw
+        .buses
+        .into_iter()
+        .next()
+        .map(|slot| slot.driver.into_any());
+    match driver.map(|d| d.downcast::<ModbusBoard>()) {
+        Some(Ok(board)) => Ok(*board),
         _ => bail!("bus {name}: the controller did not build a Modbus driver for it"),
     }
 }

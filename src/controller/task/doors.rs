@@ -227,6 +227,21 @@ impl<T: Send + 'static> Task<T> {
         self.publish_health(bus, Some(error.message.clone()));
     }
 
+    /// Why `bus` can take no opening now, with the driver's last error: its outputs are not
+    /// known off (the last all-off failed), or it stopped answering.
+    pub(super) fn why_unavailable(&self, bus: usize) -> String {
+        let name = &self.hw.buses[bus].name;
+        let why = match self.safe[bus] {
+            false => "cannot switch the latches off",
+            true => "it does not answer",
+        };
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        match health.get(bus).and_then(|h| h.last_error.as_deref()) {
+            Some(error) => format!("bus {name} is unavailable: {why}: {error}"),
+            None => format!("bus {name} is unavailable: {why}"),
+        }
+    }
+
     /// `/healthz`: a bus is ok only while it answers and its outputs are known off.
     pub(super) fn publish_health(&self, bus: usize, error: Option<String>) {
         let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());

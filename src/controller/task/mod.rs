@@ -222,14 +222,14 @@ impl<T: Send + 'static> Task<T> {
     async fn pulse(&mut self, mut job: Job<T>) {
         let Channel { bus, channel } = self.hw.latches[&job.compartment];
         if let Some(down) = self.unusable_bus(&job.compartment) {
-            let name = &self.hw.buses[down].name;
-            return self.fail(job, format!("bus {name} is unavailable"), true);
+            let reason = self.why_unavailable(down);
+            return self.fail(job, reason, true);
         }
         // Already open (seen between retries, or after a bus blip): nothing to pulse.
         if self.door_state(&job.compartment) == Some(DoorState::Open) {
             return self.succeed(job);
         }
-        let length = self.timing.pulse.min(self.timing.max_pulse);
+        let length = self.timing.pulse_length();
         job.pulses += 1;
         tracing::debug!(compartment = %job.compartment, pulse = job.pulses, "pulsing latch");
         let result = self.hw.buses[bus].driver.pulse(channel, length).await;
