@@ -4,7 +4,7 @@
 //! - `export`: every entry as one JSON line, for a system the locker cannot write to.
 //!
 //! Both open the database read-only and never migrate it or take the hardware lock, so they run
-//! beside the daemon; each reads one consistent snapshot. Depends on `config`, `daemon::db_path`
+//! beside the daemon; each reads one consistent snapshot. Depends on `config`, `state`
 //! and `store`; only `cli` depends on it.
 
 use crate::config::Config;
@@ -67,7 +67,7 @@ pub fn main(command: AuditCommand) -> ExitCode {
 
 /// The install's database, read-only; a missing file is an error, never created.
 fn open(config: &Config) -> anyhow::Result<Connection> {
-    let path = crate::daemon::db_path(&config.locker.state_dir);
+    let path = crate::state::StateDir::new(&config.locker.state_dir).database();
     if !path.exists() {
         anyhow::bail!(
             "no database at {}: has the daemon of this config run yet?",

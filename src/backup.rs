@@ -22,7 +22,7 @@ pub struct Summary {
 
 /// Copies the database of `config` to `out`, which must not exist yet.
 pub fn backup(config: &Config, out: &Path) -> anyhow::Result<Summary> {
-    let source_path = config.locker.state_dir.join("lockerd.db");
+    let source_path = crate::state::StateDir::new(&config.locker.state_dir).database();
     anyhow::ensure!(
         source_path.exists(),
         "no database at {} (locker.state_dir)",

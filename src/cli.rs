@@ -260,7 +260,7 @@ fn token_create(path: &std::path::Path, role: &str, name: &str) -> anyhow::Resul
     let role = Role::parse(role)
         .filter(|r| *r != Role::Courier)
         .with_context(|| format!("--role {role}: expected kiosk, sync or operator"))?;
-    let (db, _) = crate::daemon::open_state(&config.locker.state_dir)?;
+    let db = crate::state::StateDir::new(&config.locker.state_dir).open_database()?;
     let token = crate::locker::create_token_offline(db, role, name)?;
     println!("{token}");
     eprintln!(
@@ -275,7 +275,7 @@ fn kiosk_pair(path: &std::path::Path, name: &str) -> anyhow::Result<()> {
         Ok(config) => config,
         Err(_) => std::process::exit(2),
     };
-    let (db, _) = crate::daemon::open_state(&config.locker.state_dir)?;
+    let db = crate::state::StateDir::new(&config.locker.state_dir).open_database()?;
     let pairing = crate::locker::create_pairing_offline(&db, name)?;
     // The kiosk's browser runs on the locker itself: a wildcard address means this host.
     let mut addr = config.api.listen;
@@ -306,7 +306,9 @@ fn backup(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
     );
     eprintln!(
         "keep {} with your backups too: it checks the pickup codes",
-        config.locker.state_dir.join("install.key").display()
+        crate::state::StateDir::new(&config.locker.state_dir)
+            .install_key()
+            .display()
     );
     Ok(())
 }

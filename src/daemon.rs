@@ -9,12 +9,11 @@ use crate::config::Config;
 use crate::controller::{self, Timing};
 use crate::http::Monitoring;
 use crate::locker::{Clock, InstallKey, Locker, Parts, SystemClock};
+use crate::state::{HardwareClaim, StateDir};
 use crate::store::Db;
 use crate::sync::{PushStatus, Pusher};
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
@@ -100,90 +99,15 @@ fn signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> +
     }
 }
 
-/// Claims the hardware of this install: an exclusive lock on `state_dir/hardware.lock`, held
-/// while the returned claim lives. The daemon holds it for its life and each `lockerd hw`
-/// command for its run, so two masters never drive one bus (an RS-485 line garbles frames,
-/// and one's all-off could cut the other's pulse). Creates the state directory if needed.
-pub fn claim_hardware(state_dir: &Path) -> anyhow::Result<HardwareClaim> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(state_dir)
-        .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
-    let path = state_dir.join("hardware.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(HardwareClaim(file)),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "another lockerd (the daemon, or a `lockerd hw` command) is using the hardware of {}",
-            state_dir.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(anyhow::Error::new(e).context(format!("cannot lock {}", path.display())))
-        }
-    }
-}
-
-/// The hardware lock of `claim_hardware`, released when dropped. Released explicitly, not only
-/// by closing the file: the lock belongs to the open file, which a child forked by any thread of
-/// this process (a camera command) shares until it execs, so a daemon stopped and started again
-/// in one process (tests, the library) could find its own old lock still held.
-#[derive(Debug)]
-pub struct HardwareClaim(std::fs::File);
-
-impl Drop for HardwareClaim {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
-    }
-}
-
-/// The database in the state directory.
-pub fn db_path(state_dir: &Path) -> std::path::PathBuf {
-    state_dir.join("lockerd.db")
-}
-
-/// The database file and install key live here. Both hold secrets (code hashes, TOTP seeds,
-/// the HMAC key), so the directory is private and files are created private.
-pub fn open_state(state_dir: &Path) -> anyhow::Result<(Db, InstallKey)> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(state_dir)
-        .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
-    restrict(state_dir, 0o700)?;
-    let db_path = db_path(state_dir);
-    // Create the file private before SQLite opens it: its WAL and SHM files copy its mode.
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&db_path)
-        .with_context(|| format!("cannot create database {}", db_path.display()))?;
-    restrict(&db_path, 0o600)?;
-    let db = Db::open(&db_path)
-        .with_context(|| format!("cannot open database {}", db_path.display()))?;
-    let key_path = state_dir.join("install.key");
+/// The database and the install key of `state`, created on first start. Both hold secrets
+/// (code hashes, sealed TOTP seeds, the HMAC key): `StateDir` keeps them private.
+fn open_state(state: &StateDir) -> anyhow::Result<(Db, InstallKey)> {
+    let db = state.open_database()?;
+    let key_path = state.install_key();
     let key = InstallKey::load_or_create(&key_path)
         .with_context(|| format!("cannot read install key {}", key_path.display()))?;
-    restrict(&key_path, 0o600)?;
+    crate::state::make_private(&key_path, 0o600)?;
     Ok((db, key))
-}
-
-/// Takes group and other permissions away from `path` if it has any.
-fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
-    if current & !mode != 0 {
-        tracing::warn!(path = %path.display(), mode = format!("{current:o}"), "tightening permissions");
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("cannot restrict permissions of {}", path.display()))?;
-    }
-    Ok(())
 }
 
 pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> {
@@ -191,7 +115,8 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     // Hardware first: the controller drives every latch output off before anything else, even
     // before the database is opened, so a daemon crash-looping on a bad database cannot leave
     // a coil energized.
-    let claim = claim_hardware(&config.locker.state_dir)?;
+    let state = StateDir::new(&config.locker.state_dir);
+    let claim = state.claim_hardware()?;
     let telemetry = crate::telemetry::Telemetry::default();
     let mut hardware = controller::build(&config)?;
     hardware.telemetry = telemetry.clone();
@@ -206,8 +131,8 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         options.heartbeat,
         signal(&hardware_rx),
     );
-    let (db, key) = open_state(&config.locker.state_dir)?;
-    let camera = crate::photo::Camera::new(&config.photo, &config.locker.state_dir);
+    let (db, key) = open_state(&state)?;
+    let camera = crate::photo::Camera::new(&config.photo, state);
     let (photos, photo_requests) = match camera.is_some() {
         true => {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

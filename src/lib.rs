@@ -25,6 +25,8 @@
 //! - `controller` — the one owner of the hardware: one latch pulse at a time, door polling;
 //!   `controller/drivers` is where each bus driver is registered.
 //! - `photo` — the proof-of-delivery camera, an outside command run after a deposit is stored.
+//! - `state` — the state directory: its layout (database, install key, photos, hardware lock)
+//!   and its permissions, for every module that touches it.
 //! - `store` — SQLite: migrations, rows, the event feed, the hash-chained audit log.
 //! - `config` — the TOML file, validated before any hardware is touched.
 //! - `domain` — the rules (compartment and parcel state machines, assignment, lockout), pure.
@@ -46,6 +48,7 @@ pub mod locker;
 pub mod logging;
 pub mod ops;
 pub mod photo;
+pub mod state;
 pub mod store;
 pub mod sync;
 pub mod systemd;

@@ -1,5 +1,5 @@
 //! Proof-of-delivery photos: when a deposit is stored, the configured camera command writes a
-//! JPEG of the compartment, kept in `state_dir/photos/<parcel id>.jpg`.
+//! JPEG of the compartment, kept in the state directory's `photos/` (`crate::state`).
 //!
 //! The camera is an outside program, so it is treated as unreliable: it runs in its own task
 //! after the parcel is already stored (a deposit never waits for it), without a shell, under
@@ -10,6 +10,7 @@
 use crate::config::PhotoConfig;
 use crate::domain::ParcelId;
 use crate::locker::Locker;
+use crate::state::StateDir;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -17,11 +18,6 @@ use tokio::sync::mpsc;
 
 /// The largest photo kept (the API caps photo bodies at 8 MiB).
 pub const MAX_PHOTO: u64 = 8 * 1024 * 1024;
-
-/// Where the photo of `parcel` is kept.
-pub fn photo_path(state_dir: &Path, parcel: &ParcelId) -> PathBuf {
-    state_dir.join("photos").join(format!("{parcel}.jpg"))
-}
 
 /// Why no photo was kept.
 #[derive(Debug, thiserror::Error)]
@@ -47,27 +43,27 @@ pub enum PhotoError {
 pub struct Camera {
     argv: Vec<String>,
     timeout: Duration,
-    dir: PathBuf,
+    state: StateDir,
 }
 
 impl Camera {
     /// `None` when no command is configured.
-    pub fn new(config: &PhotoConfig, state_dir: &Path) -> Option<Camera> {
+    pub fn new(config: &PhotoConfig, state: StateDir) -> Option<Camera> {
         Some(Camera {
             argv: config.argv()?,
             timeout: config.timeout,
-            dir: state_dir.join("photos"),
+            state,
         })
     }
 
     /// Runs the command for `parcel` and keeps its output; returns where it is.
     pub async fn take(&self, parcel: &ParcelId) -> Result<PathBuf, PhotoError> {
-        create_private_dir(&self.dir).map_err(PhotoError::Io)?;
-        let partial = Partial(self.dir.join(format!("{parcel}.partial.jpg")));
+        self.state.create_photos().map_err(PhotoError::Io)?;
+        let partial = Partial(self.state.partial_photo(parcel));
         let _ = std::fs::remove_file(&partial.0);
         self.run(&partial.0).await?;
         check_jpeg(&partial.0)?;
-        let done = self.dir.join(format!("{parcel}.jpg"));
+        let done = self.state.photo(parcel);
         std::fs::rename(&partial.0, &done).map_err(PhotoError::Io)?;
         Ok(done)
     }
@@ -126,14 +122,6 @@ impl Drop for Group {
             }
         }
     }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 /// A JPEG starts with the SOI marker and a segment marker, and ends with EOI (cameras may pad

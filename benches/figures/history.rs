@@ -41,7 +41,10 @@ pub fn state_dir_with(parcels: usize, into: &Path) -> anyhow::Result<PathBuf> {
     drop(Db::open(&cached).map_err(|e| anyhow::anyhow!("migrate {}: {e}", cached.display()))?);
     let state_dir = into.join(format!("state-{parcels}"));
     std::fs::create_dir_all(&state_dir)?;
-    std::fs::copy(&cached, lockerd::daemon::db_path(&state_dir))?;
+    std::fs::copy(
+        &cached,
+        lockerd::state::StateDir::new(&state_dir).database(),
+    )?;
     Ok(state_dir)
 }
 

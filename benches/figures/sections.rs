@@ -89,7 +89,8 @@ pub async fn history(args: &Args) -> anyhow::Result<Vec<Row>> {
     for past in [1_000, 100_000, 1_000_000] {
         let dir = tempfile::tempdir()?;
         let state_dir = history::state_dir_with(past, dir.path())?;
-        let db_size = std::fs::metadata(lockerd::daemon::db_path(&state_dir))?.len();
+        let db_size =
+            std::fs::metadata(lockerd::state::StateDir::new(&state_dir).database())?.len();
         let mut rig = Rig::start(Hardware::Sim, WALL, &state_dir).await?;
         let started_in = rig.started_in;
         let samples = pickups(&mut rig, args.history_pickups).await?;

@@ -13,7 +13,7 @@
 //! touches it (a coil left on by a crash must not stay on).
 //!
 //! Depends on `config`, `controller` (the drivers, and the controller for `pulse`),
-//! `daemon::open_state` and `store` (the audit entry and event); only `cli` depends on it.
+//! `state` (the database) and `store` (the audit entry and event); only `cli` depends on it.
 
 mod pulse;
 mod scan;
@@ -139,7 +139,7 @@ fn parse_units(text: &str) -> Result<RangeInclusive<u8>, String> {
 async fn refuse_if_daemon_runs(
     config: &Config,
     instead: &str,
-) -> anyhow::Result<crate::daemon::HardwareClaim> {
+) -> anyhow::Result<crate::state::HardwareClaim> {
     let addr = reachable(config.api.listen);
     let connected = tokio::time::timeout(DAEMON_PROBE, tokio::net::TcpStream::connect(addr)).await;
     if matches!(connected, Ok(Ok(_))) {
@@ -148,7 +148,8 @@ async fn refuse_if_daemon_runs(
              it owns the hardware; {instead}"
         );
     }
-    crate::daemon::claim_hardware(&config.locker.state_dir)
+    crate::state::StateDir::new(&config.locker.state_dir)
+        .claim_hardware()
         .map_err(|e| e.context(instead.to_owned()))
 }
 

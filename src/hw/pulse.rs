@@ -19,9 +19,9 @@
 use super::open_buses;
 use crate::config::{CompartmentConfig, Config};
 use crate::controller::{self, ControllerHandle, Heartbeat, HwEvent, Timing};
-use crate::daemon;
 use crate::domain::CompartmentId;
 use crate::locker::{Clock, SystemClock};
+use crate::state::StateDir;
 use crate::store::{self, Db};
 use anyhow::{Context, bail};
 use lockerd_hal::DoorState;
@@ -61,7 +61,7 @@ pub(super) async fn run(config: &Config, id: &str) -> anyhow::Result<()> {
         &format!("open the compartment through it: POST /api/v1/compartments/{id}/open"),
     )
     .await?;
-    let (db, _) = daemon::open_state(&config.locker.state_dir)?;
+    let db = StateDir::new(&config.locker.state_dir).open_database()?;
     // Caught before any output is touched: Ctrl-C's default action would kill the tool
     // mid-pulse, leaving a coil energized.
     let interrupt = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;

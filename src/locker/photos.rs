@@ -5,13 +5,17 @@ use super::core::Inner;
 use super::tx::Tx;
 use super::{Locker, LockerError, Result};
 use crate::domain::{ParcelId, ParcelState};
-use crate::photo::photo_path;
+use crate::state::StateDir;
 use crate::store;
 
 impl Inner {
+    fn state_dir(&self) -> StateDir {
+        StateDir::new(&self.config.locker.state_dir)
+    }
+
     /// The camera kept a photo of `parcel`. A parcel gone meanwhile keeps none.
     pub fn attach_photo(&self, parcel: &ParcelId) -> Result<()> {
-        let path = photo_path(&self.config.locker.state_dir, parcel);
+        let path = self.state_dir().photo(parcel);
         self.tx(|tx| {
             match store::get_parcel(tx, parcel.as_str())? {
                 Some(p) if p.state != ParcelState::Cancelled => store::set_photo(tx, parcel, true)?,
@@ -28,7 +32,7 @@ impl Inner {
         let before = self.now().minus(self.config.photo.retention);
         for parcel in store::parcels_with_photo_before(tx, before)? {
             store::set_photo(tx, &parcel, false)?;
-            let path = photo_path(&self.config.locker.state_dir, &parcel);
+            let path = self.state_dir().photo(&parcel);
             tx.after_commit(|a| a.delete_files.push(path));
         }
         Ok(())
@@ -37,16 +41,14 @@ impl Inner {
     /// Deletes files in the photo directory that no parcel's photo is: left half-written by a
     /// crash, or kept just before one but never recorded. Run at start, before the camera.
     pub fn sweep_photos(&self) -> Result<usize> {
-        let dir = self.config.locker.state_dir.join("photos");
+        let dir = self.state_dir().photos();
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(0);
         };
         let mut removed = 0;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let parcel = name
-                .strip_suffix(".jpg")
-                .filter(|id| !id.ends_with(".partial"));
+            let parcel = StateDir::photo_parcel(&name);
             let kept = match parcel {
                 Some(id) => self
                     .read(|c| Ok(store::get_parcel(c, id)?))?
@@ -71,7 +73,7 @@ impl Inner {
         if !parcel.photo {
             return Err(none());
         }
-        std::fs::read(photo_path(&self.config.locker.state_dir, &parcel.id)).map_err(|_| none())
+        std::fs::read(self.state_dir().photo(&parcel.id)).map_err(|_| none())
     }
 }
 
