@@ -1,17 +1,12 @@
 //! lockerd: the controller of a bank of parcel lockers.
 //!
-//! Layout, from the outside in:
-//! - `cli` — the command line (`lockerd run`, `check-config`, `token create`, `kiosk pair`, and
-//!   the tools below); `main.rs` calls it.
-//! - `audit` — `lockerd audit verify` and `export`: the audit log checked and exported
-//!   read-only, beside a running daemon.
-//! - `backup` — `lockerd backup`: a consistent copy of the live database.
-//! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`) for installers at the
-//!   locker, with the daemon stopped: `pulse` runs the daemon's controller, the others read the
-//!   buses through its drivers.
-//! - `ops` — `lockerd courier|parcel|compartment`: the running daemon's API, for operators.
-//! - `tls` — `lockerd tls` (a first self-signed certificate, the configured one's fingerprint)
-//!   and the pinned client the operator commands reach a daemon served over TLS with.
+//! Layout, from the outside in. The command line, apart from the daemon's layers:
+//! - `cli` — `lockerd run` (which starts `daemon`), `check-config`, `token create`, `kiosk
+//!   pair`, and the tools beside the daemon: `cli::audit`, `cli::backup`, `cli::hw`
+//!   (commissioning), `cli::ops` (the running daemon's API for operators), `cli::tls`.
+//!   `main.rs` calls it; nothing below depends on it.
+//!
+//! The daemon, outermost first:
 //! - `daemon` — start-up order (hardware safe first, database, service, listener) and shutdown.
 //! - `systemd` — readiness, status, stopping and the watchdog fed by the controller's heartbeat.
 //! - `logging` — structured journal records under systemd, plain lines elsewhere.
@@ -32,25 +27,20 @@
 //! - `domain` — the rules (compartment and parcel state machines, assignment, lockout), pure.
 //!
 //! Dependencies point inward: `domain` depends on nothing here; `store` and `controller` on
-//! `domain`; `locker` on those; `sync` on `locker`; `systemd` on `controller`; `http` and
-//! `daemon` on `locker` and `sync`, and `daemon` on `systemd`.
+//! `domain`; `state` on `store`; `locker` on those; `photo` and `sync` on `locker`; `systemd`
+//! on `controller`; `http` and `daemon` on `locker` and `sync`, and `daemon` on `systemd`.
 
-pub mod audit;
-pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod controller;
 pub mod daemon;
 pub mod domain;
 pub mod http;
-pub mod hw;
 pub mod locker;
 pub mod logging;
-pub mod ops;
 pub mod photo;
 pub mod state;
 pub mod store;
 pub mod sync;
 pub mod systemd;
 pub mod telemetry;
-pub mod tls;

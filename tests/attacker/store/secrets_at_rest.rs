@@ -107,7 +107,7 @@ async fn a_backup_logs_couriers_in_only_beside_its_install_key() {
     let config = Config::parse(&config_text(&state, ""), &dir.path().join("lockerd.toml")).unwrap();
     let backup = dir.path().join("backup.db");
     let out = backup.clone();
-    tokio::task::spawn_blocking(move || lockerd::backup::backup(&config, &out))
+    tokio::task::spawn_blocking(move || lockerd::cli::backup::backup(&config, &out))
         .await
         .unwrap()
         .unwrap();

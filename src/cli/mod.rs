@@ -1,8 +1,26 @@
-//! The command line: a thin shell over the library.
+//! The command line: `lockerd run` starts the daemon (`crate::daemon`); every other command is
+//! a tool beside it, and each lives here:
+//! - `audit` — `lockerd audit verify` and `export`: the audit log checked and exported
+//!   read-only, beside a running daemon.
+//! - `backup` — `lockerd backup`: a consistent copy of the live database.
+//! - `hw` — commissioning tools (`lockerd hw status`, `pulse`, `scan`) for installers at the
+//!   locker, with the daemon stopped: `pulse` runs the daemon's controller, the others read
+//!   the buses through its drivers.
+//! - `ops` — `lockerd courier|parcel|compartment`: the running daemon's API, for
+//!   operators.
+//! - `tls` — `lockerd tls`: a first self-signed certificate and its fingerprint, and the pinned
+//!   client the operator commands use.
+//!
+//! Nothing in the daemon's layers depends on this module.
+
+pub mod audit;
+pub mod backup;
+pub mod hw;
+pub mod ops;
+pub mod tls;
 
 use crate::config::Config;
 use crate::locker::Role;
-use crate::ops;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -37,12 +55,12 @@ enum Command {
     /// Commissioning tools for installers: check buses and doors, pulse a latch, scan a bus.
     Hw {
         #[command(subcommand)]
-        command: crate::hw::HwCommand,
+        command: crate::cli::hw::HwCommand,
     },
     /// Check or export the tamper-evident audit log (read-only; the daemon may run).
     Audit {
         #[command(subcommand)]
-        command: crate::audit::AuditCommand,
+        command: crate::cli::audit::AuditCommand,
     },
     /// Couriers, through the running daemon: add (prints the TOTP secret once), list, remove.
     ///
@@ -94,7 +112,7 @@ enum Command {
     /// HTTPS for the API: a first self-signed certificate, the configured one's fingerprint.
     Tls {
         #[command(subcommand)]
-        command: crate::tls::TlsCommand,
+        command: crate::cli::tls::TlsCommand,
     },
 }
 
@@ -131,8 +149,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => exit(run(&config)),
-        Command::Hw { command } => crate::hw::main(command),
-        Command::Audit { command } => crate::audit::main(command),
+        Command::Hw { command } => crate::cli::hw::main(command),
+        Command::Audit { command } => crate::cli::audit::main(command),
         Command::Courier { target, command } => ops::main(target, ops::Command::Courier(command)),
         Command::Parcel { target, command } => ops::main(target, ops::Command::Parcel(command)),
         Command::Compartment { target, command } => {
@@ -148,7 +166,7 @@ pub fn main() -> ExitCode {
         Command::Kiosk {
             command: KioskCommand::Pair { config, name },
         } => exit(kiosk_pair(&config, &name)),
-        Command::Tls { command } => crate::tls::main(command),
+        Command::Tls { command } => crate::cli::tls::main(command),
     }
 }
 
@@ -296,7 +314,7 @@ fn kiosk_pair(path: &std::path::Path, name: &str) -> anyhow::Result<()> {
 }
 
 fn backup(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
-    let summary = crate::backup::backup(config, out)?;
+    let summary = crate::cli::backup::backup(config, out)?;
     println!(
         "{}: {} bytes, schema version {}, events up to seq {}",
         out.display(),

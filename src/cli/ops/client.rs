@@ -135,7 +135,8 @@ impl Client {
             .no_proxy()
             .tls_built_in_root_certs(false);
         if let Some(tls) = tls {
-            let pinned = crate::tls::pinned_client(tls.end_entity()).map_err(|e| cannot(&e))?;
+            let pinned =
+                crate::cli::tls::pinned_client(tls.end_entity()).map_err(|e| cannot(&e))?;
             http = http.use_preconfigured_tls(pinned);
         }
         let http = http.build().map_err(|e| cannot(&e))?;
