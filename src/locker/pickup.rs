@@ -3,7 +3,6 @@
 use super::audit::{DAEMON, audit_parcel};
 use super::core::Inner;
 use super::limits::Opening;
-use super::secrets::constant_time_eq;
 use super::{KeypadStatus, LockerError, Result};
 use super::{Locker, PickupOpened, Principal, Role};
 use crate::domain::{CompartmentId, ParcelEvent, ParcelId, ParcelState, RemovalKind};
@@ -38,14 +37,14 @@ impl Inner {
                 true => store::parcel_by_code_hash(tx, &hash)?,
                 false => None,
             };
-            let usable = found.filter(|(parcel, stored_hash)| {
-                constant_time_eq(stored_hash, &hash)
-                    && parcel.state == ParcelState::Stored
+            // Found by its keyed hash: comparing the hashes again would add nothing.
+            let usable = found.filter(|parcel| {
+                parcel.state == ParcelState::Stored
                     && parcel.removal.is_none()
                     && parcel.expires_at.is_some_and(|t| now < t)
                     && parcel.compartment.is_some()
             });
-            let Some((parcel, _)) = usable else {
+            let Some(parcel) = usable else {
                 self.telemetry.keypad_failures.inc();
                 let policy = self.keypad_policy();
                 let locked = throttle.fail(now, &policy);
