@@ -49,6 +49,24 @@ struct Windows {
     reservation_writes: HashMap<String, RateWindow>,
 }
 
+impl OpenLimits {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
+        self.windows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The window of `key` in `windows`, after forgetting the windows with nothing left in them
+/// (so the map holds only credentials that acted within one window).
+fn window_of<'a>(
+    windows: &'a mut HashMap<String, RateWindow>,
+    key: &str,
+    now: crate::domain::Timestamp,
+    limit: RateLimit,
+) -> &'a mut RateWindow {
+    windows.retain(|_, w| !w.is_idle(now, limit));
+    windows.entry(key.to_owned()).or_default()
+}
+
 /// Which ceiling refused an opening.
 #[derive(Debug, Clone, Copy)]
 enum Scope {
@@ -57,17 +75,13 @@ enum Scope {
 }
 
 impl Inner {
-    /// Counts an opening `actor` (`Principal::audit_actor`) asks for now, or refuses it: beyond a ceiling the first refusal
-    /// of a run is published and audited in `tx`, which the caller must still commit (so it
-    /// answers `Ok(Err(..))` from its transaction).
+    /// Counts an opening `actor` (`Principal::audit_actor`) asks for now, or refuses it: beyond
+    /// a ceiling the first refusal of a run is published and audited in `tx`, which the caller
+    /// must still commit (so it answers `Ok(Err(..))` from its transaction).
     pub fn count_opening(&self, tx: &Tx<'_>, actor: &str, opening: Opening) -> Result<Result<()>> {
         let policy = &self.config.policy;
         let now = self.now();
-        let mut windows = self
-            .openings
-            .windows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut windows = self.openings.lock();
         let Windows {
             operators,
             couriers,
@@ -87,8 +101,7 @@ impl Inner {
         };
         // Bounded by the credentials that opened within a window: tokens and couriers exist
         // only if an operator made them.
-        credentials.retain(|_, w| !w.is_idle(now, own));
-        let mine = credentials.entry(actor.to_owned()).or_default();
+        let mine = window_of(credentials, actor, now, own);
         let checked = mine
             .check(now, own)
             .map_err(|r| (r, Scope::Credential, own))
@@ -126,14 +139,8 @@ impl Inner {
             window: RESERVATION_WINDOW,
         };
         let now = self.now();
-        let mut windows = self
-            .openings
-            .windows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let writes = &mut windows.reservation_writes;
-        writes.retain(|_, w| !w.is_idle(now, limit));
-        let mine = writes.entry(actor.to_owned()).or_default();
+        let mut windows = self.openings.lock();
+        let mine = window_of(&mut windows.reservation_writes, actor, now, limit);
         match mine.check(now, limit) {
             Ok(()) => {
                 mine.record(now, limit);
