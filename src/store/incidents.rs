@@ -131,3 +131,91 @@ pub fn insert_incident(conn: &Connection, i: &IncidentRecord) -> rusqlite::Resul
     )?;
     Ok(())
 }
+
+/// The compartments whose doors moved for `parcel` (a resize or a failover moves a deposit on).
+pub fn compartments_of_parcel(
+    conn: &Connection,
+    parcel: &ParcelId,
+) -> rusqlite::Result<Vec<CompartmentId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT compartment FROM door_log WHERE parcel_id = ?1 GROUP BY compartment
+         ORDER BY min(id)",
+    )?;
+    stmt.query_map([parcel.as_str()], |r| r.get(0).map(CompartmentId))?
+        .collect()
+}
+
+/// Every door movement of `compartment` between `from` and `to` (inclusive), in log order, at
+/// most `limit`: whoever or whatever moved it, this parcel's or not.
+pub fn door_log_between(
+    conn: &Connection,
+    compartment: &CompartmentId,
+    from: Timestamp,
+    to: Timestamp,
+    limit: usize,
+) -> rusqlite::Result<Vec<DoorLogEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, open, cause, parcel_id FROM door_log
+         WHERE compartment = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, id LIMIT ?4",
+    )?;
+    let params = params![compartment.as_str(), from.0, to.0, limit as i64];
+    stmt.query_map(params, |r| {
+        Ok(DoorLogEntry {
+            at: Timestamp(r.get(0)?),
+            open: r.get(1)?,
+            cause: r.get(2)?,
+            parcel: r.get::<_, Option<String>>(3)?.map(ParcelId),
+        })
+    })?
+    .collect()
+}
+
+/// Incidents reported about `parcel`, or about `compartment` between `from` and `to`, oldest
+/// first, at most `limit`.
+pub fn incidents_about(
+    conn: &Connection,
+    parcel: &ParcelId,
+    compartments: &[CompartmentId],
+    from: Timestamp,
+    to: Timestamp,
+    limit: usize,
+) -> rusqlite::Result<Vec<IncidentRecord>> {
+    let mut found = query_incidents(conn, "parcel_id = ?1", params![parcel.as_str()], limit)?;
+    for c in compartments {
+        let params = params![c.as_str(), from.0, to.0];
+        let about = "compartment = ?1 AND at >= ?2 AND at <= ?3";
+        for i in query_incidents(conn, about, params, limit)? {
+            if !found.iter().any(|f| f.id == i.id) {
+                found.push(i);
+            }
+        }
+    }
+    found.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    found.truncate(limit);
+    Ok(found)
+}
+
+fn query_incidents(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+    limit: usize,
+) -> rusqlite::Result<Vec<IncidentRecord>> {
+    let sql = format!(
+        "SELECT id, kind, parcel_id, compartment, note, reporter, at FROM incidents
+         WHERE {filter} ORDER BY at LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    stmt.query_map(params, |r| {
+        Ok(IncidentRecord {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            parcel: r.get::<_, Option<String>>(2)?.map(ParcelId),
+            compartment: r.get::<_, Option<String>>(3)?.map(CompartmentId),
+            note: r.get(4)?,
+            reporter: r.get(5)?,
+            at: Timestamp(r.get(6)?),
+        })
+    })?
+    .collect()
+}
