@@ -151,8 +151,8 @@ async fn new_code(
 
 /// The parcel's proof-of-delivery photo.
 ///
-/// Roles: operator, sync (the cloud puts it into the recipient's delivery notice once
-/// `parcel.photo_taken` says it is saved). Taken by `photo.command` when the deposit was
+/// Roles: operator, sync. The cloud puts it into the recipient's delivery notice once
+/// `parcel.photo_taken` says it is saved. Taken by `photo.command` when the deposit was
 /// stored, unless its reservation said `photo: false`; deleted after `photo.retention`. `404`
 /// when the parcel has none (no camera, the camera failed, or the photo was deleted).
 #[utoipa::path(

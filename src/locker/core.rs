@@ -10,8 +10,8 @@ use super::{LockerError, Result};
 use crate::config::Config;
 use crate::controller::ControllerHandle;
 use crate::domain::{
-    Compartment, CompartmentEvent, CompartmentId, DeliveredBy, Parcel, ParcelEvent, ParcelId, PickupCode, Size,
-    ThrottlePolicy, Timestamp,
+    Compartment, CompartmentEvent, CompartmentId, DeliveredBy, Parcel, ParcelEvent, ParcelId,
+    PickupCode, Size, ThrottlePolicy, Timestamp,
 };
 use crate::store::{self, Db, Purpose};
 use rusqlite::{Connection, TransactionBehavior};

@@ -6,8 +6,8 @@ use super::limits::Opening;
 use super::{DepositOpened, Locker, Principal};
 use super::{LockerError, Result};
 use crate::domain::{
-    CompartmentEvent, CompartmentId, CourierId, DeliveredBy, Parcel, ParcelEvent, ParcelId, ParcelState,
-    RemovalKind, Size,
+    CompartmentEvent, CompartmentId, CourierId, DeliveredBy, Parcel, ParcelEvent, ParcelId,
+    ParcelState, RemovalKind, Size,
 };
 use crate::store::{self, Purpose};
 use rusqlite::Connection;

@@ -173,16 +173,17 @@ pub fn list_audit(
         .collect()
 }
 
+/// By `audit_by_parcel` (schema 10), never a scan of the log.
+pub(super) const AUDIT_OF_PARCEL: &str = "SELECT seq, at, actor, action, detail, hash FROM audit
+     WHERE parcel_id = ?1 ORDER BY seq LIMIT ?2";
+
 /// The entries naming `parcel` (`detail.parcel_id`), oldest first, at most `limit`.
 pub fn audit_of_parcel(
     conn: &Connection,
     parcel: &str,
     limit: usize,
 ) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, at, actor, action, detail, hash FROM audit WHERE parcel_id = ?1
-         ORDER BY seq LIMIT ?2",
-    )?;
+    let mut stmt = conn.prepare_cached(AUDIT_OF_PARCEL)?;
     stmt.query_map(params![parcel, limit as i64], entry)?
         .collect()
 }

@@ -65,6 +65,10 @@ fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
     })
 }
 
+/// By `events_by_parcel` (schema 10), never a scan of the feed.
+pub(super) const EVENTS_OF_PARCEL: &str =
+    "SELECT seq, id, type, at, data FROM events WHERE parcel_id = ?1 ORDER BY seq LIMIT ?2";
+
 /// The events about `parcel` still in the feed (acknowledged ones are pruned after
 /// `sync.retention`), oldest first, at most `limit`.
 pub fn events_of_parcel(
@@ -72,9 +76,7 @@ pub fn events_of_parcel(
     parcel: &str,
     limit: usize,
 ) -> rusqlite::Result<Vec<EventRecord>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, id, type, at, data FROM events WHERE parcel_id = ?1 ORDER BY seq LIMIT ?2",
-    )?;
+    let mut stmt = conn.prepare_cached(EVENTS_OF_PARCEL)?;
     let rows = stmt.query_map(params![parcel, limit as i64], event_row)?;
     rows.collect()
 }

@@ -132,15 +132,24 @@ pub fn insert_incident(conn: &Connection, i: &IncidentRecord) -> rusqlite::Resul
     Ok(())
 }
 
+// What a parcel's evidence reads, each by an index of schema 10 (or `incidents_by_compartment`),
+// never a scan: a locker keeps years of door movements and incidents.
+pub(super) const COMPARTMENTS_OF_PARCEL: &str = "SELECT compartment FROM door_log
+     WHERE parcel_id = ?1 GROUP BY compartment ORDER BY min(id)";
+pub(super) const DOOR_LOG_BETWEEN: &str = "SELECT at, open, cause, parcel_id FROM door_log
+     WHERE compartment = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, id LIMIT ?4";
+pub(super) const INCIDENTS_OF_PARCEL: &str = "SELECT id, kind, parcel_id, compartment, note,
+     reporter, at FROM incidents WHERE parcel_id = ?1 ORDER BY at LIMIT ?2";
+pub(super) const INCIDENTS_IN_COMPARTMENT: &str = "SELECT id, kind, parcel_id, compartment,
+     note, reporter, at FROM incidents WHERE compartment = ?1 AND at >= ?2 AND at <= ?3
+     ORDER BY at LIMIT ?4";
+
 /// The compartments whose doors moved for `parcel` (a resize or a failover moves a deposit on).
 pub fn compartments_of_parcel(
     conn: &Connection,
     parcel: &ParcelId,
 ) -> rusqlite::Result<Vec<CompartmentId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT compartment FROM door_log WHERE parcel_id = ?1 GROUP BY compartment
-         ORDER BY min(id)",
-    )?;
+    let mut stmt = conn.prepare_cached(COMPARTMENTS_OF_PARCEL)?;
     stmt.query_map([parcel.as_str()], |r| r.get(0).map(CompartmentId))?
         .collect()
 }
@@ -154,10 +163,7 @@ pub fn door_log_between(
     to: Timestamp,
     limit: usize,
 ) -> rusqlite::Result<Vec<DoorLogEntry>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT at, open, cause, parcel_id FROM door_log
-         WHERE compartment = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, id LIMIT ?4",
-    )?;
+    let mut stmt = conn.prepare_cached(DOOR_LOG_BETWEEN)?;
     let params = params![compartment.as_str(), from.0, to.0, limit as i64];
     stmt.query_map(params, |r| {
         Ok(DoorLogEntry {
@@ -180,11 +186,15 @@ pub fn incidents_about(
     to: Timestamp,
     limit: usize,
 ) -> rusqlite::Result<Vec<IncidentRecord>> {
-    let mut found = query_incidents(conn, "parcel_id = ?1", params![parcel.as_str()], limit)?;
+    let limit_sql = limit as i64;
+    let mut found = query_incidents(
+        conn,
+        INCIDENTS_OF_PARCEL,
+        params![parcel.as_str(), limit_sql],
+    )?;
     for c in compartments {
-        let params = params![c.as_str(), from.0, to.0];
-        let about = "compartment = ?1 AND at >= ?2 AND at <= ?3";
-        for i in query_incidents(conn, about, params, limit)? {
+        let params = params![c.as_str(), from.0, to.0, limit_sql];
+        for i in query_incidents(conn, INCIDENTS_IN_COMPARTMENT, params)? {
             if !found.iter().any(|f| f.id == i.id) {
                 found.push(i);
             }
@@ -197,15 +207,10 @@ pub fn incidents_about(
 
 fn query_incidents(
     conn: &Connection,
-    filter: &str,
+    sql: &str,
     params: impl rusqlite::Params,
-    limit: usize,
 ) -> rusqlite::Result<Vec<IncidentRecord>> {
-    let sql = format!(
-        "SELECT id, kind, parcel_id, compartment, note, reporter, at FROM incidents
-         WHERE {filter} ORDER BY at LIMIT {limit}"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(sql)?;
     stmt.query_map(params, |r| {
         Ok(IncidentRecord {
             id: r.get(0)?,

@@ -1,7 +1,8 @@
 //! Parcel rows and their pickup-code hashes.
 
 use crate::domain::{
-    CompartmentId, CourierId, DeliveredBy, Parcel, ParcelId, ParcelState, Removal, RemovalKind, Size, Timestamp,
+    CompartmentId, CourierId, DeliveredBy, Parcel, ParcelId, ParcelState, Removal, RemovalKind,
+    Size, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -33,7 +34,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Parcel> {
         ended_at: r.get::<_, Option<i64>>("ended_at")?.map(Timestamp),
         photo: r.get("photo")?,
         delivered_by: match r.get::<_, Option<String>>("delivered_by")? {
-            Some(d) => Some(DeliveredBy::parse(&d).ok_or_else(|| super::unknown("delivered_by", &d))?),
+            Some(d) => {
+                Some(DeliveredBy::parse(&d).ok_or_else(|| super::unknown("delivered_by", &d))?)
+            }
             None => None,
         },
     })
@@ -264,7 +267,10 @@ pub fn set_photo_digest(
 }
 
 /// The digest and size of the parcel's photo, if one was ever kept.
-pub fn photo_digest(conn: &Connection, parcel: &ParcelId) -> rusqlite::Result<Option<(String, u64)>> {
+pub fn photo_digest(
+    conn: &Connection,
+    parcel: &ParcelId,
+) -> rusqlite::Result<Option<(String, u64)>> {
     conn.query_row(
         "SELECT photo_sha256, photo_bytes FROM parcels WHERE id = ?1 AND photo_sha256 IS NOT NULL",
         [parcel.as_str()],

@@ -1,9 +1,9 @@
 //! The evidence document for one parcel (`GET /api/v1/parcels/{id}/evidence`).
 
 use super::{AuditEntryView, EventView, ParcelView, time};
+use crate::domain::CompartmentId;
 use crate::locker::Evidence;
 use crate::store::{DoorLogEntry, IncidentRecord};
-use crate::domain::CompartmentId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
