@@ -27,11 +27,12 @@ fn allowed(method: &str, path: &str, role: &str) -> bool {
                 || path.starts_with("/api/v1/courier/returns")
                 || path == "/api/v1/courier/logout"
         }
-        // Reading parcels, but not their photos: docs/api.md gives those to operators only.
+        // Reading parcels (their photos and evidence too, for the delivery notice and claims)
+        // and compartments.
         "sync" => {
             path.starts_with("/api/v1/sync/")
                 || (read
-                    && ((path.starts_with("/api/v1/parcels") && !path.ends_with("/photo"))
+                    && (path.starts_with("/api/v1/parcels")
                         || path.starts_with("/api/v1/compartments")))
         }
         _ => false,

@@ -103,5 +103,8 @@ fn past_parcel(n: usize, at: Timestamp) -> Parcel {
         expires_at: Some(at.plus(Duration::from_secs(72 * 3600))),
         ended_at: Some(at.plus(Duration::from_secs(4 * 3600))),
         photo: false,
+        delivered_by: Some(lockerd::domain::DeliveredBy::Courier(
+            "history-courier".into(),
+        )),
     }
 }

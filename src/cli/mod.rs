@@ -72,7 +72,7 @@ enum Command {
         #[command(subcommand)]
         command: ops::CourierCommand,
     },
-    /// Parcels, through the running daemon: list, show, extend.
+    /// Parcels, through the running daemon: list, show, evidence, extend.
     ///
     /// Needs an operator token in LOCKERD_TOKEN or --token-file.
     Parcel {

@@ -21,7 +21,7 @@ mod tests;
 pub use assign::choose;
 pub use compartment::{Compartment, CompartmentEvent, CompartmentState, Door};
 pub use ids::{CompartmentId, CourierId, ParcelId, PickupCode, Timestamp};
-pub use parcel::{Parcel, ParcelEvent, ParcelState, Removal, RemovalKind};
+pub use parcel::{DeliveredBy, Parcel, ParcelEvent, ParcelState, Removal, RemovalKind};
 pub use rate::{RateLimit, RateRefusal, RateWindow};
 pub use reservation::Reservation;
 pub use role::Role;

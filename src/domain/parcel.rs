@@ -114,6 +114,42 @@ pub struct Parcel {
     /// When it was collected, cancelled or returned.
     pub ended_at: Option<Timestamp>,
     pub photo: bool,
+    /// What admitted it; `None` only for a parcel from before lockerd recorded it.
+    pub delivered_by: Option<DeliveredBy>,
+}
+
+/// What admitted a parcel into the locker, as `parcel.stored` and the parcel view name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveredBy {
+    /// `courier:<name>`: a courier logged in with TOTP deposited it.
+    Courier(String),
+    /// `reservation`: deposited against a reservation alone (issue 16, later).
+    Reservation,
+    /// `pin:<access code name>`: an access code opened the deposit (issue 16, later).
+    Pin(String),
+    /// `open_drop`: a delivery without an account (issue 16, later).
+    OpenDrop,
+}
+
+impl DeliveredBy {
+    pub fn as_string(&self) -> String {
+        match self {
+            Self::Courier(name) => format!("courier:{name}"),
+            Self::Reservation => "reservation".into(),
+            Self::Pin(name) => format!("pin:{name}"),
+            Self::OpenDrop => "open_drop".into(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.split_once(':') {
+            Some(("courier", name)) => Some(Self::Courier(name.into())),
+            Some(("pin", name)) => Some(Self::Pin(name.into())),
+            None if s == "reservation" => Some(Self::Reservation),
+            None if s == "open_drop" => Some(Self::OpenDrop),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +225,7 @@ impl Parcel {
             expires_at: None,
             ended_at: None,
             photo: false,
+            delivered_by: None,
         }
     }
 

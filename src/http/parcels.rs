@@ -1,9 +1,9 @@
-//! Parcels (operator; sync may read): list, one, extend, new code.
+//! Parcels (operator; sync may read): list, one, extend, new code, photo, evidence.
 
 use super::AppState;
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
 use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, page_limit};
-use super::views::{ParcelPageView, ParcelStateView, ParcelView};
+use super::views::{EvidenceView, ParcelPageView, ParcelStateView, ParcelView};
 use axum::extract::State;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +19,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(extend))
         .routes(routes!(new_code))
         .routes(routes!(photo))
+        .routes(routes!(evidence))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -150,15 +151,16 @@ async fn new_code(
 
 /// The parcel's proof-of-delivery photo.
 ///
-/// Roles: operator. Taken by `photo.command` when the deposit was stored, unless its
-/// reservation said `photo: false`; deleted after `photo.retention`. `404` when the parcel has
-/// none (no camera, the camera failed, or the photo was deleted).
+/// Roles: operator, sync. The cloud puts it into the recipient's delivery notice once
+/// `parcel.photo_taken` says it is saved. Taken by `photo.command` when the deposit was
+/// stored, unless its reservation said `photo: false`; deleted after `photo.retention`. `404`
+/// when the parcel has none (no camera, the camera failed, or the photo was deleted).
 #[utoipa::path(
     get,
     path = "/api/v1/parcels/{id}/photo",
     tag = "parcels",
     params(("id" = String, Path, description = "the parcel's id")),
-    security(("bearer" = ["operator"])),
+    security(("bearer" = ["operator", "sync"])),
     responses(
         (status = 200, description = "the photo", content_type = "image/jpeg", body = Vec<u8>),
         (status = 404, description = "`not_found`: no such parcel, or it has no photo", body = ErrorBody),
@@ -166,10 +168,38 @@ async fn new_code(
     )
 )]
 async fn photo(
-    _: Caller<OPERATOR>,
+    _: Caller<{ OPERATOR | SYNC }>,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<impl axum::response::IntoResponse, ApiError> {
     let jpeg = state.locker.photo(&id).await?;
     Ok(([(axum::http::header::CONTENT_TYPE, "image/jpeg")], jpeg))
+}
+
+/// Everything the locker knows of one parcel, for a claim or an investigation.
+///
+/// Roles: operator, sync. One JSON document: the parcel, its events still in the feed (any
+/// `pickup_code` removed), its audit entries (`seq`, `hash`), every opening and closing of its
+/// compartment(s) from its deposit to its end (or now), incidents about it or its
+/// compartment(s) meanwhile, its photo's `sha256`, and the audit chain's head at the time of
+/// the answer, against which a later `lockerd audit verify` or `lockerd audit export` checks the
+/// entries. Never a pickup code. `lockerd parcel evidence ID --out FILE` saves it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/parcels/{id}/evidence",
+    tag = "parcels",
+    params(("id" = String, Path, description = "the parcel's id")),
+    security(("bearer" = ["operator", "sync"])),
+    responses(
+        (status = 200, description = "the parcel's evidence", body = EvidenceView),
+        (status = 404, description = "`not_found`: no such parcel", body = ErrorBody),
+        AuthErrors,
+    )
+)]
+async fn evidence(
+    _: Caller<{ OPERATOR | SYNC }>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<EvidenceView>, ApiError> {
+    Ok(Json(state.locker.evidence(&id).await?.into()))
 }

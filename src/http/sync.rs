@@ -44,11 +44,17 @@ pub struct Ack {
 /// Event types: `parcel.opening`, `parcel.stored`, `parcel.code_changed`, `parcel.collected`,
 /// `parcel.expired`, `parcel.returned`, `parcel.cancelled` (data: the parcel's `parcel_id`,
 /// `tracking_id`, `state`, `size`, `compartment`, `courier`, and the times `deposited_at`,
-/// `closed_at`, `stored_at`, `expires_at`, `ended_at`, plus `reason` or `cause` where one
-/// applies; `parcel.stored` adds `pickup_code_issuer`: `locker` (the code is in `pickup_code`)
+/// `closed_at`, `stored_at`, `expires_at`, `ended_at`, `delivered_by` (what admitted the
+/// parcel: `courier:<courier name>` for a courier's deposit; later `reservation`,
+/// `pin:<access code name>` or `open_drop`; `null` for parcels from before it was recorded),
+/// plus `reason` or `cause` where one applies; `parcel.stored` adds `photo` (`true` when a
+/// proof-of-delivery photo will be taken: a camera is configured and no reservation said
+/// `photo: false`) and `pickup_code_issuer`: `locker` (the code is in `pickup_code`)
 /// or `cloud` (a reservation's code, never repeated here; if that code turned out to be another
 /// parcel's live code, a `parcel.code_changed` with a new code and the `reason` follows at
-/// once)); `door.left_open`, `door.forced` (`compartment`, `parcel_id`, `cause`);
+/// once)); `parcel.photo_taken` (`parcel_id`, `bytes`, `sha256`: lowercase hex of the JPEG)
+/// once the photo is saved: fetch it with `GET /api/v1/parcels/{id}/photo` for the delivery
+/// notice; `door.left_open`, `door.forced` (`compartment`, `parcel_id`, `cause`);
 /// `compartment.fault` (`compartment`, `reason`, `purpose`, `parcel_id`);
 /// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`, `actor`; a reason
 /// starting `inspect:` means lockerd took it out of service until someone looks inside);

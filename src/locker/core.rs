@@ -10,8 +10,8 @@ use super::{LockerError, Result};
 use crate::config::Config;
 use crate::controller::ControllerHandle;
 use crate::domain::{
-    Compartment, CompartmentEvent, CompartmentId, Parcel, ParcelEvent, ParcelId, PickupCode, Size,
-    ThrottlePolicy, Timestamp,
+    Compartment, CompartmentEvent, CompartmentId, DeliveredBy, Parcel, ParcelEvent, ParcelId,
+    PickupCode, Size, ThrottlePolicy, Timestamp,
 };
 use crate::store::{self, Db, Purpose};
 use rusqlite::{Connection, TransactionBehavior};
@@ -364,9 +364,12 @@ impl Inner {
         let stored = self.update_parcel(tx, parcel, ParcelEvent::Stored { expires_at })?;
         let mut data = parcel_data(&stored);
         let (cloud_code, photo) = self.consume_reservation(tx, &stored)?;
-        if photo && self.photos.is_some() {
+        // A reservation's `photo: false` means no camera, ever: the event says what will happen.
+        let photo = photo && self.photos.is_some();
+        if photo {
             tx.after_commit(|a| a.photos.push(stored.id.clone()));
         }
+        data["photo"] = json!(photo);
         match &cloud_code {
             CloudCode::Usable(hash) => {
                 store::set_code_hash(tx, &stored.id, Some(hash))?;
@@ -406,5 +409,6 @@ pub fn parcel_data(p: &Parcel) -> Value {
         "stored_at": p.stored_at.map(Timestamp::to_rfc3339),
         "expires_at": p.expires_at.map(Timestamp::to_rfc3339),
         "ended_at": p.ended_at.map(Timestamp::to_rfc3339),
+        "delivered_by": p.delivered_by.as_ref().map(DeliveredBy::as_string),
     })
 }

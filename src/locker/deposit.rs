@@ -6,8 +6,8 @@ use super::limits::Opening;
 use super::{DepositOpened, Locker, Principal};
 use super::{LockerError, Result};
 use crate::domain::{
-    CompartmentEvent, CompartmentId, CourierId, Parcel, ParcelEvent, ParcelId, ParcelState,
-    RemovalKind, Size,
+    CompartmentEvent, CompartmentId, CourierId, DeliveredBy, Parcel, ParcelEvent, ParcelId,
+    ParcelState, RemovalKind, Size,
 };
 use crate::store::{self, Purpose};
 use rusqlite::Connection;
@@ -48,10 +48,11 @@ impl Inner {
     }
 
     /// Creates the parcel and reserves the smallest fitting compartment, intent recorded.
+    /// `by`: what admitted it, kept on the parcel and published when it is stored.
     pub fn begin_deposit(
         &self,
         actor: &str,
-        courier: &CourierId,
+        (courier, by): (&CourierId, DeliveredBy),
         tracking_id: &str,
         size: Size,
         prefer_accessible: bool,
@@ -69,7 +70,7 @@ impl Inner {
                 return Ok(Err(refused));
             }
             let id = ParcelId(uuid::Uuid::new_v4().to_string());
-            let parcel = Parcel::deposit(
+            let mut parcel = Parcel::deposit(
                 id.clone(),
                 tracking_id.to_owned(),
                 size,
@@ -77,6 +78,7 @@ impl Inner {
                 courier.clone(),
                 self.now(),
             );
+            parcel.delivered_by = Some(by.clone());
             store::insert_parcel(tx, &parcel)?;
             if prefer_accessible {
                 store::set_prefer_accessible(tx, id.as_str())?;
@@ -262,12 +264,14 @@ impl Locker {
         prefer_accessible: bool,
     ) -> Result<DepositOpened> {
         let actor = courier.audit_actor();
+        let by = DeliveredBy::Courier(courier.name.clone());
         let courier = Self::courier_of(courier)?;
         check_tracking_id(tracking_id)?;
         let tracking_id = tracking_id.to_owned();
         let (parcel_id, compartment) = self
             .blocking(move |inner| {
-                inner.begin_deposit(&actor, &courier, &tracking_id, size, prefer_accessible)
+                let who = (&courier, by);
+                inner.begin_deposit(&actor, who, &tracking_id, size, prefer_accessible)
             })
             .await?;
         self.deposit_opened(parcel_id, compartment).await

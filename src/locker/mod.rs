@@ -14,6 +14,7 @@ mod clock;
 mod core;
 mod deposit;
 mod engine;
+mod evidence;
 mod feed;
 mod incident;
 mod kiosk;
@@ -31,6 +32,7 @@ mod types;
 pub use auth::UNKNOWN_NAME_THROTTLES_MAX;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::Ticket;
+pub use evidence::{EVIDENCE_MAX_ROWS, Evidence};
 pub use incident::{
     INCIDENTS_PER_COMPARTMENT_PER_DAY, INCIDENTS_WITHOUT_COMPARTMENT_PER_DAY, IncidentReport,
     NOTE_MAX,

@@ -7,18 +7,32 @@ use super::{Locker, LockerError, Result};
 use crate::domain::{ParcelId, ParcelState};
 use crate::state::StateDir;
 use crate::store;
+use serde_json::json;
+use sha2::{Digest, Sha256};
 
 impl Inner {
     fn state_dir(&self) -> StateDir {
         StateDir::new(&self.config.locker.state_dir)
     }
 
-    /// The camera kept a photo of `parcel`. A parcel gone meanwhile keeps none.
+    /// The camera kept a photo of `parcel`: recorded with its digest, and published in
+    /// `parcel.photo_taken` (the cloud fetches it for the delivery notice). A parcel gone
+    /// meanwhile keeps none.
     pub fn attach_photo(&self, parcel: &ParcelId) -> Result<()> {
         let path = self.state_dir().photo(parcel);
+        // Hashed before the transaction: the file is read without holding the database.
+        let jpeg = std::fs::read(&path)
+            .map_err(|e| LockerError::Internal(format!("cannot read the photo: {e}")))?;
+        let sha256 = hex::encode(Sha256::digest(&jpeg));
+        let bytes = jpeg.len() as u64;
         self.tx(|tx| {
             match store::get_parcel(tx, parcel.as_str())? {
-                Some(p) if p.state != ParcelState::Cancelled => store::set_photo(tx, parcel, true)?,
+                Some(p) if p.state != ParcelState::Cancelled => {
+                    store::set_photo(tx, parcel, true)?;
+                    store::set_photo_digest(tx, parcel, &sha256, bytes)?;
+                    let data = json!({"parcel_id": parcel, "bytes": bytes, "sha256": sha256});
+                    self.publish(tx, "parcel.photo_taken", data)?;
+                }
                 _ => tx.after_commit(|a| a.delete_files.push(path)),
             }
             Ok(())

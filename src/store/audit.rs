@@ -134,11 +134,15 @@ pub fn append_audit(
     let (last_seq, prev) = audit_head(conn)?.unwrap_or((0, GENESIS.to_vec()));
     // Never reuse a seq, even one whose row is gone: a deleted tail stays a visible gap.
     let seq = last_seq.max(sequence(conn)?) + 1;
+    // The parcel an entry names, kept beside it so a parcel's entries are found by index; the
+    // hash covers `detail`, which names it too, so the column needs no place in the chain.
+    let parcel = detail.get("parcel_id").and_then(serde_json::Value::as_str);
     let detail = detail.to_string();
     let hash = entry_hash(&prev, seq, at, actor, action, &detail);
     conn.execute(
-        "INSERT INTO audit (seq, at, actor, action, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![seq, at.0, actor, action, detail, hash.as_slice()],
+        "INSERT INTO audit (seq, at, actor, action, detail, hash, parcel_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![seq, at.0, actor, action, detail, hash.as_slice(), parcel],
     )?;
     super::meta_set(conn, META_SEQ, seq)?;
     super::meta_set(conn, META_HEAD, head_of(&hash))?;
@@ -166,6 +170,21 @@ pub fn list_audit(
         "SELECT seq, at, actor, action, detail, hash FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
     stmt.query_map(params![after, limit as i64], entry)?
+        .collect()
+}
+
+/// By `audit_by_parcel` (schema 10), never a scan of the log.
+pub(super) const AUDIT_OF_PARCEL: &str = "SELECT seq, at, actor, action, detail, hash FROM audit
+     WHERE parcel_id = ?1 ORDER BY seq LIMIT ?2";
+
+/// The entries naming `parcel` (`detail.parcel_id`), oldest first, at most `limit`.
+pub fn audit_of_parcel(
+    conn: &Connection,
+    parcel: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(AUDIT_OF_PARCEL)?;
+    stmt.query_map(params![parcel, limit as i64], entry)?
         .collect()
 }
 

@@ -131,3 +131,96 @@ pub fn insert_incident(conn: &Connection, i: &IncidentRecord) -> rusqlite::Resul
     )?;
     Ok(())
 }
+
+// What a parcel's evidence reads, each by an index of schema 10 (or `incidents_by_compartment`),
+// never a scan: a locker keeps years of door movements and incidents.
+pub(super) const COMPARTMENTS_OF_PARCEL: &str = "SELECT compartment FROM door_log
+     WHERE parcel_id = ?1 GROUP BY compartment ORDER BY min(id)";
+pub(super) const DOOR_LOG_BETWEEN: &str = "SELECT at, open, cause, parcel_id FROM door_log
+     WHERE compartment = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, id LIMIT ?4";
+pub(super) const INCIDENTS_OF_PARCEL: &str = "SELECT id, kind, parcel_id, compartment, note,
+     reporter, at FROM incidents WHERE parcel_id = ?1 ORDER BY at LIMIT ?2";
+pub(super) const INCIDENTS_IN_COMPARTMENT: &str = "SELECT id, kind, parcel_id, compartment,
+     note, reporter, at FROM incidents WHERE compartment = ?1 AND at >= ?2 AND at <= ?3
+     ORDER BY at LIMIT ?4";
+
+/// The compartments whose doors moved for `parcel` (a resize or a failover moves a deposit on).
+pub fn compartments_of_parcel(
+    conn: &Connection,
+    parcel: &ParcelId,
+) -> rusqlite::Result<Vec<CompartmentId>> {
+    let mut stmt = conn.prepare_cached(COMPARTMENTS_OF_PARCEL)?;
+    stmt.query_map([parcel.as_str()], |r| r.get(0).map(CompartmentId))?
+        .collect()
+}
+
+/// Every door movement of `compartment` between `from` and `to` (inclusive), in log order, at
+/// most `limit`: whoever or whatever moved it, this parcel's or not.
+pub fn door_log_between(
+    conn: &Connection,
+    compartment: &CompartmentId,
+    from: Timestamp,
+    to: Timestamp,
+    limit: usize,
+) -> rusqlite::Result<Vec<DoorLogEntry>> {
+    let mut stmt = conn.prepare_cached(DOOR_LOG_BETWEEN)?;
+    let params = params![compartment.as_str(), from.0, to.0, limit as i64];
+    stmt.query_map(params, |r| {
+        Ok(DoorLogEntry {
+            at: Timestamp(r.get(0)?),
+            open: r.get(1)?,
+            cause: r.get(2)?,
+            parcel: r.get::<_, Option<String>>(3)?.map(ParcelId),
+        })
+    })?
+    .collect()
+}
+
+/// Incidents reported about `parcel`, or about `compartment` between `from` and `to`, oldest
+/// first, at most `limit`.
+pub fn incidents_about(
+    conn: &Connection,
+    parcel: &ParcelId,
+    compartments: &[CompartmentId],
+    from: Timestamp,
+    to: Timestamp,
+    limit: usize,
+) -> rusqlite::Result<Vec<IncidentRecord>> {
+    let limit_sql = limit as i64;
+    let mut found = query_incidents(
+        conn,
+        INCIDENTS_OF_PARCEL,
+        params![parcel.as_str(), limit_sql],
+    )?;
+    for c in compartments {
+        let params = params![c.as_str(), from.0, to.0, limit_sql];
+        for i in query_incidents(conn, INCIDENTS_IN_COMPARTMENT, params)? {
+            if !found.iter().any(|f| f.id == i.id) {
+                found.push(i);
+            }
+        }
+    }
+    found.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    found.truncate(limit);
+    Ok(found)
+}
+
+fn query_incidents(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<IncidentRecord>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    stmt.query_map(params, |r| {
+        Ok(IncidentRecord {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            parcel: r.get::<_, Option<String>>(2)?.map(ParcelId),
+            compartment: r.get::<_, Option<String>>(3)?.map(CompartmentId),
+            note: r.get(4)?,
+            reporter: r.get(5)?,
+            at: Timestamp(r.get(6)?),
+        })
+    })?
+    .collect()
+}

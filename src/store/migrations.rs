@@ -242,6 +242,34 @@ ALTER TABLE couriers ADD COLUMN totp_sealed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE throttles ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX incidents_by_compartment ON incidents(compartment, at);
 "#,
+    r#"
+-- Evidence for a claim (issue 16): everything about one parcel, found by index however long
+-- the history. Events and audit entries name their parcel in a column filled when they are
+-- written (the audit hash covers `detail` only, so the column changes no hash); rows from
+-- before are filled once here.
+ALTER TABLE events ADD COLUMN parcel_id TEXT;
+UPDATE events SET parcel_id = json_extract(data, '$.parcel_id')
+    WHERE json_type(data, '$.parcel_id') = 'text';
+CREATE INDEX events_by_parcel ON events(parcel_id, seq) WHERE parcel_id IS NOT NULL;
+ALTER TABLE audit ADD COLUMN parcel_id TEXT;
+UPDATE audit SET parcel_id = json_extract(detail, '$.parcel_id')
+    WHERE json_type(detail, '$.parcel_id') = 'text';
+CREATE INDEX audit_by_parcel ON audit(parcel_id, seq) WHERE parcel_id IS NOT NULL;
+-- Which compartments a parcel's doors moved in, and their history over a time range.
+CREATE INDEX door_log_by_parcel ON door_log(parcel_id) WHERE parcel_id IS NOT NULL;
+CREATE INDEX door_log_by_time ON door_log(compartment, at);
+CREATE INDEX incidents_by_parcel ON incidents(parcel_id) WHERE parcel_id IS NOT NULL;
+
+-- What admitted the parcel (`courier:<name>`; later `reservation`, `pin:<name>`, `open_drop`).
+-- Every parcel so far was a courier's deposit.
+ALTER TABLE parcels ADD COLUMN delivered_by TEXT;
+UPDATE parcels SET delivered_by =
+    (SELECT 'courier:' || name FROM couriers WHERE couriers.id = parcels.courier)
+    WHERE courier IS NOT NULL;
+-- The proof-of-delivery photo's digest and size, kept after the file is deleted by retention.
+ALTER TABLE parcels ADD COLUMN photo_sha256 TEXT;
+ALTER TABLE parcels ADD COLUMN photo_bytes INTEGER;
+"#,
 ];
 
 /// The schema version this binary writes.

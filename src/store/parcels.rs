@@ -1,7 +1,8 @@
 //! Parcel rows and their pickup-code hashes.
 
 use crate::domain::{
-    CompartmentId, CourierId, Parcel, ParcelId, ParcelState, Removal, RemovalKind, Size, Timestamp,
+    CompartmentId, CourierId, DeliveredBy, Parcel, ParcelId, ParcelState, Removal, RemovalKind,
+    Size, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -32,13 +33,20 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Parcel> {
         expires_at: r.get::<_, Option<i64>>("expires_at")?.map(Timestamp),
         ended_at: r.get::<_, Option<i64>>("ended_at")?.map(Timestamp),
         photo: r.get("photo")?,
+        delivered_by: match r.get::<_, Option<String>>("delivered_by")? {
+            Some(d) => {
+                Some(DeliveredBy::parse(&d).ok_or_else(|| super::unknown("delivered_by", &d))?)
+            }
+            None => None,
+        },
     })
 }
 
 pub fn insert_parcel(conn: &Connection, p: &Parcel) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO parcels (id, tracking_id, size, state, compartment, courier, deposited_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO parcels (id, tracking_id, size, state, compartment, courier, deposited_at,
+             delivered_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             p.id.as_str(),
             p.tracking_id,
@@ -46,7 +54,8 @@ pub fn insert_parcel(conn: &Connection, p: &Parcel) -> rusqlite::Result<()> {
             p.state.as_str(),
             p.compartment.as_ref().map(|c| c.as_str()),
             p.courier.as_ref().map(|c| c.as_str()),
-            p.deposited_at.0
+            p.deposited_at.0,
+            p.delivered_by.as_ref().map(DeliveredBy::as_string)
         ],
     )?;
     save_parcel(conn, p)
@@ -240,4 +249,32 @@ pub fn count_parcels_by_state(conn: &Connection) -> rusqlite::Result<Vec<(String
     let mut stmt = conn.prepare_cached("SELECT state, n FROM parcel_counts")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
+}
+
+/// Records the digest and size of the photo just kept for `parcel`; they stay after the file is
+/// deleted by retention, as evidence of what it was.
+pub fn set_photo_digest(
+    conn: &Connection,
+    parcel: &ParcelId,
+    sha256: &str,
+    bytes: u64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE parcels SET photo_sha256 = ?2, photo_bytes = ?3 WHERE id = ?1",
+        params![parcel.as_str(), sha256, bytes as i64],
+    )?;
+    Ok(())
+}
+
+/// The digest and size of the parcel's photo, if one was ever kept.
+pub fn photo_digest(
+    conn: &Connection,
+    parcel: &ParcelId,
+) -> rusqlite::Result<Option<(String, u64)>> {
+    conn.query_row(
+        "SELECT photo_sha256, photo_bytes FROM parcels WHERE id = ?1 AND photo_sha256 IS NOT NULL",
+        [parcel.as_str()],
+        |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+    )
+    .optional()
 }

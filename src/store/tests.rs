@@ -60,11 +60,10 @@ fn a_version_1_database_migrates_forward_keeping_its_events() {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(migrations::MIGRATIONS[0]).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
-        append_event(
-            &conn,
-            "parcel.opening",
-            Timestamp(1),
-            &json!({"parcel_id": "p"}),
+        // As version 1 wrote it: no parcel_id column yet.
+        conn.execute(
+            "INSERT INTO events (id, type, at, data) VALUES ('e1', 'parcel.opening', 1, ?1)",
+            [json!({"parcel_id": "p"}).to_string()],
         )
         .unwrap();
     }
@@ -75,6 +74,8 @@ fn a_version_1_database_migrates_forward_keeping_its_events() {
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
     assert_eq!(list_events(&conn, 0, 10).unwrap()[0].data["parcel_id"], "p");
+    // Version 10 filled the parcel of the events written before it, for evidence by index.
+    assert_eq!(events_of_parcel(&conn, "p", 10).unwrap().len(), 1);
     assert!(list_reservations(&conn, None, 10).unwrap().is_empty());
 }
 
@@ -295,3 +296,39 @@ fn compartments_are_listed_in_the_configured_order_known_ones_only() {
 
 mod cursors;
 mod throttles;
+
+/// A parcel's evidence is read by index: with years of history behind a locker, no query of it
+/// may scan the feed, the audit log, the door log or the incidents (SQLite's own plan says so).
+#[test]
+fn a_parcels_evidence_is_read_by_index_never_by_a_scan() {
+    let db = Db::open_in_memory().unwrap();
+    let conn = db.lock();
+    for sql in [
+        events::EVENTS_OF_PARCEL,
+        audit::AUDIT_OF_PARCEL,
+        incidents::COMPARTMENTS_OF_PARCEL,
+        incidents::DOOR_LOG_BETWEEN,
+        incidents::INCIDENTS_OF_PARCEL,
+        incidents::INCIDENTS_IN_COMPARTMENT,
+    ] {
+        let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let unbound = vec![rusqlite::types::Null; plan.parameter_count()];
+        let steps: Vec<String> = plan
+            .query_map(rusqlite::params_from_iter(unbound), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            steps.iter().all(|s| !s.starts_with("SCAN")),
+            "{sql}\n{steps:#?}"
+        );
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("USING INDEX") || s.contains("USING COVERING INDEX")),
+            "{sql}\n{steps:#?}"
+        );
+    }
+}

@@ -58,6 +58,15 @@ pub enum ParcelCommand {
         /// The parcel's id.
         id: String,
     },
+    /// Everything the locker knows of one parcel, for a claim: one JSON document (never a
+    /// pickup code), written to --out or standard output.
+    Evidence {
+        /// The parcel's id.
+        id: String,
+        /// Write it to this file, which must not exist yet.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Move a parcel's expiry (an expired parcel gets a new pickup code).
     Extend {
         /// The parcel's id.

@@ -18,6 +18,8 @@ use crate::domain::Timestamp;
 use client::{Client, OpsError, TOKEN_VAR, Token};
 use serde_json::{Value, json};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The most parcels one page asks for (the API's own cap).
@@ -73,6 +75,9 @@ impl Ops {
                 self.parcel_list(state.as_deref(), limit).await
             }
             Command::Parcel(ParcelCommand::Show { id }) => self.parcel_show(&id).await,
+            Command::Parcel(ParcelCommand::Evidence { id, out }) => {
+                self.parcel_evidence(&id, out.as_deref()).await
+            }
             Command::Parcel(ParcelCommand::Extend { id, until }) => {
                 self.parcel_extend(&id, &until).await
             }
@@ -175,6 +180,33 @@ impl Ops {
         let parcel = self.client.get(self.client.url(&["parcels", id])).await?;
         self.show(&parcel, table::parcel);
         Ok(())
+    }
+
+    /// The evidence document, always as JSON: it is meant for a claim, not for reading here.
+    async fn parcel_evidence(&self, id: &str, out: Option<&Path>) -> Result<(), OpsError> {
+        let url = self.client.url(&["parcels", id, "evidence"]);
+        let evidence = self.client.get(url).await?;
+        let text = format!("{evidence:#}\n");
+        let Some(out) = out else {
+            print(&text);
+            return Ok(());
+        };
+        // Asked for only once the daemon answered, so a failed request leaves no empty file;
+        // `create_new` never replaces evidence saved before.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(out)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    OpsError::Usage(format!("{} exists; it is not overwritten", out.display()))
+                }
+                _ => OpsError::Failed(format!("cannot create {}: {e}", out.display())),
+            })?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| OpsError::Failed(format!("cannot write {}: {e}", out.display())))
     }
 
     async fn parcel_extend(&self, id: &str, expiry: &NewExpiry) -> Result<(), OpsError> {

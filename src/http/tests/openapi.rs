@@ -36,6 +36,7 @@ const API_ROUTES: &[&str] = &[
     "GET /api/v1/parcels",
     "GET /api/v1/parcels/{id}",
     "GET /api/v1/parcels/{id}/photo",
+    "GET /api/v1/parcels/{id}/evidence",
     "POST /api/v1/incidents",
     "POST /api/v1/parcels/{id}/extend",
     "POST /api/v1/parcels/{id}/new-code",

@@ -28,6 +28,7 @@ fn parcel(state: ParcelState) -> Parcel {
         expires_at: None,
         ended_at: None,
         photo: false,
+        delivered_by: None,
     }
 }
 

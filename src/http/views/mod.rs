@@ -7,6 +7,7 @@
 mod accounts;
 mod audit;
 mod daemon;
+mod evidence;
 mod kiosk;
 mod parcels;
 mod states;
@@ -15,6 +16,7 @@ mod sync;
 pub use accounts::*;
 pub use audit::*;
 pub use daemon::*;
+pub use evidence::*;
 pub use kiosk::*;
 pub use parcels::*;
 pub use states::*;

@@ -2,7 +2,7 @@
 
 use super::states::{CompartmentStateView, DoorView, ParcelStateView, RemovalView, SizeView};
 use super::{opt_time, time};
-use crate::domain::{Compartment, Parcel, ParcelState};
+use crate::domain::{Compartment, DeliveredBy, Parcel, ParcelState};
 use crate::locker::{DepositOpened, KeypadStatus, PickupOpened};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -79,6 +79,11 @@ pub struct ParcelView {
     pub ended_at: Option<String>,
     /// Whether a proof-of-delivery photo exists.
     pub photo: bool,
+    /// Extension: what admitted the parcel, as `parcel.stored` says it: `courier:<courier
+    /// name>` for a courier's deposit (later also `reservation`, `pin:<access code name>`,
+    /// `open_drop`); `null` for a parcel from before lockerd recorded it.
+    #[schema(example = "courier:alice")]
+    pub delivered_by: Option<String>,
 }
 
 impl From<Parcel> for ParcelView {
@@ -102,6 +107,7 @@ impl From<Parcel> for ParcelView {
             collected_at,
             ended_at: opt_time(p.ended_at),
             photo: p.photo,
+            delivered_by: p.delivered_by.as_ref().map(DeliveredBy::as_string),
         }
     }
 }

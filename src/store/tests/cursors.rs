@@ -80,8 +80,10 @@ fn migrated_from(version: usize, fill: impl FnOnce(&rusqlite::Connection)) -> Db
 fn push_starts_from_the_shared_cursor_of_a_database_from_before_version_7() {
     let db = migrated_from(6, |conn| {
         for code in ["111111", "222222", "333333"] {
-            let data = json!({"pickup_code": code});
-            append_event(conn, "parcel.stored", Timestamp(1), &data).unwrap();
+            // As version 6 wrote them: no parcel_id column yet.
+            let data = json!({"pickup_code": code}).to_string();
+            let sql = "INSERT INTO events (id, type, at, data) VALUES (?1, 'parcel.stored', 1, ?2)";
+            conn.execute(sql, [code.to_owned(), data]).unwrap();
         }
         // Version 6 acknowledged and scrubbed in one step.
         meta_set(conn, "acked_seq", 2).unwrap();
