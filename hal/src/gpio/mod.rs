@@ -42,15 +42,27 @@
 //! without touching the hardware. An opening stays latched until the next read, so a door
 //! opened and shut between two polls still reads open once.
 //!
+//! The module is split by role: this file has the pins and the bank; `latch` a latch output and
+//! the guard that ends a pulse; `door` a door input, its interrupt and the cell it writes;
+//! `error` [`GpioError`] and how rppal's errors map onto [`ErrorKind`](crate::ErrorKind).
+//!
 //! This module depends on the hal traits and rppal only. rppal compiles on every Linux target;
 //! off a Pi, [`GpioBank::open`] returns [`GpioError::NotAPi`].
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+mod door;
+mod error;
+mod latch;
+
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rppal::gpio::{self as rp, Gpio, InputPin, OutputPin, Trigger};
+use rppal::gpio::{Gpio, InputPin};
 
-use crate::{DoorSensor, DoorState, ErrorKind, Latch};
+use crate::{DoorSensor, DoorState, Latch};
+use door::{DoorCell, claim_door, lock};
+use latch::{Energized, LatchOutput};
+
+pub use error::GpioError;
 
 /// A logic level on a pin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,65 +116,6 @@ impl DoorPin {
     /// What a level on this pin means for the door.
     pub fn state_at(&self, level: Level) -> DoorState {
         DoorState::from_open(level == self.open_when)
-    }
-}
-
-/// An error of the GPIO driver.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GpioError {
-    /// rppal could not identify a Raspberry Pi.
-    #[error("gpio is unavailable: this machine is not a raspberry pi (unknown model)")]
-    NotAPi,
-    /// The GPIO device could not be opened for lack of permission.
-    #[error("gpio is unavailable: permission denied on {path} (add the user to the `gpio` group)")]
-    PermissionDenied { path: String },
-    /// The GPIO device failed.
-    #[error("gpio is unavailable: {0}")]
-    Io(std::io::Error),
-    /// A pin number this Pi does not have.
-    #[error("gpio pin {pin} does not exist on this raspberry pi")]
-    NoSuchPin { pin: u8 },
-    /// A pin given twice to [`GpioBank::open`].
-    #[error("gpio pin {pin} is configured more than once")]
-    DuplicatePin { pin: u8 },
-    /// A pin another part of lockerd holds (another bank).
-    #[error("gpio pin {pin} is already in use by another gpio bank")]
-    PinInUse { pin: u8 },
-    /// A latch channel this bank does not have.
-    #[error("latch channel {channel} does not exist: this gpio bank has {channels} latches")]
-    NoSuchChannel { channel: usize, channels: usize },
-    /// A door buffer whose length is not the number of doors.
-    #[error("door buffer holds {len} states but this gpio bank has {doors} doors")]
-    DoorBufferLength { len: usize, doors: usize },
-}
-
-impl GpioError {
-    fn from_rppal(error: rp::Error) -> Self {
-        match error {
-            rp::Error::UnknownModel => Self::NotAPi,
-            rp::Error::PermissionDenied(path) => Self::PermissionDenied { path },
-            rp::Error::PinNotAvailable(pin) => Self::NoSuchPin { pin },
-            rp::Error::PinUsed(pin) => Self::PinInUse { pin },
-            rp::Error::Io(error) => Self::Io(error),
-            rp::Error::ThreadPanic => {
-                Self::Io(std::io::Error::other("the gpio interrupt thread panicked"))
-            }
-        }
-    }
-}
-
-impl crate::Error for GpioError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::NotAPi | Self::PermissionDenied { .. } => ErrorKind::Device,
-            Self::NoSuchPin { .. }
-            | Self::DuplicatePin { .. }
-            | Self::PinInUse { .. }
-            | Self::NoSuchChannel { .. }
-            | Self::DoorBufferLength { .. } => ErrorKind::Channel,
-            Self::Io(_) => ErrorKind::Other,
-        }
     }
 }
 
@@ -279,169 +232,4 @@ fn check_distinct(latches: &[LatchPin], doors: &[DoorPin]) -> Result<(), GpioErr
         }
     }
     Ok(())
-}
-
-#[derive(Debug)]
-struct LatchOutput {
-    config: LatchPin,
-    output: OutputPin,
-}
-
-impl LatchOutput {
-    fn claim(gpio: &Gpio, config: LatchPin) -> Result<Self, GpioError> {
-        let pin = gpio.get(config.pin).map_err(GpioError::from_rppal)?;
-        // `into_output_*` write the level before switching the mode: no glitch to active.
-        let mut output = match config.level(false) {
-            Level::Low => pin.into_output_low(),
-            Level::High => pin.into_output_high(),
-        };
-        // Keep driving the inactive level after drop (module doc: a driven level beats a pull).
-        output.set_reset_on_drop(false);
-        Ok(Self { config, output })
-    }
-
-    fn drive(&mut self, energized: bool) {
-        let high = self.config.level(energized) == Level::High;
-        self.output.write(rp::Level::from(high));
-    }
-}
-
-/// Drives its latch inactive when dropped, so a pulse future cancelled mid-sleep (a `select!`
-/// timeout, a shutdown) leaves no coil energized.
-struct Energized<'a>(&'a mut LatchOutput);
-
-impl Drop for Energized<'_> {
-    fn drop(&mut self) {
-        self.0.drive(false);
-    }
-}
-
-fn claim_door(
-    gpio: &Gpio,
-    config: DoorPin,
-    debounce: Duration,
-    cells: &Arc<[Mutex<DoorCell>]>,
-    index: usize,
-) -> Result<InputPin, GpioError> {
-    let pin = gpio.get(config.pin).map_err(GpioError::from_rppal)?;
-    let mut input = match config.pull {
-        Pull::Up => pin.into_input_pullup(),
-        Pull::Down => pin.into_input_pulldown(),
-        Pull::None => pin.into_input(),
-    };
-    let debounce = (!debounce.is_zero()).then_some(debounce);
-    let callback_cells = Arc::clone(cells);
-    let on_edge = move |event: rp::Event| {
-        let level = match event.trigger {
-            Trigger::RisingEdge => Level::High,
-            Trigger::FallingEdge => Level::Low,
-            Trigger::Both | Trigger::Disabled => return,
-        };
-        lock(&callback_cells[index]).edge(config.state_at(level));
-    };
-    input
-        .set_async_interrupt(Trigger::Both, debounce, on_edge)
-        .map_err(GpioError::from_rppal)?;
-    // Read once the interrupt is armed, so no edge can fall between the arming and the read.
-    let level = Level::from_high(input.is_high());
-    lock(&cells[index]).initial(config.state_at(level));
-    Ok(input)
-}
-
-/// One door's state, written by its interrupt callback (on an rppal thread) and read by
-/// `read_doors`, behind a `std::sync::Mutex`: each critical section is a few field updates.
-#[derive(Debug, Default)]
-struct DoorCell {
-    open: bool,
-    /// Set by every opening, cleared by a read: an opening between two reads is seen once.
-    opened_since_read: bool,
-    /// An edge arrived, so the level read when the pin was claimed may be stale.
-    edge_seen: bool,
-}
-
-impl DoorCell {
-    fn set(&mut self, state: DoorState) {
-        self.open = state == DoorState::Open;
-        self.opened_since_read |= self.open;
-    }
-
-    /// The state after an edge the interrupt reported.
-    fn edge(&mut self, state: DoorState) {
-        self.edge_seen = true;
-        self.set(state);
-    }
-
-    /// The state read when the pin was claimed, unless an edge has already said more.
-    fn initial(&mut self, state: DoorState) {
-        if !self.edge_seen {
-            self.set(state);
-        }
-    }
-
-    /// The current state, or `Open` if the door opened at all since the last read.
-    fn take(&mut self) -> DoorState {
-        let opened = std::mem::take(&mut self.opened_since_read);
-        DoorState::from_open(self.open || opened)
-    }
-}
-
-/// The cell even if a panic poisoned its lock: it is plain data that stays consistent.
-fn lock(cell: &Mutex<DoorCell>) -> MutexGuard<'_, DoorCell> {
-    cell.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Error as _;
-    use DoorState::{Closed, Open};
-    use ErrorKind::{Channel, Device, Other};
-    use rp::Error as E;
-
-    #[test]
-    fn an_opening_between_two_reads_is_reported_once() {
-        let mut cell = DoorCell::default();
-        cell.initial(Closed);
-        assert_eq!(cell.take(), Closed);
-        cell.edge(Open);
-        cell.edge(Closed);
-        assert_eq!([cell.take(), cell.take()], [Open, Closed]);
-    }
-
-    #[test]
-    fn a_door_held_open_reads_open_until_it_closes() {
-        let mut cell = DoorCell::default();
-        cell.initial(Open);
-        assert_eq!([cell.take(), cell.take()], [Open, Open]);
-        cell.edge(Closed);
-        assert_eq!(cell.take(), Closed);
-    }
-
-    #[test]
-    fn an_edge_wins_over_a_stale_initial_read() {
-        let mut cell = DoorCell::default();
-        cell.edge(Closed);
-        cell.initial(Open);
-        assert_eq!(cell.take(), Closed);
-    }
-
-    #[test]
-    fn rppal_errors_map_to_kinds_and_plain_messages() {
-        let denied = E::PermissionDenied("/dev/gpiomem".into());
-        let io = E::Io(std::io::Error::other("boom"));
-        let cases = [
-            (E::UnknownModel, Device, "not a raspberry pi"),
-            (denied, Device, "the `gpio` group"),
-            (E::PinNotAvailable(40), Channel, "pin 40 does not exist"),
-            (E::PinUsed(17), Channel, "pin 17 is already in use"),
-            (io, Other, "gpio is unavailable: boom"),
-        ];
-        for (error, kind, text) in cases {
-            let error = GpioError::from_rppal(error);
-            assert_eq!(error.kind(), kind, "{error}");
-            let message = error.to_string();
-            assert!(message.starts_with("gpio"), "{message}");
-            assert!(message.contains(text), "{message}");
-        }
-    }
 }
