@@ -231,69 +231,91 @@ impl Parcel {
 
     /// The parcel after `event` at `now`, or why it refuses it.
     pub fn apply(&self, event: ParcelEvent, now: Timestamp) -> Result<Parcel, Refused> {
-        use ParcelState as S;
         let refused = Refused {
             state: self.state,
             event: event.name(),
         };
         let mut next = self.clone();
-        match (self.state, self.removal, event) {
-            (_, Some(removal), ParcelEvent::DoorOpened) => {
-                next.removal = Some(Removal {
+        let taken = match self.removal {
+            Some(removal) => next.apply_during_removal(removal, event, now),
+            None => next.apply_without_removal(event, now),
+        };
+        if taken { Ok(next) } else { Err(refused) }
+    }
+
+    /// `event` while a removal is in progress: only its door and a failed opening move it on.
+    /// False if the parcel refuses the event.
+    fn apply_during_removal(
+        &mut self,
+        removal: Removal,
+        event: ParcelEvent,
+        now: Timestamp,
+    ) -> bool {
+        match event {
+            ParcelEvent::DoorOpened => {
+                self.removal = Some(Removal {
                     door_seen_open: true,
                     ..removal
                 });
             }
-            (_, Some(removal), ParcelEvent::DoorClosed) if removal.door_seen_open => {
-                next.state = removal.kind.final_state();
-                next.removal = None;
-                next.ended_at = Some(now);
+            ParcelEvent::DoorClosed if removal.door_seen_open => {
+                self.state = removal.kind.final_state();
+                self.removal = None;
+                self.ended_at = Some(now);
             }
             // The door was already closed when the removal began: not yet opened, nothing to do.
-            (_, Some(_), ParcelEvent::DoorClosed) => {}
-            (_, Some(removal), ParcelEvent::RemovalFailed) if !removal.door_seen_open => {
-                next.removal = None;
-            }
-            (S::Opening | S::Closed, None, ParcelEvent::DoorOpened) => next.state = S::Open,
+            ParcelEvent::DoorClosed => {}
+            ParcelEvent::RemovalFailed if !removal.door_seen_open => self.removal = None,
+            _ => return false,
+        }
+        true
+    }
+
+    /// `event` with no removal in progress: the deposit, storage, expiry and the start of a
+    /// removal. False if the parcel refuses the event.
+    fn apply_without_removal(&mut self, event: ParcelEvent, now: Timestamp) -> bool {
+        use ParcelState as S;
+        match (self.state, event) {
+            (S::Opening | S::Closed, ParcelEvent::DoorOpened) => self.state = S::Open,
             // A restart may find a deposit's door closed before it was ever seen open: the
             // parcel may be inside, so it is treated as closed and the courier can still decide.
-            (S::Opening | S::Open, None, ParcelEvent::DoorClosed) => {
-                next.state = S::Closed;
-                next.closed_at = Some(now);
+            (S::Opening | S::Open, ParcelEvent::DoorClosed) => {
+                self.state = S::Closed;
+                self.closed_at = Some(now);
             }
-            (S::Closed, None, ParcelEvent::Stored { expires_at }) => {
-                next.state = S::Stored;
-                next.stored_at = Some(now);
-                next.expires_at = Some(expires_at);
+            (S::Closed, ParcelEvent::Stored { expires_at }) => {
+                self.state = S::Stored;
+                self.stored_at = Some(now);
+                self.expires_at = Some(expires_at);
             }
-            (S::Closed, None, ParcelEvent::Reopened) => next.state = S::Opening,
-            (S::Opening | S::Open, None, ParcelEvent::Moved(to)) => {
-                next.state = S::Opening;
-                next.compartment = Some(to);
+            (S::Closed, ParcelEvent::Reopened) => self.state = S::Opening,
+            (S::Opening | S::Open, ParcelEvent::Moved(to)) => {
+                self.state = S::Opening;
+                self.compartment = Some(to);
             }
-            (S::Opening, None, ParcelEvent::DepositFailed) => {
-                next.state = S::Cancelled;
-                next.compartment = None;
-                next.ended_at = Some(now);
+            (S::Opening, ParcelEvent::DepositFailed) => {
+                self.state = S::Cancelled;
+                self.compartment = None;
+                self.ended_at = Some(now);
             }
-            (state, None, ParcelEvent::RemovalStarted(kind)) if removal_allowed(state, kind) => {
+            (state, ParcelEvent::RemovalStarted(kind)) if removal_allowed(state, kind) => {
                 // A cancel while the door is still open needs no pulse: closing it ends it.
-                next.removal = Some(Removal {
+                self.removal = Some(Removal {
                     kind,
                     door_seen_open: state == S::Open,
                 });
             }
-            (S::Stored, None, ParcelEvent::Expired) => next.state = S::Expired,
+            (S::Stored, ParcelEvent::Expired) => self.state = S::Expired,
             // Any other door movement of a parcel still in the locker changes nothing about the
             // parcel (a forced door is the compartment's business).
-            (state, _, ParcelEvent::DoorOpened | ParcelEvent::DoorClosed) if !state.is_final() => {}
-            (S::Stored | S::Expired, None, ParcelEvent::Extended { until }) => {
-                next.state = S::Stored;
-                next.expires_at = Some(until);
+            (state, ParcelEvent::DoorOpened | ParcelEvent::DoorClosed) if !state.is_final() => {}
+            (S::Stored | S::Expired, ParcelEvent::Extended { until }) => {
+                self.state = S::Stored;
+                self.expires_at = Some(until);
             }
-            _ => return Err(refused),
+            _ => return false,
         }
-        Ok(next)
+        true
     }
 }
 

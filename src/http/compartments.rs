@@ -1,6 +1,9 @@
 //! Compartments (operator; sync may read): list, one, maintenance opening, disable, enable.
 
-use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody, RateErrors};
+use super::error::{
+    ApiError, AuthErrors, BodyErrors, CompartmentConflict, CompartmentNotFound, ErrorBody,
+    RateErrors,
+};
 use super::extract::{Caller, Json, OPERATOR, Path, SYNC};
 use super::views::{Accepted, CompartmentList, CompartmentView};
 use super::{AppState, to_completion};
@@ -58,7 +61,7 @@ async fn list_compartments(
     security(("bearer" = ["operator", "sync"])),
     responses(
         (status = 200, description = "the compartment", body = CompartmentView),
-        (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
+        CompartmentNotFound,
         AuthErrors,
     )
 )]
@@ -90,7 +93,7 @@ async fn get_compartment(
     responses(
         (status = 202, description = "the opening is queued; follow the compartment's state or \
             the event feed for its outcome", body = Accepted),
-        (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
+        CompartmentNotFound,
         (status = 409, description = "`compartment_busy`: another opening of it is in progress", body = ErrorBody),
         RateErrors,
         BodyErrors,
@@ -119,9 +122,8 @@ async fn open_compartment(
     security(("bearer" = ["operator"])),
     responses(
         (status = 200, description = "the compartment, now disabled", body = CompartmentView),
-        (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
-        (status = 409, description = "`compartment_busy`: an opening of it is in progress; \
-            `conflict`: its state does not allow this", body = ErrorBody),
+        CompartmentNotFound,
+        CompartmentConflict,
         BodyErrors,
         AuthErrors,
     )
@@ -147,9 +149,8 @@ async fn disable_compartment(
     security(("bearer" = ["operator"])),
     responses(
         (status = 200, description = "the compartment, now enabled", body = CompartmentView),
-        (status = 404, description = "`not_found`: no such compartment", body = ErrorBody),
-        (status = 409, description = "`compartment_busy`: an opening of it is in progress; \
-            `conflict`: its state does not allow this", body = ErrorBody),
+        CompartmentNotFound,
+        CompartmentConflict,
         AuthErrors,
     )
 )]

@@ -8,7 +8,10 @@
 //!
 //! An operator may act on any parcel here, but only a courier session can create a deposit.
 
-use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody, RateErrors};
+use super::error::{
+    ApiError, AuthErrors, BodyErrors, ErrorBody, OwnParcelNotFound, ParcelConflict,
+    ParcelOpeningConflict, RateErrors,
+};
 use super::extract::{COURIER, Caller, Json, OPERATOR, Path};
 use super::views::{Accepted, DepositView, ParcelList, ParcelView, SizeView};
 use super::{AppState, to_completion};
@@ -106,9 +109,8 @@ async fn deposit(
     security(("bearer" = ["courier", "operator"])),
     responses(
         (status = 200, description = "the parcel, now stored", body = ParcelView),
-        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
-            its own", body = ErrorBody),
-        (status = 409, description = "`conflict`: the parcel is not in a state to confirm", body = ErrorBody),
+        OwnParcelNotFound,
+        ParcelConflict,
         AuthErrors,
     )
 )]
@@ -140,10 +142,8 @@ async fn confirm(
     responses(
         (status = 202, description = "the opening is queued; follow the parcel's state or the \
             event feed for its outcome", body = Accepted),
-        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
-            its own", body = ErrorBody),
-        (status = 409, description = "`conflict`: the parcel is not `closed`; \
-            `compartment_busy`: another opening of its compartment is in progress", body = ErrorBody),
+        OwnParcelNotFound,
+        ParcelOpeningConflict,
         RateErrors,
         AuthErrors,
     )
@@ -172,8 +172,7 @@ async fn reopen(
     security(("bearer" = ["courier", "operator"])),
     responses(
         (status = 201, description = "the new compartment is open", body = DepositView),
-        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
-            its own", body = ErrorBody),
+        OwnParcelNotFound,
         (status = 409, description = "`no_compartment_available`: no free compartment fits; \
             `conflict`: the parcel's door is not open", body = ErrorBody),
         (status = 503, description = "`hardware_unavailable`: no fitting compartment could be opened", body = ErrorBody),
@@ -198,7 +197,8 @@ async fn resize(
 /// Cancel a deposit: the parcel leaves with the courier.
 ///
 /// Roles: courier, operator. A courier may cancel only its own deposits (another courier's
-/// parcel is `not_found`); an operator any parcel. The body is `{}`.
+/// parcel is `not_found`); an operator any parcel. The body is `{}`. A parcel already stored or
+/// gone is a `conflict`.
 ///
 /// The compartment reopens if it is closed; the parcel is `cancelled` and the compartment free
 /// once its door closes. The answer is sent once the opening is queued, before the latch fires,
@@ -213,10 +213,8 @@ async fn resize(
     security(("bearer" = ["courier", "operator"])),
     responses(
         (status = 202, description = "cancelling; the door is open or its opening is queued", body = Accepted),
-        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
-            its own", body = ErrorBody),
-        (status = 409, description = "`conflict`: the parcel is already stored or gone; \
-            `compartment_busy`: another opening of its compartment is in progress", body = ErrorBody),
+        OwnParcelNotFound,
+        ParcelOpeningConflict,
         RateErrors,
         AuthErrors,
     )
@@ -269,10 +267,8 @@ async fn list_returns(
     responses(
         (status = 202, description = "the opening is queued; follow the parcel's state or the \
             event feed for its outcome", body = Accepted),
-        (status = 404, description = "`not_found`: no such parcel, or (for a courier) not one of \
-            its own", body = ErrorBody),
-        (status = 409, description = "`conflict`: the parcel is not `expired`; \
-            `compartment_busy`: another opening of its compartment is in progress", body = ErrorBody),
+        OwnParcelNotFound,
+        ParcelOpeningConflict,
         RateErrors,
         AuthErrors,
     )

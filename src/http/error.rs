@@ -204,3 +204,69 @@ pub enum BodyErrors {
     #[response(status = 413)]
     PayloadTooLarge(ErrorBody),
 }
+
+/// The `404` of every route about one compartment, for the OpenAPI document.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only its derived impl is used
+pub enum CompartmentNotFound {
+    #[response(status = 404, description = "`not_found`: no such compartment")]
+    NotFound(ErrorBody),
+}
+
+/// The `404` of an operator's route about one parcel, for the OpenAPI document.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only its derived impl is used
+pub enum ParcelNotFound {
+    #[response(status = 404, description = "`not_found`: no such parcel")]
+    NotFound(ErrorBody),
+}
+
+/// The `404` of a courier's route about one of its deposits (an operator may name any parcel),
+/// for the OpenAPI document: another courier's parcel is not found, not forbidden, so its id
+/// tells nothing.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only its derived impl is used
+pub enum OwnParcelNotFound {
+    #[response(
+        status = 404,
+        description = "`not_found`: no such parcel, or (for a courier) not one of its own"
+    )]
+    NotFound(ErrorBody),
+}
+
+/// The `409` of a route that changes a parcel without opening its door, for the OpenAPI
+/// document; the route's description says which states it needs.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only its derived impl is used
+pub enum ParcelConflict {
+    #[response(
+        status = 409,
+        description = "`conflict`: the parcel is not in a state for this"
+    )]
+    Conflict(ErrorBody),
+}
+
+/// The `409` of a route that opens a parcel's compartment, for the OpenAPI document; the route's
+/// description says which states it needs.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only its derived impl is used
+pub enum ParcelOpeningConflict {
+    #[response(
+        status = 409,
+        description = "`conflict`: the parcel is not in a state for this; `compartment_busy`: \
+            another opening of its compartment is in progress"
+    )]
+    Conflict(ErrorBody),
+}
+
+/// The `409` of a route that changes a compartment's state, for the OpenAPI document.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only its derived impl is used
+pub enum CompartmentConflict {
+    #[response(
+        status = 409,
+        description = "`compartment_busy`: an opening of it is in progress; `conflict`: its \
+            state does not allow this"
+    )]
+    Conflict(ErrorBody),
+}

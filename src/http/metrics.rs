@@ -61,104 +61,104 @@ impl Metrics {
     pub fn new(push: Option<PushStatus>, telemetry: &Telemetry) -> Metrics {
         let mut registry = Registry::with_prefix("lockerd");
         telemetry.register(&mut registry);
-        let compartments = Family::<StateLabels, Gauge>::default();
-        registry.register(
-            "compartments",
-            "Configured compartments, by state",
-            compartments.clone(),
-        );
-        let parcels = Family::<StateLabels, Gauge>::default();
-        registry.register(
-            "parcels",
-            "Parcels in the database (history included), by state",
-            parcels.clone(),
-        );
-        let gauge = |registry: &mut Registry, name: &str, help: &str| {
-            let gauge = Gauge::default();
-            registry.register(name, help, gauge.clone());
-            gauge
-        };
-        let last_seq = gauge(
-            &mut registry,
-            "events_last_seq",
-            "The seq of the newest event in the sync feed",
-        );
-        let acked_seq = gauge(
-            &mut registry,
-            "events_acked_seq",
-            "How far the cloud is known to have the feed: push's cursor with push, else the pull ack",
-        );
-        let pull_acked_seq = gauge(
-            &mut registry,
-            "events_pull_acked_seq",
-            "The highest seq the pull agent acknowledged",
-        );
-        let unacked = gauge(
-            &mut registry,
-            "events_unacked",
-            "Events the cloud has not acknowledged yet",
-        );
-        let oldest_unacked_age = Gauge::default();
-        registry.register_with_unit(
-            "events_oldest_unacked_age",
-            "How long the oldest unacknowledged event has waited; 0 when none waits",
-            Unit::Seconds,
-            oldest_unacked_age.clone(),
-        );
-        let keypad_locked = gauge(
-            &mut registry,
-            "keypad_locked",
-            "1 while the keypad is locked out and refuses every code, right or wrong",
-        );
-        let keypad_lockouts = gauge(
-            &mut registry,
-            "keypad_lockouts_in_a_row",
-            "Keypad lockouts in a row; several mean someone keeps typing wrong codes",
-        );
-        let push = push.map(|status| {
-            let up = gauge(
-                &mut registry,
-                "push_up",
-                "1 unless the last push attempt failed (or the push task is not running)",
-            );
-            registry.register(
-                "push_failures",
-                "Push attempts that failed since start",
-                status.failures_counter(),
-            );
-            let last_success = Gauge::default();
-            registry.register_with_unit(
-                "push_last_success_timestamp",
-                "Unix time of the last delivered batch; 0 before the first",
-                Unit::Seconds,
-                last_success.clone(),
-            );
-            let delivered_seq = gauge(
-                &mut registry,
-                "push_delivered_seq",
-                "The highest seq the push endpoint accepted (push's own cursor)",
-            );
-            PushGauges {
-                status,
-                up,
-                last_success,
-                delivered_seq,
-            }
-        });
+        let r = &mut registry;
+        // Fields are evaluated in the order written, which is the order of the exposition.
         Metrics {
+            compartments: by_state(r, "compartments", "Configured compartments, by state"),
+            parcels: by_state(
+                r,
+                "parcels",
+                "Parcels in the database (history included), by state",
+            ),
+            last_seq: gauge(
+                r,
+                "events_last_seq",
+                "The seq of the newest event in the sync feed",
+            ),
+            acked_seq: gauge(
+                r,
+                "events_acked_seq",
+                "How far the cloud is known to have the feed: push's cursor with push, else the pull ack",
+            ),
+            pull_acked_seq: gauge(
+                r,
+                "events_pull_acked_seq",
+                "The highest seq the pull agent acknowledged",
+            ),
+            unacked: gauge(
+                r,
+                "events_unacked",
+                "Events the cloud has not acknowledged yet",
+            ),
+            oldest_unacked_age: gauge_in_seconds(
+                r,
+                "events_oldest_unacked_age",
+                "How long the oldest unacknowledged event has waited; 0 when none waits",
+            ),
+            keypad_locked: gauge(
+                r,
+                "keypad_locked",
+                "1 while the keypad is locked out and refuses every code, right or wrong",
+            ),
+            keypad_lockouts: gauge(
+                r,
+                "keypad_lockouts_in_a_row",
+                "Keypad lockouts in a row; several mean someone keeps typing wrong codes",
+            ),
+            push: push.map(|status| PushGauges::new(r, status)),
             registry,
-            compartments,
-            parcels,
-            last_seq,
-            acked_seq,
-            pull_acked_seq,
-            unacked,
-            oldest_unacked_age,
-            keypad_locked,
-            keypad_lockouts,
-            push,
         }
     }
+}
+
+impl PushGauges {
+    fn new(r: &mut Registry, status: PushStatus) -> PushGauges {
+        let up = gauge(
+            r,
+            "push_up",
+            "1 unless the last push attempt failed (or the push task is not running)",
+        );
+        r.register(
+            "push_failures",
+            "Push attempts that failed since start",
+            status.failures_counter(),
+        );
+        PushGauges {
+            up,
+            last_success: gauge_in_seconds(
+                r,
+                "push_last_success_timestamp",
+                "Unix time of the last delivered batch; 0 before the first",
+            ),
+            delivered_seq: gauge(
+                r,
+                "push_delivered_seq",
+                "The highest seq the push endpoint accepted (push's own cursor)",
+            ),
+            status,
+        }
+    }
+}
+
+/// A gauge registered as `name`.
+fn gauge(registry: &mut Registry, name: &str, help: &str) -> Gauge {
+    let gauge = Gauge::default();
+    registry.register(name, help, gauge.clone());
+    gauge
+}
+
+/// A gauge in seconds, registered as `name` (the exposition adds `_seconds`).
+fn gauge_in_seconds(registry: &mut Registry, name: &str, help: &str) -> Gauge {
+    let gauge = Gauge::default();
+    registry.register_with_unit(name, help, Unit::Seconds, gauge.clone());
+    gauge
+}
+
+/// A gauge per state, registered as `name`.
+fn by_state(registry: &mut Registry, name: &str, help: &str) -> Family<StateLabels, Gauge> {
+    let family = Family::<StateLabels, Gauge>::default();
+    registry.register(name, help, family.clone());
+    family
 }
 
 /// The daemon's metrics.

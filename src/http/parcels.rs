@@ -1,7 +1,7 @@
 //! Parcels (operator; sync may read): list, one, extend, new code, photo, evidence.
 
 use super::AppState;
-use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody, ParcelConflict, ParcelNotFound};
 use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, page_limit};
 use super::views::{EvidenceView, ParcelPageView, ParcelStateView, ParcelView};
 use axum::extract::State;
@@ -84,7 +84,7 @@ async fn list_parcels(
     security(("bearer" = ["operator", "sync"])),
     responses(
         (status = 200, description = "the parcel", body = ParcelView),
-        (status = 404, description = "`not_found`: no such parcel", body = ErrorBody),
+        ParcelNotFound,
         AuthErrors,
     )
 )]
@@ -107,8 +107,8 @@ async fn get_parcel(
     security(("bearer" = ["operator"])),
     responses(
         (status = 200, description = "the parcel with its new `expires_at`", body = ParcelView),
-        (status = 404, description = "`not_found`: no such parcel", body = ErrorBody),
-        (status = 409, description = "`conflict`: the parcel is not in a state to extend", body = ErrorBody),
+        ParcelNotFound,
+        ParcelConflict,
         BodyErrors,
         AuthErrors,
     )
@@ -135,7 +135,7 @@ async fn extend(
     security(("bearer" = ["operator"])),
     responses(
         (status = 200, description = "the parcel", body = ParcelView),
-        (status = 404, description = "`not_found`: no such parcel", body = ErrorBody),
+        ParcelNotFound,
         (status = 409, description = "`conflict`: the parcel has no live code to replace", body = ErrorBody),
         AuthErrors,
     )

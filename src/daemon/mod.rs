@@ -6,18 +6,27 @@
 //! shutdown: stop accepting, finish in-flight requests, latches off.
 
 use crate::config::Config;
-use crate::controller::{self, Timing};
+use crate::controller::{self, ControllerHandle, HwEvent, Timing};
+use crate::domain::{CompartmentId, ParcelId};
 use crate::http::Monitoring;
-use crate::locker::{Clock, InstallKey, Locker, Parts, SystemClock};
+use crate::locker::{Clock, InstallKey, Locker, Parts, SystemClock, Ticket};
+use crate::photo::Camera;
 use crate::state::{HardwareClaim, StateDir};
 use crate::store::Db;
 use crate::sync::{PushStatus, Pusher};
+use crate::telemetry::Telemetry;
 use anyhow::Context;
+use lockerd_hal::sim::SimHandle;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+
+mod shutdown;
+
+pub use shutdown::StopSignals;
 
 /// How long a graceful stop waits for in-flight requests by default (a stalled client must not
 /// keep the latches from being switched off).
@@ -72,26 +81,6 @@ pub struct Running {
     camera: Option<JoinHandle<()>>,
 }
 
-/// SIGTERM and SIGINT, caught from the moment this exists. Install it before start-up: a
-/// signal's default action kills the process on the spot, so systemd's stop right after
-/// `READY=1` (or during a slow start) would skip the graceful stop; caught, it is held until
-/// [`Running::run_until_signal`] looks.
-pub struct StopSignals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    /// Must be called within a tokio runtime.
-    pub fn install() -> std::io::Result<StopSignals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(StopSignals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
-}
-
 fn signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
     let mut rx = rx.clone();
     async move {
@@ -110,6 +99,8 @@ fn open_state(state: &StateDir) -> anyhow::Result<(Db, InstallKey)> {
     Ok((db, key))
 }
 
+/// Starts the daemon, step by step in this order: the hardware (safe first), the database, the
+/// service, the engine and the camera beside the controller, then the API.
 pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> {
     let config = Arc::new(config);
     // Hardware first: the controller drives every latch output off before anything else, even
@@ -118,28 +109,11 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     let state = StateDir::new(&config.locker.state_dir);
     let claim = state.claim_hardware()?;
     let telemetry = crate::telemetry::Telemetry::default();
-    let mut hardware = controller::build(&config)?;
-    hardware.telemetry = telemetry.clone();
-    for bus in &config.buses {
-        telemetry.start_bus(&bus.name);
-    }
-    let sim = hardware.sim.clone();
     let (stop_hardware, hardware_rx) = watch::channel(false);
-    let (handle, events, controller) = controller::spawn(
-        hardware,
-        Timing::from_config(&config.latch),
-        options.heartbeat,
-        signal(&hardware_rx),
-    );
+    let hardware = start_hardware(&config, &telemetry, options.heartbeat, &hardware_rx)?;
     let (db, key) = open_state(&state)?;
-    let camera = crate::photo::Camera::new(&config.photo, state);
-    let (photos, photo_requests) = match camera.is_some() {
-        true => {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            (Some(tx), Some(rx))
-        }
-        false => (None, None),
-    };
+    let (photos, camera) = camera(&config, state);
+    let sim = hardware.sim.clone();
     let parts = Parts {
         telemetry,
         photos,
@@ -147,15 +121,103 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         config: config.clone(),
         clock: options.clock,
         key,
-        controller: handle,
-        sim: sim.clone(),
+        controller: hardware.handle,
+        sim: hardware.sim,
     };
+    let locker = start_service(parts).await?;
+    let (engine, ticker) = start_engine(&locker, hardware.events, &hardware_rx).await?;
+    let camera = start_camera(&locker, camera, &hardware_rx).await;
+    let api = start_api(&config, &locker, options.listen, options.limits).await?;
+    Ok(Running {
+        addr: api.addr,
+        locker,
+        sim: sim.map(|(handle, _)| handle),
+        drain: options.drain,
+        _claim: claim,
+        stop_server: api.stop,
+        stop_hardware,
+        server: api.server,
+        controller: hardware.task,
+        engine,
+        ticker,
+        push: api.push,
+        camera,
+    })
+}
+
+/// The hardware controller once spawned: the service's handle on it, the door and opening
+/// events it reports, its task, and the simulated locker when a `sim` bus is configured.
+struct Hardware {
+    handle: ControllerHandle<Ticket>,
+    events: mpsc::UnboundedReceiver<HwEvent<Ticket>>,
+    task: JoinHandle<()>,
+    sim: Option<(SimHandle, HashMap<CompartmentId, usize>)>,
+}
+
+/// Opens every bus and spawns the controller, which stops at `stop`.
+fn start_hardware(
+    config: &Config,
+    telemetry: &Telemetry,
+    heartbeat: controller::Heartbeat,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Hardware> {
+    let mut hardware = controller::build(config)?;
+    hardware.telemetry = telemetry.clone();
+    for bus in &config.buses {
+        telemetry.start_bus(&bus.name);
+    }
+    let sim = hardware.sim.clone();
+    let (handle, events, task) = controller::spawn(
+        hardware,
+        Timing::from_config(&config.latch),
+        heartbeat,
+        signal(stop),
+    );
+    Ok(Hardware {
+        handle,
+        events,
+        task,
+        sim,
+    })
+}
+
+/// The camera, with the channel on which the service asks it for photos.
+type CameraRequests = (Camera, mpsc::UnboundedReceiver<ParcelId>);
+
+/// The camera `photo.command` configures, if any, and the channel between it and the service.
+fn camera(
+    config: &Config,
+    state: StateDir,
+) -> (
+    Option<mpsc::UnboundedSender<ParcelId>>,
+    Option<CameraRequests>,
+) {
+    match Camera::new(&config.photo, state) {
+        Some(camera) => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some((camera, rx)))
+        }
+        None => (None, None),
+    }
+}
+
+/// The service on the open database, its start in the audit log.
+async fn start_service(parts: Parts) -> anyhow::Result<Locker> {
     let locker = Locker::new(parts)?;
     locker
         .record_start()
         .await
         .context("cannot record the start in the audit log")?;
+    Ok(locker)
+}
 
+/// Spawns the engine that applies the controller's events, and returns once it has reconciled
+/// the openings a previous run left unfinished with the doors; then the periodic checks.
+async fn start_engine(
+    locker: &Locker,
+    events: mpsc::UnboundedReceiver<HwEvent<Ticket>>,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<(JoinHandle<()>, JoinHandle<()>)> {
     let (reconciled, ready) = oneshot::channel();
     let engine = tokio::spawn({
         let locker = locker.clone();
@@ -164,28 +226,47 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     ready
         .await
         .context("the hardware controller stopped during start-up")?;
-    let ticker = tokio::spawn(run_ticks(locker.clone(), signal(&hardware_rx)));
-    // The camera runs beside the controller and stops with it; what a crash left half-done
-    // in the photo directory goes first.
+    let ticker = tokio::spawn(run_ticks(locker.clone(), signal(stop)));
+    Ok((engine, ticker))
+}
+
+/// The camera runs beside the controller and stops with it; what a crash left half-done in the
+/// photo directory goes first.
+async fn start_camera(
+    locker: &Locker,
+    camera: Option<CameraRequests>,
+    stop: &watch::Receiver<bool>,
+) -> Option<JoinHandle<()>> {
     if let Err(e) = locker.sweep_photos().await {
         tracing::warn!(error = %e, "cannot tidy the photo directory");
     }
-    let camera = match (camera, photo_requests) {
-        (Some(camera), Some(requests)) => {
-            let stop = signal(&hardware_rx);
-            let task = crate::photo::run_camera(locker.clone(), camera, requests, stop);
-            Some(tokio::spawn(task))
-        }
-        _ => None,
-    };
+    let (camera, requests) = camera?;
+    let task = crate::photo::run_camera(locker.clone(), camera, requests, signal(stop));
+    Some(tokio::spawn(task))
+}
 
-    let addr = options.listen.unwrap_or(config.api.listen);
+/// The API once listening: its address, the push task that stops with it, and how to stop it.
+struct Api {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    push: Option<JoinHandle<()>>,
+}
+
+/// Binds the listener, starts the push task, then serves the API.
+async fn start_api(
+    config: &Config,
+    locker: &Locker,
+    listen: Option<SocketAddr>,
+    limits: crate::http::Limits,
+) -> anyhow::Result<Api> {
+    let addr = listen.unwrap_or(config.api.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
-    let (stop_server, server_rx) = watch::channel(false);
-    let (push_status, push) = match start_push(&config, &locker, &server_rx)? {
+    let (stop, server_rx) = watch::channel(false);
+    let (push_status, push) = match start_push(config, locker, &server_rx)? {
         Some((status, task)) => (Some(status), Some(task)),
         None => (None, None),
     };
@@ -198,7 +279,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         locker.clone(),
         monitoring,
         config.api.tls.as_ref(),
-        options.limits,
+        limits,
         signal(&server_rx),
     )
     .context("cannot set up TLS for the API")?;
@@ -209,20 +290,11 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         "http"
     };
     tracing::info!(%addr, scheme, locker = %config.locker.name, compartments = config.compartments.len(), "lockerd ready");
-    Ok(Running {
+    Ok(Api {
         addr,
-        locker,
-        sim: sim.map(|(handle, _)| handle),
-        drain: options.drain,
-        _claim: claim,
-        stop_server,
-        stop_hardware,
+        stop,
         server,
-        controller,
-        engine,
-        ticker,
         push,
-        camera,
     })
 }
 
@@ -264,85 +336,6 @@ async fn run_ticks(locker: Locker, shutdown: impl std::future::Future<Output = (
                 if let Err(e) = locker.tick().await {
                     tracing::error!(error = %e, "periodic check failed");
                 }
-            }
-        }
-    }
-}
-
-impl Running {
-    /// Graceful shutdown: stop accepting and let in-flight requests finish (their doors still
-    /// open) for at most `Options::drain`, then let the controller settle the openings it was asked
-    /// for, then every latch output off. The hardware is stopped whatever happened before.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        let _ = self.stop_server.send(true);
-        let served = match tokio::time::timeout(self.drain, &mut self.server).await {
-            Ok(joined) => joined
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r.map_err(anyhow::Error::from)),
-            Err(_) => {
-                tracing::warn!("requests still open after {:?}: closing them", self.drain);
-                self.server.abort();
-                Ok(())
-            }
-        };
-        if let Some(push) = self.push.take() {
-            // Stopped with the server: it waits for nothing but its current step.
-            let _ = push.await;
-        }
-        self.locker.stop_opening();
-        let _ = self.stop_hardware.send(true);
-        let controller = self.controller.await;
-        let _ = self.engine.await;
-        let _ = self.ticker.await;
-        if let Some(camera) = self.camera.take() {
-            // It gives up a photo being taken (and deletes its partial file) at the signal.
-            let _ = camera.await;
-        }
-        controller.context("the hardware controller panicked")?;
-        served.context("the API server failed")
-    }
-
-    /// Stops every task at once, as a crash or power cut would: no draining, no all-off.
-    /// For tests of what a restart finds.
-    pub fn crash(self) {
-        for task in [&self.controller, &self.engine, &self.ticker] {
-            task.abort();
-        }
-        for task in [&self.push, &self.camera].into_iter().flatten() {
-            task.abort();
-        }
-        self.server.abort();
-    }
-
-    /// Runs until SIGTERM or SIGINT (caught by `signals`, possibly before this call), then
-    /// stops gracefully. If the controller or the engine stops on its own (a panic), the daemon
-    /// exits with an error so systemd restarts it: a daemon that answers the API but cannot
-    /// move doors must not look alive.
-    pub async fn run_until_signal(mut self, mut signals: StopSignals) -> anyhow::Result<()> {
-        let died = tokio::select! {
-            _ = signals.term.recv() => { tracing::info!("SIGTERM: shutting down"); None }
-            _ = signals.int.recv() => { tracing::info!("SIGINT: shutting down"); None }
-            r = &mut self.controller => Some(("hardware controller", r)),
-            r = &mut self.engine => Some(("event engine", r)),
-        };
-        match died {
-            None => {
-                crate::systemd::stopping();
-                self.stop().await
-            }
-            Some((task, result)) => {
-                self.server.abort();
-                if let Some(push) = &self.push {
-                    push.abort();
-                }
-                self.locker.stop_opening();
-                let _ = self.stop_hardware.send(true);
-                let why = result
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| "it returned".into());
-                crate::systemd::status(&format!("failed: the {task} stopped ({why})"));
-                anyhow::bail!("the {task} stopped unexpectedly ({why})")
             }
         }
     }
