@@ -55,7 +55,8 @@ impl Default for Options {
 pub struct Running {
     pub addr: SocketAddr,
     pub locker: Locker,
-    /// The simulated locker, when a `sim` bus is configured.
+    /// The simulated locker, when a `sim` bus is configured: tests read its pulses and move its
+    /// doors directly.
     pub sim: Option<lockerd_hal::sim::SimHandle>,
     drain: Duration,
     /// The hardware lock (see `claim_hardware`), released when the daemon is gone.
@@ -123,7 +124,8 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     for bus in &config.buses {
         telemetry.start_bus(&bus.name);
     }
-    let sim = hardware.sim.clone();
+    // For tests only (`Running::sim`): the service moves simulated doors through the controller.
+    let sim = hardware.sim.as_ref().map(|(handle, _)| handle.clone());
     let (stop_hardware, hardware_rx) = watch::channel(false);
     let (handle, events, controller) = controller::spawn(
         hardware,
@@ -148,7 +150,6 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         clock: options.clock,
         key,
         controller: handle,
-        sim: sim.clone(),
     };
     let locker = Locker::new(parts)?;
     locker
@@ -212,7 +213,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     Ok(Running {
         addr,
         locker,
-        sim: sim.map(|(handle, _)| handle),
+        sim,
         drain: options.drain,
         _claim: claim,
         stop_server,
@@ -302,16 +303,19 @@ impl Running {
         served.context("the API server failed")
     }
 
-    /// Stops every task at once, as a crash or power cut would: no draining, no all-off.
-    /// For tests of what a restart finds.
-    pub fn crash(self) {
+    /// Stops every task, as a crash or power cut would: no draining, no all-off. For tests of
+    /// what a restart finds. The API goes first, with every connection (the server's task owns
+    /// them): a crashed daemon answers nothing more, and a request served after the controller
+    /// had gone would fail where no real crash lets it answer at all.
+    pub async fn crash(self) {
+        self.server.abort();
+        let _ = self.server.await;
         for task in [&self.controller, &self.engine, &self.ticker] {
             task.abort();
         }
         for task in [&self.push, &self.camera].into_iter().flatten() {
             task.abort();
         }
-        self.server.abort();
     }
 
     /// Runs until SIGTERM or SIGINT (caught by `signals`, possibly before this call), then

@@ -56,10 +56,6 @@ pub struct Inner {
     pub live: std::sync::Mutex<std::collections::HashSet<CompartmentId>>,
     /// Set once the daemon stops: no new openings are asked for.
     pub stopping: std::sync::atomic::AtomicBool,
-    pub sim: Option<(
-        lockerd_hal::sim::SimHandle,
-        std::collections::HashMap<CompartmentId, usize>,
-    )>,
     /// Bumped after every commit that appended events, so the push task (and any other
     /// follower of the feed) wakes without polling and never reads an uncommitted event.
     pub appended: tokio::sync::watch::Sender<u64>,

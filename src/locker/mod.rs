@@ -65,10 +65,6 @@ pub struct Parts {
     pub clock: Arc<dyn Clock>,
     pub key: InstallKey,
     pub controller: ControllerHandle<Ticket>,
-    pub sim: Option<(
-        lockerd_hal::sim::SimHandle,
-        std::collections::HashMap<CompartmentId, usize>,
-    )>,
 }
 
 impl Locker {
@@ -94,7 +90,6 @@ impl Locker {
             key: parts.key,
             controller: parts.controller,
             order,
-            sim: parts.sim,
             live: Default::default(),
             stopping: Default::default(),
             appended: tokio::sync::watch::Sender::new(0),
