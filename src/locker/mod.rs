@@ -8,6 +8,7 @@
 //! knows nothing of HTTP; `crate::http` maps its results and `LockerError`s onto the API.
 
 mod admin;
+mod assign;
 mod audit;
 mod auth;
 mod clock;
