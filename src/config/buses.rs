@@ -1,9 +1,8 @@
 //! `[[bus]]` tables: each driver's own keys, their defaults, and unique names.
 
-use super::ConfigError;
+use super::check::{Check, ConfigError, MINUTE};
 use super::hardware::{BusConfig, Driver};
 use super::raw::{DriverKind, RawBus};
-use super::validate::{Check, MINUTE};
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -2,10 +2,9 @@
 //! latch output would open two doors for one parcel; a shared door input would report one door's
 //! state for another; a GPIO pin can be an output or an input, never both.
 
-use super::ConfigError;
+use super::check::{Check, ConfigError};
 use super::hardware::{BusConfig, CompartmentConfig, DoorRef, LatchRef};
 use super::raw::RawCompartment;
-use super::validate::Check;
 use super::wiring;
 use std::collections::HashMap;
 

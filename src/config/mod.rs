@@ -9,10 +9,13 @@
 //!
 //! Layout: `raw` is the file's shape as serde reads it; `validate` turns it into a [`Config`],
 //! with `buses`, `compartments` and `wiring` (a compartment's latch and door against its bus's
-//! driver) for the hardware tables, and `push` for `[sync.push]`, `tls` for the API's certificate; `sections`, `hardware` and
-//! `push` hold the public types.
+//! driver) for the hardware tables, and `push` for `[sync.push]`, `tls` for the API's
+//! certificate; `sections`, `hardware` and `push` hold the public types; `check` builds every
+//! [`ConfigError`] and holds the limits tables share. The modules' imports form a tree: this
+//! one uses the others, `check` none of them, and none uses this one.
 
 mod buses;
+mod check;
 mod compartments;
 mod duration;
 mod hardware;
@@ -27,63 +30,17 @@ mod wiring;
 #[cfg(test)]
 mod tests;
 
+pub use check::ConfigError;
 pub use hardware::{
     BusConfig, CompartmentConfig, DoorRef, Driver, LatchRef, Level, Parity, Profile, Pull,
 };
 pub use push::{PushConfig, PushSecret, is_loopback};
-pub use sections::{ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig};
-pub use tls::TlsIdentity;
+pub use sections::{
+    ApiConfig, Config, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
+    TlsIdentity,
+};
 
-use std::path::{Path, PathBuf};
-
-/// A validated configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The file it was read from.
-    pub source: PathBuf,
-    /// SHA-256 of the file's bytes: the daemon's start-up audit entry records it, so a config
-    /// changed between two starts shows in the audit log.
-    pub sha256: [u8; 32],
-    pub locker: LockerConfig,
-    pub api: ApiConfig,
-    pub policy: PolicyConfig,
-    pub latch: LatchConfig,
-    pub photo: PhotoConfig,
-    pub sync: SyncConfig,
-    /// From `[[bus]]`, in file order; names are unique.
-    pub buses: Vec<BusConfig>,
-    /// From `[[compartment]]`, in file order; ids are unique and every latch and door names a
-    /// bus in `buses` whose driver matches.
-    pub compartments: Vec<CompartmentConfig>,
-}
-
-/// Why a file was refused: `file: key: message`. `key` is empty where no key is to blame (the
-/// file cannot be read, or is not TOML; the message then starts with the line and column).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}: {}{}", .file.display(), key_prefix(.key), .message)]
-pub struct ConfigError {
-    pub file: PathBuf,
-    pub key: String,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(file: &Path, key: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError {
-            file: file.to_path_buf(),
-            key: key.into(),
-            message: message.into(),
-        }
-    }
-}
-
-fn key_prefix(key: &str) -> String {
-    if key.is_empty() {
-        String::new()
-    } else {
-        format!("{key}: ")
-    }
-}
+use std::path::Path;
 
 impl Config {
     /// Reads, parses and validates the file at `path`.

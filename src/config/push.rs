@@ -5,9 +5,8 @@
 //! `secret_file` is the one key whose checking reads a file: the secret may live apart from the
 //! config (0600, root-owned) so the config can be shared or put in version control.
 
-use super::ConfigError;
+use super::check::{Check, ConfigError, MINUTE};
 use super::duration::{self, show};
-use super::validate::{Check, MINUTE};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};

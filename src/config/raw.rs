@@ -7,7 +7,7 @@
 //! through `serde_path_to_error` so an error names its key the way the file spells it
 //! (`compartment[3].latch.coil`).
 
-use super::ConfigError;
+use super::check::ConfigError;
 use super::duration;
 use super::hardware::{Parity, Profile, Pull};
 use super::push::RawPush;

@@ -1,17 +1,43 @@
-//! The scalar tables of the file — `[locker]`, `[api]`, `[policy]`, `[latch]`, `[photo]`,
-//! `[sync]` — and their defaults. Every table is optional and every key in it has a default; the
+//! The validated [`Config`] and the scalar tables of the file — `[locker]`, `[api]` (with the
+//! [`TlsIdentity`] `tls` loads for it), `[policy]`, `[latch]`, `[photo]`, `[sync]` — and their
+//! defaults. Every table is optional and every key in it has a default; the
 //! `Default` impls are the values `config/lockerd.toml` documents, so keep the two in step.
 //! (`[sync.push]`, whose `url` and secret have no default, is in `push`.)
 
 use super::duration;
+use super::hardware::{BusConfig, CompartmentConfig};
 use super::push::PushConfig;
-use super::tls::TlsIdentity;
 use crate::domain::RateLimit;
+use rustls::sign::CertifiedKey;
+use rustls_pki_types::CertificateDer;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub source: PathBuf,
+    /// SHA-256 of the file's bytes: the daemon's start-up audit entry records it, so a config
+    /// changed between two starts shows in the audit log.
+    pub sha256: [u8; 32],
+    pub locker: LockerConfig,
+    pub api: ApiConfig,
+    pub policy: PolicyConfig,
+    pub latch: LatchConfig,
+    pub photo: PhotoConfig,
+    pub sync: SyncConfig,
+    /// From `[[bus]]`, in file order; names are unique.
+    pub buses: Vec<BusConfig>,
+    /// From `[[compartment]]`, in file order; ids are unique and every latch and door names a
+    /// bus in `buses` whose driver matches.
+    pub compartments: Vec<CompartmentConfig>,
+}
 
 /// `[locker]`: who this locker is and where it keeps its state.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +99,34 @@ impl Default for ApiConfig {
             max_streams: 32,
             max_streams_per_token: 4,
         }
+    }
+}
+
+/// The API's certificate chain and private key, loaded and checked to belong together.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    /// `api.tls_cert`, resolved against the config file's directory.
+    pub cert: PathBuf,
+    /// `api.tls_key`, likewise.
+    pub key: PathBuf,
+    /// The chain (end-entity certificate first) and the key ready to sign handshakes.
+    pub certified: Arc<CertifiedKey>,
+}
+
+impl TlsIdentity {
+    /// The end-entity certificate, DER: what a client pins and `lockerd tls fingerprint` hashes.
+    pub fn end_entity(&self) -> &CertificateDer<'static> {
+        &self.certified.cert[0]
+    }
+}
+
+/// Shows the paths only: never key material.
+impl fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsIdentity")
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 

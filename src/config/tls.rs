@@ -7,43 +7,13 @@
 //! config loads, so a missing, unreadable or mismatched file is an error naming its key before
 //! any hardware is touched; the daemon then serves the key loaded here.
 
-use super::ConfigError;
-use super::sections::ApiConfig;
-use super::validate::Check;
+use super::check::{Check, ConfigError};
+use super::sections::{ApiConfig, TlsIdentity};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-/// The API's certificate chain and private key, loaded and checked to belong together.
-#[derive(Clone)]
-pub struct TlsIdentity {
-    /// `api.tls_cert`, resolved against the config file's directory.
-    pub cert: PathBuf,
-    /// `api.tls_key`, likewise.
-    pub key: PathBuf,
-    /// The chain (end-entity certificate first) and the key ready to sign handshakes.
-    pub certified: Arc<CertifiedKey>,
-}
-
-impl TlsIdentity {
-    /// The end-entity certificate, DER: what a client pins and `lockerd tls fingerprint` hashes.
-    pub fn end_entity(&self) -> &CertificateDer<'static> {
-        &self.certified.cert[0]
-    }
-}
-
-/// Shows the paths only: never key material.
-impl fmt::Debug for TlsIdentity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsIdentity")
-            .field("cert", &self.cert)
-            .field("key", &self.key)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Loads the identity when both files are named, and refuses a non-loopback listener
 /// without one unless `api.allow_plaintext`.

@@ -3,13 +3,14 @@
 //! broken rule is reported; nothing here touches hardware, and the only files read are
 //! `sync.push.secret_file` (in `push`) and the API's certificate and key (in `tls`).
 
+use super::check::{Check, ConfigError, MINUTE};
 use super::duration::show;
 use super::hardware::{BusConfig, Driver, Profile};
 use super::raw::{RawFile, RawSync};
 use super::sections::{
-    ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
+    ApiConfig, Config, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
 };
-use super::{Config, ConfigError, buses, compartments, push, tls};
+use super::{buses, compartments, push, tls};
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,57 +21,8 @@ const PULSE_CEILING: Duration = Duration::from_secs(5);
 /// only heats a stuck solenoid.
 const MAX_RETRIES: u32 = 5;
 
-/// The longest latch cooldown or open timeout, and (in `buses`) the longest bus poll or request
-/// timeout: the controller adds these to its clock, and nothing real takes longer.
-pub(super) const MINUTE: Duration = Duration::from_secs(60);
-
 /// The longest `latch.door_left_open`: a door open a day is an alarm long overdue.
 const DAY: Duration = Duration::from_secs(24 * 3600);
-
-/// Builds errors for one file.
-pub(super) struct Check<'a> {
-    pub source: &'a Path,
-}
-
-impl Check<'_> {
-    pub fn error(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-        ConfigError::new(self.source, key, message)
-    }
-
-    /// Fails with `message` at `key` unless `ok`.
-    pub fn ensure(
-        &self,
-        ok: bool,
-        key: &str,
-        message: impl FnOnce() -> String,
-    ) -> Result<(), ConfigError> {
-        if ok {
-            Ok(())
-        } else {
-            Err(self.error(key, message()))
-        }
-    }
-
-    pub fn positive(&self, key: &str, value: Duration) -> Result<(), ConfigError> {
-        self.ensure(!value.is_zero(), key, || {
-            "must be longer than 0s".to_owned()
-        })
-    }
-
-    /// Fails unless `value <= max`; `limit` is `max` as the file would write it, `why` the reason.
-    pub fn at_most(
-        &self,
-        key: &str,
-        value: Duration,
-        max: Duration,
-        limit: &str,
-        why: &str,
-    ) -> Result<(), ConfigError> {
-        self.ensure(value <= max, key, || {
-            format!("must be at most {limit}, got {}: {why}", show(value))
-        })
-    }
-}
 
 /// `sha256` is the digest of the file's text, kept for the audit log.
 pub(super) fn validate(

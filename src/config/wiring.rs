@@ -3,10 +3,9 @@
 //! driver does not use is an error, because it means the file says one thing and the hardware
 //! is another.
 
-use super::ConfigError;
+use super::check::{Check, ConfigError};
 use super::hardware::{BusConfig, DoorRef, Driver, LatchRef, Level, Profile};
 use super::raw::{RawDoor, RawLatch};
-use super::validate::Check;
 
 /// Highest BCM GPIO on the Pi's 40-pin header.
 const MAX_PIN: i64 = 27;

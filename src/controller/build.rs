@@ -4,9 +4,9 @@
 //! and door channels belongs to; here those channels become one map per locker, so the
 //! controller addresses every latch and door as a bus index and a channel, whatever the driver.
 
-use super::BusHealth;
 use super::bus::AnyBus;
 use super::drivers::{self, Opened, Wiring};
+use super::{BusHealth, SimDoorError};
 use crate::config::Config;
 use crate::domain::CompartmentId;
 use lockerd_hal::sim::SimHandle;
@@ -36,7 +36,8 @@ pub struct Hardware {
     pub buses: Vec<BusSlot>,
     pub latches: HashMap<CompartmentId, Channel>,
     pub doors: HashMap<CompartmentId, Channel>,
-    /// The simulated locker, when a `sim` bus is configured, with each compartment's channel.
+    /// The simulated locker, when a `sim` bus is configured, with each compartment's channel:
+    /// the controller moves its doors for the sim route; the daemon hands tests its handle.
     pub sim: Option<(SimHandle, HashMap<CompartmentId, usize>)>,
     /// Pulses and bus requests are counted here for `/metrics`.
     pub telemetry: crate::telemetry::Telemetry,
@@ -63,6 +64,14 @@ impl Hardware {
             .collect();
         buses.dedup();
         buses
+    }
+
+    /// Moves the simulated door of `c` (see `ControllerHandle::move_sim_door`).
+    pub(super) fn move_sim_door(&self, c: &CompartmentId, open: bool) -> Result<(), SimDoorError> {
+        let (sim, channels) = self.sim.as_ref().ok_or(SimDoorError::NotSimulated)?;
+        let channel = *channels.get(c).ok_or(SimDoorError::NotSimulated)?;
+        sim.set_door(channel, open)
+            .map_err(|e| SimDoorError::Refused(e.to_string()))
     }
 
     /// Adds an opened bus as bus number `self.buses.len()`, with its channels.

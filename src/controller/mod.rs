@@ -11,7 +11,11 @@
 //! order, on one channel.
 //!
 //! It knows nothing of parcels: each request carries an opaque ticket `T` that comes back with
-//! its outcome, so the service can tell what an opening was for.
+//! its outcome, so the service can tell what an opening was for. It speaks the domain's words
+//! for doors ([`Door`]): the hal's types stay inside it.
+//!
+//! A simulated locker is hardware like any other: the sim route moves its doors through
+//! [`ControllerHandle::move_sim_door`], the controller being the one that holds it.
 
 mod build;
 mod bus;
@@ -23,12 +27,12 @@ pub use build::{Hardware, build};
 pub use bus::{AnyBus, Bus, BusError, BusFuture};
 pub use heartbeat::Heartbeat;
 
-use crate::domain::CompartmentId;
+use crate::domain::{CompartmentId, Door};
 use lockerd_hal::DoorState;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// A bus as `/healthz` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +78,8 @@ pub enum HwEvent<T> {
     /// Doors read after being unknown: at start (possibly empty; only the `BusDown` of a bus
     /// failing at start comes before it), and when a bus that was down answers again. The
     /// service reconciles them with what it recorded, including openings left unfinished.
-    DoorsRead(HashMap<CompartmentId, DoorState>),
+    /// Each door read is `Open` or `Closed`; one that could not be read is absent.
+    DoorsRead(HashMap<CompartmentId, Door>),
     /// The door of an `Open` request was seen open.
     Opened {
         compartment: CompartmentId,
@@ -104,13 +109,31 @@ pub enum HwEvent<T> {
     DoorLeftOpen(CompartmentId),
 }
 
+impl<T> HwEvent<T> {
+    /// `DoorsRead` of the doors as the buses read them: where the hal's door states become the
+    /// domain's.
+    fn doors_read(doors: HashMap<CompartmentId, DoorState>) -> Self {
+        let door = |state| match state {
+            DoorState::Open => Door::Open,
+            DoorState::Closed => Door::Closed,
+        };
+        HwEvent::DoorsRead(doors.into_iter().map(|(c, s)| (c, door(s))).collect())
+    }
+}
+
 pub(crate) enum Command<T> {
     Open {
         compartment: CompartmentId,
         ticket: T,
     },
-    /// Read the doors now (after a simulated door moved).
+    /// Read the doors now rather than at the next poll.
     PollNow,
+    /// Move a simulated door as a hand would, then read the doors.
+    MoveSimDoor {
+        compartment: CompartmentId,
+        open: bool,
+        reply: oneshot::Sender<Result<(), SimDoorError>>,
+    },
 }
 
 /// A cheap, clonable handle on the controller task.
@@ -119,6 +142,8 @@ pub struct ControllerHandle<T> {
     health: Arc<Mutex<Vec<BusHealth>>>,
     /// The buses each compartment's latch and door are on.
     placement: Arc<HashMap<CompartmentId, Vec<usize>>>,
+    /// A `sim` bus is configured.
+    has_sim: bool,
 }
 
 impl<T> Clone for ControllerHandle<T> {
@@ -127,6 +152,7 @@ impl<T> Clone for ControllerHandle<T> {
             commands: self.commands.clone(),
             health: self.health.clone(),
             placement: self.placement.clone(),
+            has_sim: self.has_sim,
         }
     }
 }
@@ -135,6 +161,19 @@ impl<T> Clone for ControllerHandle<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the hardware controller has stopped")]
 pub struct Stopped;
+
+/// Why a simulated door did not move.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimDoorError {
+    /// No `sim` bus is configured, or the compartment's door is not on it.
+    #[error("not a simulated door")]
+    NotSimulated,
+    /// The simulated locker refused the channel (a bug: the channels come from the config).
+    #[error("the simulated locker refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
+}
 
 impl<T> ControllerHandle<T> {
     /// Asks for `compartment` to be opened; the outcome arrives as `Opened` or `OpenFailed`.
@@ -150,6 +189,29 @@ impl<T> ControllerHandle<T> {
     /// Asks for the doors to be read now rather than at the next poll.
     pub fn poll_now(&self) {
         let _ = self.commands.send(Command::PollNow);
+    }
+
+    /// Whether a `sim` bus is configured, whose doors [`Self::move_sim_door`] moves.
+    pub fn has_sim(&self) -> bool {
+        self.has_sim
+    }
+
+    /// Opens (`open`) or closes the simulated door of `compartment`, as a hand would. Answers
+    /// once the door has moved; the controller then reads the doors at once, and reports the
+    /// change as it would any other.
+    pub async fn move_sim_door(
+        &self,
+        compartment: CompartmentId,
+        open: bool,
+    ) -> Result<(), SimDoorError> {
+        let (reply, moved) = oneshot::channel();
+        let command = Command::MoveSimDoor {
+            compartment,
+            open,
+            reply,
+        };
+        self.commands.send(command).map_err(|_| Stopped)?;
+        moved.await.map_err(|_| Stopped)?
     }
 
     /// Whether every bus a compartment depends on is up: an unavailable compartment is never
@@ -188,6 +250,7 @@ pub fn spawn<T: Send + 'static>(
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (event_tx, events) = mpsc::unbounded_channel();
     let health = Arc::new(Mutex::new(hardware.initial_health()));
+    let has_sim = hardware.sim.is_some();
     let placement = hardware
         .latches
         .keys()
@@ -206,6 +269,7 @@ pub fn spawn<T: Send + 'static>(
         commands,
         health,
         placement: Arc::new(placement),
+        has_sim,
     };
     (handle, events, join)
 }

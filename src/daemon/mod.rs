@@ -7,7 +7,7 @@
 
 use crate::config::Config;
 use crate::controller::{self, ControllerHandle, HwEvent, Timing};
-use crate::domain::{CompartmentId, ParcelId};
+use crate::domain::ParcelId;
 use crate::http::Monitoring;
 use crate::locker::{Clock, InstallKey, Locker, Parts, SystemClock, Ticket};
 use crate::photo::Camera;
@@ -17,7 +17,6 @@ use crate::sync::{PushStatus, Pusher};
 use crate::telemetry::Telemetry;
 use anyhow::Context;
 use lockerd_hal::sim::SimHandle;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +63,8 @@ impl Default for Options {
 pub struct Running {
     pub addr: SocketAddr,
     pub locker: Locker,
-    /// The simulated locker, when a `sim` bus is configured.
+    /// The simulated locker, when a `sim` bus is configured: tests read its pulses and move its
+    /// doors directly.
     pub sim: Option<lockerd_hal::sim::SimHandle>,
     drain: Duration,
     /// The hardware lock (see `claim_hardware`), released when the daemon is gone.
@@ -113,7 +113,6 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     let hardware = start_hardware(&config, &telemetry, options.heartbeat, &hardware_rx)?;
     let (db, key) = open_state(&state)?;
     let (photos, camera) = camera(&config, state);
-    let sim = hardware.sim.clone();
     let parts = Parts {
         telemetry,
         photos,
@@ -122,7 +121,6 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         clock: options.clock,
         key,
         controller: hardware.handle,
-        sim: hardware.sim,
     };
     let locker = start_service(parts).await?;
     let (engine, ticker) = start_engine(&locker, hardware.events, &hardware_rx).await?;
@@ -131,7 +129,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
     Ok(Running {
         addr: api.addr,
         locker,
-        sim: sim.map(|(handle, _)| handle),
+        sim: hardware.sim,
         drain: options.drain,
         _claim: claim,
         stop_server: api.stop,
@@ -146,12 +144,13 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
 }
 
 /// The hardware controller once spawned: the service's handle on it, the door and opening
-/// events it reports, its task, and the simulated locker when a `sim` bus is configured.
+/// events it reports, its task, and the simulated locker when a `sim` bus is configured (for
+/// tests only, `Running::sim`: the service moves simulated doors through the controller).
 struct Hardware {
     handle: ControllerHandle<Ticket>,
     events: mpsc::UnboundedReceiver<HwEvent<Ticket>>,
     task: JoinHandle<()>,
-    sim: Option<(SimHandle, HashMap<CompartmentId, usize>)>,
+    sim: Option<SimHandle>,
 }
 
 /// Opens every bus and spawns the controller, which stops at `stop`.
@@ -166,7 +165,7 @@ fn start_hardware(
     for bus in &config.buses {
         telemetry.start_bus(&bus.name);
     }
-    let sim = hardware.sim.clone();
+    let sim = hardware.sim.as_ref().map(|(handle, _)| handle.clone());
     let (handle, events, task) = controller::spawn(
         hardware,
         Timing::from_config(&config.latch),

@@ -57,16 +57,19 @@ impl Running {
         served.context("the API server failed")
     }
 
-    /// Stops every task at once, as a crash or power cut would: no draining, no all-off.
-    /// For tests of what a restart finds.
-    pub fn crash(self) {
+    /// Stops every task, as a crash or power cut would: no draining, no all-off. For tests of
+    /// what a restart finds. The API goes first, with every connection (the server's task owns
+    /// them): a crashed daemon answers nothing more, and a request served after the controller
+    /// had gone would fail where no real crash lets it answer at all.
+    pub async fn crash(self) {
+        self.server.abort();
+        let _ = self.server.await;
         for task in [&self.controller, &self.engine, &self.ticker] {
             task.abort();
         }
         for task in [&self.push, &self.camera].into_iter().flatten() {
             task.abort();
         }
-        self.server.abort();
     }
 
     /// Runs until SIGTERM or SIGINT (caught by `signals`, possibly before this call), then

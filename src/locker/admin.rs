@@ -6,6 +6,7 @@ use super::limits::Opening;
 use super::tx::Tx;
 use super::{EventRecord, LockerError, ParcelPage, Result};
 use super::{Locker, Principal};
+use crate::controller::SimDoorError;
 use crate::domain::{
     Compartment, CompartmentEvent, CompartmentId, Parcel, ParcelEvent, ParcelState, Timestamp,
 };
@@ -167,19 +168,6 @@ impl Inner {
             Err(e) => tracing::warn!(error = %e, "checkpoint after ack failed; retrying"),
         }
     }
-
-    pub fn sim_door(&self, compartment: &str, open: bool) -> Result<()> {
-        let not_found = || LockerError::NotFound(format!("simulated compartment {compartment}"));
-        let (handle, channels) = self.sim.as_ref().ok_or_else(not_found)?;
-        let channel = *channels
-            .get(&CompartmentId(compartment.to_owned()))
-            .ok_or_else(not_found)?;
-        handle
-            .set_door(channel, open)
-            .map_err(|e| LockerError::Internal(format!("sim: {e}")))?;
-        self.controller.poll_now();
-        Ok(())
-    }
 }
 
 impl Locker {
@@ -268,10 +256,19 @@ impl Locker {
 
     /// Whether a `sim` bus is configured (the sim route answers 404 otherwise).
     pub fn has_sim(&self) -> bool {
-        self.inner.sim.is_some()
+        self.inner.controller.has_sim()
     }
 
+    /// Moves a simulated door as a hand would: the controller holds the simulated locker, as
+    /// it does every bus. `NotFound` for a compartment whose door is not simulated.
     pub async fn sim_door(&self, compartment: &str, open: bool) -> Result<()> {
-        self.inner.sim_door(compartment, open)
+        let id = CompartmentId(compartment.to_owned());
+        let moved = self.inner.controller.move_sim_door(id, open).await;
+        moved.map_err(|e| match e {
+            SimDoorError::NotSimulated => {
+                LockerError::NotFound(format!("simulated compartment {compartment}"))
+            }
+            e => LockerError::Internal(format!("sim: {e}")),
+        })
     }
 }

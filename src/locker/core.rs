@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::controller::ControllerHandle;
 use crate::domain::{
     Compartment, CompartmentEvent, CompartmentId, DeliveredBy, Parcel, ParcelEvent, ParcelId,
-    PickupCode, Size, ThrottlePolicy, Timestamp,
+    PickupCode, ThrottlePolicy, Timestamp,
 };
 use crate::store::{self, Db, Purpose};
 use rusqlite::{Connection, TransactionBehavior};
@@ -56,10 +56,6 @@ pub struct Inner {
     pub live: std::sync::Mutex<std::collections::HashSet<CompartmentId>>,
     /// Set once the daemon stops: no new openings are asked for.
     pub stopping: std::sync::atomic::AtomicBool,
-    pub sim: Option<(
-        lockerd_hal::sim::SimHandle,
-        std::collections::HashMap<CompartmentId, usize>,
-    )>,
     /// Bumped after every commit that appended events, so the push task (and any other
     /// follower of the feed) wakes without polling and never reads an uncommitted event.
     pub appended: tokio::sync::watch::Sender<u64>,
@@ -292,57 +288,6 @@ impl Inner {
             .unwrap_or_else(|e| e.into_inner())
             .insert(compartment.clone());
         Ok(())
-    }
-
-    /// Picks a compartment for parcel `tracking_id` of `size`, or says why there is none.
-    pub fn choose(
-        &self,
-        conn: &Connection,
-        tracking_id: &str,
-        size: Size,
-        prefer_accessible: bool,
-    ) -> Result<Compartment> {
-        self.choose_excluding(conn, tracking_id, size, prefer_accessible, &[])
-    }
-
-    /// Like `choose`, skipping `tried`. Compartments with an opening underway or on a bus that
-    /// is down are not free to assign. A parcel whose reservation asks for an accessible
-    /// compartment gets one if one fits, and so does one whose courier asked for one
-    /// (`prefer_accessible`). `HardwareUnavailable` when fitting compartments exist
-    /// but are all faulty, unavailable or already tried; `NoCompartmentAvailable` otherwise.
-    pub fn choose_excluding(
-        &self,
-        conn: &Connection,
-        tracking_id: &str,
-        size: Size,
-        prefer_accessible: bool,
-        tried: &[CompartmentId],
-    ) -> Result<Compartment> {
-        let accessible = prefer_accessible || self.wants_accessible(conn, tracking_id)?;
-        let busy: Vec<CompartmentId> = store::list_intents(conn)?
-            .into_iter()
-            .map(|i| i.compartment)
-            .collect();
-        let all = store::list_compartments(conn, &self.order)?;
-        let usable = |c: &Compartment| {
-            !busy.contains(&c.id) && !tried.contains(&c.id) && self.controller.available(&c.id)
-        };
-        let candidates: Vec<&Compartment> = all.iter().filter(|c| usable(c)).collect();
-        if let Some(c) = crate::domain::choose(candidates, size, accessible) {
-            return Ok(c.clone());
-        }
-        let hardware_to_blame = all.iter().any(|c| {
-            let empty_and_fits = c.size.fits(size) && c.parcel.is_none();
-            let broken = c.state == crate::domain::CompartmentState::Fault
-                || tried.contains(&c.id)
-                || !self.controller.available(&c.id);
-            empty_and_fits && broken && c.state != crate::domain::CompartmentState::Disabled
-        });
-        Err(if hardware_to_blame {
-            LockerError::HardwareUnavailable
-        } else {
-            LockerError::NoCompartmentAvailable
-        })
     }
 
     /// Gives a parcel a new live code, unique among live codes, and returns it (to publish once).

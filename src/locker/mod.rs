@@ -8,6 +8,7 @@
 //! knows nothing of HTTP; `crate::http` maps its results and `LockerError`s onto the API.
 
 mod admin;
+mod assign;
 mod audit;
 mod auth;
 mod clock;
@@ -67,10 +68,6 @@ pub struct Parts {
     pub clock: Arc<dyn Clock>,
     pub key: InstallKey,
     pub controller: ControllerHandle<Ticket>,
-    pub sim: Option<(
-        lockerd_hal::sim::SimHandle,
-        std::collections::HashMap<CompartmentId, usize>,
-    )>,
 }
 
 impl Locker {
@@ -96,7 +93,6 @@ impl Locker {
             key: parts.key,
             controller: parts.controller,
             order,
-            sim: parts.sim,
             live: Default::default(),
             stopping: Default::default(),
             appended: tokio::sync::watch::Sender::new(0),

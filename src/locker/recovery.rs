@@ -11,7 +11,6 @@ use crate::domain::{
     CompartmentEvent, CompartmentId, Door, Parcel, ParcelEvent, ParcelState, RemovalKind,
 };
 use crate::store::{self, Intent, Purpose};
-use lockerd_hal::DoorState;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -48,30 +47,30 @@ impl Inner {
 
     /// On start: make the database agree with the doors as they are now, and settle every
     /// opening that was in progress when the daemon stopped.
-    pub(super) fn reconcile(&self, doors: HashMap<CompartmentId, DoorState>) -> Result<()> {
+    pub(super) fn reconcile(&self, doors: HashMap<CompartmentId, Door>) -> Result<()> {
         let intents: HashMap<CompartmentId, Intent> = self
             .read(|c| Ok(store::list_intents(c)?))?
             .into_iter()
             .map(|i| (i.compartment.clone(), i))
             .collect();
         for c in &self.order {
-            let Some(door) = doors.get(c) else {
+            let Some(&door) = doors.get(c) else {
                 continue;
             };
             // An opening still in the controller's hands is not unfinished.
             let intent = intents.get(c).filter(|_| !self.is_live(c));
             let result = self.tx(|tx| match (door, intent) {
-                (DoorState::Open, Some(intent)) => {
+                (Door::Open, Some(intent)) => {
                     let ticket = Ticket::new(intent.purpose, intent.parcel.clone(), None);
                     self.opened(tx, c, &ticket)
                 }
-                (DoorState::Open, None) => {
+                (Door::Open, None) => {
                     if self.compartment(tx, c)?.door != Door::Open {
                         self.door_forced(tx, c, "found open at start")?;
                     }
                     Ok(())
                 }
-                (DoorState::Closed, intent) => {
+                (Door::Closed, intent) => {
                     if let Some(intent) = intent {
                         self.unfinished_opening(tx, intent)?;
                     }
@@ -80,6 +79,8 @@ impl Inner {
                     }
                     Ok(())
                 }
+                // The controller reports only doors it read: this one, never.
+                (Door::Unknown, _) => Ok(()),
             });
             if let Err(e) = result {
                 tracing::error!(compartment = %c, error = %e, "reconciling a door read afresh failed");

@@ -289,7 +289,7 @@ impl Harness {
     /// Kills every task of the daemon at once, as a crash or power cut would (no draining, no
     /// all-off), and starts a new one over the same state directory.
     pub async fn crash_and_restart(&mut self) {
-        self.running.take().expect("running").crash();
+        self.running.take().expect("running").crash().await;
         self.relaunch().await;
     }
 

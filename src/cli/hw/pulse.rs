@@ -19,12 +19,11 @@
 use super::open_buses;
 use crate::config::{CompartmentConfig, Config};
 use crate::controller::{self, ControllerHandle, Heartbeat, HwEvent, Timing};
-use crate::domain::CompartmentId;
+use crate::domain::{CompartmentId, Door};
 use crate::locker::{Clock, SystemClock};
 use crate::state::StateDir;
 use crate::store::{self, Db};
 use anyhow::{Context, bail};
-use lockerd_hal::DoorState;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -129,7 +128,7 @@ async fn open_once(session: &mut Session, db: &Db, id: &str) -> anyhow::Result<V
             break doors;
         }
     };
-    if doors.get(&c) == Some(&DoorState::Open) {
+    if doors.get(&c) == Some(&Door::Open) {
         return Ok(Verdict::AlreadyOpen);
     }
     record_intent(db, id)?;

@@ -60,7 +60,7 @@ pub struct Opened {
     pub latches: Vec<CompartmentId>,
     /// Door channel `i` of the bus belongs to `doors[i]`.
     pub doors: Vec<CompartmentId>,
-    /// The simulated locker behind a `sim` bus, for the HTTP sim route and tests.
+    /// The simulated locker behind a `sim` bus, for `ControllerHandle::move_sim_door` and tests.
     pub sim: Option<SimHandle>,
 }
 

@@ -81,7 +81,7 @@ impl<T: Send + 'static> Task<T> {
             }
         }
         if !fresh.is_empty() {
-            self.emit(HwEvent::DoorsRead(fresh));
+            self.emit(HwEvent::doors_read(fresh));
         }
     }
 

@@ -101,7 +101,7 @@ impl<T: Send + 'static> Task<T> {
         // A coil left energized by a crash overheats: make every output safe before anything else.
         self.all_off().await;
         let initial = self.read_all_doors().await;
-        self.emit(HwEvent::DoorsRead(initial));
+        self.emit(HwEvent::doors_read(initial));
         tokio::pin!(shutdown);
         // On shutdown, openings already asked for are finished (confirmed or given up) before
         // the loop ends: dropping them would leave a recipient's code held and a deposit
@@ -153,6 +153,20 @@ impl<T: Send + 'static> Task<T> {
                 ticket,
             } => self.enqueue(compartment, ticket),
             Command::PollNow => self.poll_all().await,
+            Command::MoveSimDoor {
+                compartment,
+                open,
+                reply,
+            } => {
+                let moved = self.hw.move_sim_door(&compartment, open);
+                let read = moved.is_ok();
+                // Answered before the read: a slow bus must not hold up the hand; what the
+                // read finds is reported like any other door change.
+                let _ = reply.send(moved);
+                if read {
+                    self.poll_all().await;
+                }
+            }
         }
     }
 
