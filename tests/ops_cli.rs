@@ -408,7 +408,9 @@ async fn access_code_add_prints_a_code_that_opens_then_list_and_remove() {
     let (_, listed) = h.get("/api/v1/access-codes", &h.operator).await;
     assert_eq!(listed["access_codes"], serde_json::json!([]));
     // A bad purpose is a usage error before anything is sent.
-    let output = ops.run(&["access-code", "add", "x", "--purpose", "all"]).await;
+    let output = ops
+        .run(&["access-code", "add", "x", "--purpose", "all"])
+        .await;
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     h.stop().await;
 }

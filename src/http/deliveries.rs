@@ -4,9 +4,7 @@
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
 use super::extract::{Caller, FromKioskPage, Json, KIOSK, OPERATOR, Path, Rfc3339, Secret};
 use super::session_cookie;
-use super::views::{
-    AccessCodeCreated, AccessCodeList, CodePurposeView, DeliveryView, SizeView,
-};
+use super::views::{AccessCodeCreated, AccessCodeList, CodePurposeView, DeliveryView, SizeView};
 use super::{AppState, to_completion};
 use crate::domain::PickupCode;
 use crate::locker::{AccessCodeRequest, DeliveryRequest};
@@ -96,7 +94,12 @@ async fn deliver(
         Duration::from_millis(u64::try_from(expires_at.0 - state.locker.now().0).unwrap_or(0));
     let cookie = session_cookie::courier_cookie(&token, lifetime, state.secure_cookies);
     view.token = None;
-    Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], Json(view)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::SET_COOKIE, cookie)],
+        Json(view),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]

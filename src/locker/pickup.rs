@@ -3,9 +3,9 @@
 use super::audit::{DAEMON, audit_parcel};
 use super::core::Inner;
 use super::limits::Opening;
+use super::tx::Tx;
 use super::{KeypadStatus, LockerError, Result};
 use super::{Locker, PickupOpened, Principal, Role};
-use super::tx::Tx;
 use crate::domain::{
     AccessCode, CodePurpose, CompartmentId, Parcel, ParcelEvent, ParcelId, ParcelState,
     RemovalKind, Throttle, Timestamp,
@@ -166,7 +166,10 @@ impl Inner {
 
     /// Records a pickup's intent and holds the parcel's code while its door opens.
     fn start_pickup(&self, tx: &Tx<'_>, actor: &str, parcel: &Parcel) -> Result<()> {
-        let compartment = parcel.compartment.as_ref().expect("a stored parcel has one");
+        let compartment = parcel
+            .compartment
+            .as_ref()
+            .expect("a stored parcel has one");
         self.intend(tx, compartment, Purpose::Pickup, Some(&parcel.id), None)?;
         self.update_parcel(tx, parcel, ParcelEvent::RemovalStarted(RemovalKind::Pickup))?;
         store::hold_code(tx, &parcel.id)?;
