@@ -110,8 +110,8 @@ pub struct NewAccessCode {
     #[schema(example = "owner")]
     pub name: String,
     pub purpose: CodePurposeView,
-    /// How many times it works; `null` or absent: unlimited.
-    #[schema(minimum = 1)]
+    /// How many times it works, at most 1,000,000; `null` or absent: unlimited.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub uses: Option<u32>,
     /// When it stops working; `null` or absent: never.
     #[schema(value_type = Option<String>, format = DateTime)]

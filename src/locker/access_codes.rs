@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 /// At most this many access codes exist at once: each costs a row and a hash to check.
 pub const ACCESS_CODES_MAX: u64 = 500;
 
+/// The most uses a limited code may be given (more is as good as unlimited).
+pub const USES_MAX: u32 = 1_000_000;
+
 /// An access code as an operator asks for it.
 #[derive(Debug, Clone)]
 pub struct AccessCodeRequest {
@@ -53,10 +56,10 @@ impl Inner {
     ) -> Result<NewAccessCode> {
         super::auth::check_name("name", &request.name)?;
         let now = self.now();
-        if request.uses == Some(0) {
-            return Err(LockerError::InvalidRequest(
-                "uses: must be at least 1, or null for unlimited".into(),
-            ));
+        if request.uses.is_some_and(|n| !(1..=USES_MAX).contains(&n)) {
+            return Err(LockerError::InvalidRequest(format!(
+                "uses: must be 1 to {USES_MAX}, or null for unlimited"
+            )));
         }
         if request.expires_at.is_some_and(|t| t <= now) {
             return Err(LockerError::InvalidRequest(
