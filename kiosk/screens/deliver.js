@@ -47,11 +47,13 @@ export function deliverScreen(message = null, d = { tracking: '', size: 'S', pin
       return el('form', { class: 'layout stack', onsubmit: (e) => { e.preventDefault(); submit(); } },
         el('h1', { class: 'title' }, t('deliverTitle')),
         input,
-        sizeButtons(() => true, (size) => { s.size = size; render(); }, s.busy, s.size),
         note(s.message),
         keyboard(input, s),
         el('div', { class: 'actions' },
           el('button', { type: 'button', class: 'button secondary', onclick: () => show(startScreen()) }, t('back')),
+          el('div', { class: 'size-pick' },
+            el('span', { class: 'hint', 'aria-hidden': 'true' }, t('sizeLabel')),
+            sizeButtons(() => true, (size) => { s.size = size; render(); }, s.busy, s.size)),
           el('button', { type: 'submit', class: 'button primary', disabled: s.busy }, t('continue'))));
     },
   };
