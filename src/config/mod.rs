@@ -36,7 +36,8 @@ pub use hardware::{
 };
 pub use push::{PushConfig, PushSecret, is_loopback};
 pub use sections::{
-    ApiConfig, Config, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
+    ApiConfig, Config, DeliveryConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig,
+    SyncConfig,
     TlsIdentity,
 };
 
