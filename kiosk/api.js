@@ -1,6 +1,6 @@
 // The daemon's API as the page calls it (docs/kiosk.md): same-origin fetch with the cookies,
 // the CSRF header on every non-GET, and what a 401 means for the kiosk, for a courier and for
-// a delivery (whose own token, from its 201 answer, is the one bearer header the page sends).
+// a delivery (whose own session the daemon sets as the courier's cookie).
 
 import { showNotPaired } from './screen.js';
 import { deliveryEnded, sessionEnded } from './session.js';
@@ -8,12 +8,10 @@ import { deliveryEnded, sessionEnded } from './session.js';
 /** Every non-GET carries it: a form or script on another site cannot set it (docs/kiosk.md). */
 const CSRF = { 'X-Lockerd-Csrf': '1' };
 
-/** One API call: `{ok, status, data, error}`; `error.code` is `network` when nothing answered.
- * With `token` it is that token's call (`Authorization: Bearer`), not the cookies'. */
-export async function call(method, path, body, token) {
+/** One API call: `{ok, status, data, error}`; `error.code` is `network` when nothing answered. */
+export async function call(method, path, body) {
   const headers = method === 'GET' ? {} : { ...CSRF };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
   let res;
   try {
     res = await fetch(path, {
@@ -48,17 +46,15 @@ export async function courierApi(method, path, body) {
   return r;
 }
 
-/** The calls of one delivery, made with its own token (POST /api/v1/deliveries answered it):
- * a 401 means the token ended (it expires), and with it the delivery on screen. */
-export function deliveryApi(token) {
-  return async (method, path, body) => {
-    const r = await call(method, path, body, token);
-    if (r.status === 401) {
-      deliveryEnded();
-      return null;
-    }
-    return r;
-  };
+/** A call in a delivery's own session (POST /api/v1/deliveries set it as the courier cookie;
+ * it reaches only that parcel): a 401 means it ended (it expires), and with it the delivery. */
+export async function deliveryApi(method, path, body) {
+  const r = await call(method, path, body);
+  if (r.status === 401) {
+    deliveryEnded();
+    return null;
+  }
+  return r;
 }
 
 /** The strings.js key for an error a screen does not word itself. */

@@ -1,8 +1,8 @@
 // The kiosk page: recipients pick up with a code, couriers and drivers without an account
 // deliver, couriers take back parcels, on the locker's touchscreen. The protocol with lockerd is
-// docs/kiosk.md: the pairing cookie authenticates every call (a delivery's own calls carry its
-// token), every non-GET carries the CSRF header, and the live feed (EventSource) is the only
-// source of door states and free sizes: nothing here polls.
+// docs/kiosk.md: the pairing cookie authenticates every call (a courier's and a delivery's
+// session cookies theirs), every non-GET carries the CSRF header, and the live feed
+// (EventSource) is the only source of door states and free sizes: nothing here polls.
 //
 // This entry wires the page together: the keys typed anywhere, the first screen, the live
 // feed. The rest are ES modules the browser loads as they are (no framework, no build step, no

@@ -1,7 +1,7 @@
 // Who is at the locker and the idle clock that sends them away: the logged-in courier, or a
-// delivery driver (no session of their own: the delivery's token lives with its screens). The
-// courier's session itself is the daemon's HttpOnly cookie; the page only keeps who is logged
-// in and which doors were opened.
+// delivery driver. Their sessions are the daemon's HttpOnly cookie (a courier's login sets it,
+// and so does each delivery, for that parcel only); the page only keeps who is logged in and
+// which doors were opened.
 
 import { call } from './api.js';
 import { doorOf } from './live.js';
@@ -54,7 +54,7 @@ export function sessionEnded() {
   show(startScreen({ key: 'sessionEnded', tone: 'warn' }));
 }
 
-/** A 401 with a delivery's token: it expired, and the delivery is over for the page. */
+/** A 401 in a delivery's session: it expired, and the delivery is over for the page. */
 export function deliveryEnded() {
   doors.clear();
   show(startScreen({ key: 'deliveryEnded', tone: 'warn' }));

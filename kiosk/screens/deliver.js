@@ -1,8 +1,8 @@
 // A delivery by a driver without an account: scan or type the tracking number (and pick a
 // size, S unless told), and the locker opens if it admits the parcel (expected by a
 // reservation, or open drop); otherwise the recipient's delivery PIN. Then the same open
-// compartment as a courier's deposit (screens/deposit.js), its calls made with the delivery's
-// own token from the 201 answer.
+// compartment as a courier's deposit (screens/deposit.js), its calls made in the delivery's own
+// session (the daemon's answer sets it as the HttpOnly courier cookie: the page never holds it).
 
 import { deliveryApi, errorKey, kioskApi } from '../api.js';
 import { el, field, keyboard, keypad, note } from '../dom.js';
@@ -17,16 +17,14 @@ const MAX_TEXT = 64;
 /** Delivery PINs are access codes or deposit PINs: policy.code_length, 6 to 10 digits. */
 const MAX_PIN_DIGITS = 10;
 
-/** The delivery's depositor (see deposit.js): its token makes the calls; between parcels, the
+/** A delivery as a depositor (see deposit.js): calls in its own session; between parcels, the
  * tracking number again; "Finish" back to the start. */
-function byDelivery(token) {
-  return {
-    api: deliveryApi(token),
-    next: (message) => deliverScreen(message),
-    nav: () => el('button', { type: 'button', class: 'button secondary', onclick: () => show(startScreen()) }, t('finish')),
-    cancelled: 'deliveryCancelled',
-  };
-}
+const byDelivery = {
+  api: deliveryApi,
+  next: (message) => deliverScreen(message),
+  nav: () => el('button', { type: 'button', class: 'button secondary', onclick: () => show(startScreen()) }, t('finish')),
+  cancelled: 'deliveryCancelled',
+};
 
 /** The tracking number and the size. `d` is what the driver gave so far: `{tracking, size,
  * pin}` (a PIN already accepted stays for a retry with another size). */
@@ -116,8 +114,8 @@ async function deliver(screen, s, d) {
   s.busy = false;
   s.message = null;
   if (r.ok) {
-    const { parcel_id: parcel, compartment, token } = r.data;
-    return show(depositScreen({ by: byDelivery(token), tracking: d.tracking, parcel, compartment, old: [] }));
+    const { parcel_id: parcel, compartment } = r.data;
+    return show(depositScreen({ by: byDelivery, tracking: d.tracking, parcel, compartment, old: [] }));
   }
   const code = r.error.code;
   if (keypadLocked(r)) return show(pinScreen({ ...d, pin: null }));
