@@ -83,7 +83,10 @@ async fn a_scanned_parcel_the_owner_expects_opens_its_compartment_and_its_token_
     assert_eq!(h.cancel(&token, &other).await.0, 404);
     let resize_other = h.resize(&token, &other, "L").await;
     assert_eq!(resize_other.0, 404, "{}", resize_other.1);
-    assert_eq!(error_code(&h.deposit(&token, "C-2", "S").await), (403, "forbidden"));
+    assert_eq!(
+        error_code(&h.deposit(&token, "C-2", "S").await),
+        (403, "forbidden")
+    );
     assert_eq!(h.get("/api/v1/courier/returns", &token).await.0, 403);
     assert_eq!(h.get("/api/v1/parcels", &token).await.0, 403);
     assert_eq!(h.get("/api/v1/compartments", &token).await.0, 403);
@@ -136,7 +139,11 @@ async fn unknown_parcels_and_wrong_pins_are_refused_alike_and_a_wrong_pin_is_a_k
     // The right PIN admits the parcel.
     let delivered = deliver(&h, json!({"tracking_id": "PIN-1", "pin": DEPOSIT_PIN})).await;
     assert_eq!(delivered.0, 201, "{}", delivered.1);
-    assert_eq!(keypad_failures(&h).await, 2, "a right PIN never clears the count");
+    assert_eq!(
+        keypad_failures(&h).await,
+        2,
+        "a right PIN never clears the count"
+    );
     // The third wrong code locks the keypad: every PIN, the right one too, is refused now.
     let third = deliver(&h, json!({"tracking_id": "NOBODY-3", "pin": "999999"})).await;
     assert_eq!(error_code(&third), (403, "delivery_not_allowed"));
@@ -169,7 +176,10 @@ async fn a_deposit_pin_is_never_listed_published_or_audited() {
         ("parcels", parcels.to_string()),
         ("events", serde_json::to_string(&events).unwrap()),
     ] {
-        assert!(!text.contains(DEPOSIT_PIN), "the PIN is in the {what}: {text}");
+        assert!(
+            !text.contains(DEPOSIT_PIN),
+            "the PIN is in the {what}: {text}"
+        );
     }
     assert!(audit.to_string().contains("has_deposit_pin"), "{audit}");
     h.stop().await;
@@ -181,7 +191,12 @@ async fn scan_to_open_can_be_turned_off_but_a_deposit_pin_still_admits() {
     reserve(&h, "OFF-1", json!({"size": "S"})).await;
     let refused = deliver(&h, json!({"tracking_id": "OFF-1"})).await;
     assert_eq!(error_code(&refused), (403, "delivery_not_allowed"));
-    reserve(&h, "OFF-2", json!({"size": "S", "deposit_pin": DEPOSIT_PIN})).await;
+    reserve(
+        &h,
+        "OFF-2",
+        json!({"size": "S", "deposit_pin": DEPOSIT_PIN}),
+    )
+    .await;
     let admitted = deliver(&h, json!({"tracking_id": "OFF-2", "pin": DEPOSIT_PIN})).await;
     assert_eq!(admitted.0, 201, "{}", admitted.1);
     h.stop().await;
@@ -199,7 +214,11 @@ async fn a_delivery_code_admits_within_its_scope_until_used_up_or_deleted() {
     assert_eq!(pin.len(), 6);
     assert_eq!(code["uses_left"], 2);
 
-    let first = deliver(&h, json!({"tracking_id": "SHOP-1", "size": "S", "pin": pin})).await;
+    let first = deliver(
+        &h,
+        json!({"tracking_id": "SHOP-1", "size": "S", "pin": pin}),
+    )
+    .await;
     assert_eq!(first.0, 201, "{}", first.1);
     // An S parcel, but the code's scope holds only the L compartments.
     assert_eq!(first.1["compartment"]["id"], "C1");
@@ -233,8 +252,14 @@ async fn a_delivery_code_admits_within_its_scope_until_used_up_or_deleted() {
     // A deleted code stops working at once.
     let other = access_code(&h, json!({"name": "post", "purpose": "delivery"})).await;
     let path = format!("/api/v1/access-codes/{}", other["id"].as_str().unwrap());
-    assert_eq!(h.request("DELETE", &path, Some(&h.operator), None).await.0, 204);
-    assert_eq!(h.request("DELETE", &path, Some(&h.operator), None).await.0, 404);
+    assert_eq!(
+        h.request("DELETE", &path, Some(&h.operator), None).await.0,
+        204
+    );
+    assert_eq!(
+        h.request("DELETE", &path, Some(&h.operator), None).await.0,
+        404
+    );
     let pin = other["code"].as_str().unwrap();
     let deleted = deliver(&h, json!({"tracking_id": "POST-1", "pin": pin})).await;
     assert_eq!(error_code(&deleted), (403, "delivery_not_allowed"));
@@ -253,8 +278,14 @@ async fn access_codes_are_for_operators_and_refuse_bad_requests() {
     for (bad, field) in [
         (json!({"name": "x", "purpose": "open_all"}), "purpose"),
         (json!({"name": "x", "purpose": "pickup", "uses": 0}), "uses"),
-        (json!({"name": "x", "purpose": "pickup", "compartments": ["Z9"]}), "compartments"),
-        (json!({"name": "x", "purpose": "pickup", "compartments": []}), "compartments"),
+        (
+            json!({"name": "x", "purpose": "pickup", "compartments": ["Z9"]}),
+            "compartments",
+        ),
+        (
+            json!({"name": "x", "purpose": "pickup", "compartments": []}),
+            "compartments",
+        ),
         (
             json!({"name": "x", "purpose": "pickup", "expires_at": "2001-01-01T00:00:00Z"}),
             "expires_at",
@@ -275,9 +306,25 @@ async fn access_codes_are_for_operators_and_refuse_bad_requests() {
 #[tokio::test]
 async fn a_standing_pickup_code_opens_every_parcel_in_its_scope_then_has_nothing_to_collect() {
     let h = Harness::start().await;
+    // The owner's parcels come through their delivery PIN, scoped like their standing code: a
+    // scoped standing code opens only those (a courier's parcel in the same compartments may
+    // be a neighbour's; tests/attacker/deliveries.rs).
+    let (a, b) = ("A3".to_owned(), "A4".to_owned());
+    let pin = access_code(
+        &h,
+        json!({"name": "owner deliveries", "purpose": "delivery", "compartments": [a, b]}),
+    )
+    .await;
+    let pin = pin["code"].as_str().unwrap();
+    let mut own = vec![];
+    for tracking_id in ["OWN-1", "OWN-2"] {
+        let delivered = deliver(&h, json!({"tracking_id": tracking_id, "pin": pin})).await;
+        assert_eq!(delivered.0, 201, "{}", delivered.1);
+        close_and_confirm(&h, &delivered.1).await;
+        own.push(delivered.1["parcel_id"].as_str().unwrap().to_owned());
+    }
+    let [first, second] = own.try_into().unwrap();
     let courier = h.courier_session("alice").await;
-    let (first, a, _) = h.deposit_stored(&courier, "OWN-1", "S").await;
-    let (second, b, _) = h.deposit_stored(&courier, "OWN-2", "S").await;
     let (elsewhere, _, neighbours) = h.deposit_stored(&courier, "NEIGHBOUR-1", "L").await;
     let owner = access_code(
         &h,
@@ -303,14 +350,17 @@ async fn a_standing_pickup_code_opens_every_parcel_in_its_scope_then_has_nothing
         h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "collected")
             .await;
     }
-    assert_eq!(h.parcel(&elsewhere).await["state"], "stored", "out of scope");
+    assert_eq!(
+        h.parcel(&elsewhere).await["state"],
+        "stored",
+        "out of scope"
+    );
     let used = h
         .events()
         .await
         .into_iter()
-        .find(|e| e["type"] == "access_code.used")
+        .find(|e| e["type"] == "access_code.used" && e["data"]["purpose"] == "pickup")
         .expect("access_code.used");
-    assert_eq!(used["data"]["purpose"], "pickup");
     assert_eq!(used["data"]["compartments"], json!([a, b]));
 
     // Nothing left: 409, and not a keypad failure.
@@ -318,13 +368,20 @@ async fn a_standing_pickup_code_opens_every_parcel_in_its_scope_then_has_nothing
     assert_eq!(error_code(&nothing), (409, "nothing_to_collect"));
     assert_eq!(keypad_failures(&h).await, 0);
     let (_, listed) = h.get("/api/v1/access-codes", &h.operator).await;
-    assert_eq!(listed["access_codes"][0]["uses_left"], Value::Null, "unlimited");
+    assert_eq!(
+        listed["access_codes"][0]["uses_left"],
+        Value::Null,
+        "unlimited"
+    );
     // A wrong code of the same length is a failure like any other.
     let wrong = ["000000", "111111", "222222"]
         .into_iter()
-        .find(|w| *w != code && *w != neighbours)
+        .find(|w| *w != code && *w != neighbours && *w != pin)
         .unwrap();
-    assert_eq!(error_code(&h.enter_code(wrong).await), (401, "invalid_code"));
+    assert_eq!(
+        error_code(&h.enter_code(wrong).await),
+        (401, "invalid_code")
+    );
     assert_eq!(keypad_failures(&h).await, 1);
     // A delivery code is not a pickup code.
     let shop = access_code(&h, json!({"name": "shop", "purpose": "delivery"})).await;
@@ -370,7 +427,11 @@ async fn open_drop_admits_any_delivery_within_the_kiosks_ceiling_and_lifecycle_o
     let fourth = deliver(&h, json!({"tracking_id": "DROP-4"})).await;
     assert_eq!(error_code(&fourth), (429, "rate_limited"));
     assert_eq!(h.sim().pulses().len(), pulses);
-    assert!(h.event_types().await.contains(&"security.mass_open".to_owned()));
+    assert!(
+        h.event_types()
+            .await
+            .contains(&"security.mass_open".to_owned())
+    );
 
     // Without a confirm, the parcel is stored once the grace period has passed.
     h.door(first.1["compartment"]["id"].as_str().unwrap(), false)

@@ -4,9 +4,7 @@
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
 use super::extract::{Caller, FromKioskPage, Json, KIOSK, OPERATOR, Path, Rfc3339, Secret};
 use super::session_cookie;
-use super::views::{
-    AccessCodeCreated, AccessCodeList, CodePurposeView, DeliveryView, SizeView,
-};
+use super::views::{AccessCodeCreated, AccessCodeList, CodePurposeView, DeliveryView, SizeView};
 use super::{AppState, to_completion};
 use crate::domain::PickupCode;
 use crate::locker::{AccessCodeRequest, DeliveryRequest};
@@ -96,7 +94,12 @@ async fn deliver(
         Duration::from_millis(u64::try_from(expires_at.0 - state.locker.now().0).unwrap_or(0));
     let cookie = session_cookie::courier_cookie(&token, lifetime, state.secure_cookies);
     view.token = None;
-    Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], Json(view)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::SET_COOKIE, cookie)],
+        Json(view),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -123,7 +126,9 @@ pub struct NewAccessCode {
 /// access code) is in this answer only; the locker keeps a keyed hash. A `delivery` code is a
 /// `pin` for `POST /api/v1/deliveries`; each admitted delivery uses one. A `pickup` code at
 /// `POST /api/v1/pickup` opens every compartment in its scope holding a stored parcel; each
-/// `200` uses one. At most 500 codes exist at once.
+/// `200` uses one. One limited to some compartments opens only parcels that a delivery code
+/// limited to the same compartments (or fewer) brought, since any parcel may be put in any free
+/// compartment. At most 500 codes exist at once.
 #[utoipa::path(
     post,
     path = "/api/v1/access-codes",

@@ -3,9 +3,9 @@
 use super::audit::{DAEMON, audit_parcel};
 use super::core::Inner;
 use super::limits::Opening;
+use super::tx::Tx;
 use super::{KeypadStatus, LockerError, Result};
 use super::{Locker, PickupOpened, Principal, Role};
-use super::tx::Tx;
 use crate::domain::{
     AccessCode, CodePurpose, CompartmentId, Parcel, ParcelEvent, ParcelId, ParcelState,
     RemovalKind, Throttle, Timestamp,
@@ -146,11 +146,12 @@ impl Inner {
         standing: &AccessCode,
     ) -> Result<Result<Openings>> {
         let now = self.now();
-        let waiting: Vec<Parcel> = store::parcels_in_state(tx, ParcelState::Stored)?
-            .into_iter()
-            .filter(|p| collectable(p, now))
-            .filter(|p| p.compartment.as_ref().is_some_and(|c| standing.covers(c)))
-            .collect();
+        let mut waiting: Vec<Parcel> = Vec::new();
+        for parcel in store::parcels_in_state(tx, ParcelState::Stored)? {
+            if collectable(&parcel, now) && self.reaches(tx, standing, &parcel)? {
+                waiting.push(parcel);
+            }
+        }
         if waiting.is_empty() {
             return Ok(Err(LockerError::NothingToCollect));
         }
@@ -181,9 +182,32 @@ impl Inner {
         Ok(Ok(openings))
     }
 
+    /// Whether a standing code may open `parcel`. One for every compartment (an owner's box)
+    /// opens any stored parcel. A scoped one (a resident's compartments in a bank) opens only
+    /// parcels a delivery code scoped within the same compartments put there: the locker
+    /// assigns any parcel to any free compartment that fits, so a neighbour's parcel can lie
+    /// in "their" compartment, and its code must not open it.
+    fn reaches(&self, tx: &Tx<'_>, standing: &AccessCode, parcel: &Parcel) -> Result<bool> {
+        let Some(scope) = &standing.compartments else {
+            return Ok(true);
+        };
+        if !parcel
+            .compartment
+            .as_ref()
+            .is_some_and(|c| scope.contains(c))
+        {
+            return Ok(false);
+        }
+        let within = store::compartment_scope(tx, &parcel.id)?;
+        Ok(within.is_some_and(|w| w.iter().all(|c| scope.contains(c))))
+    }
+
     /// Records a pickup's intent and holds the parcel's code while its door opens.
     fn start_pickup(&self, tx: &Tx<'_>, actor: &str, parcel: &Parcel) -> Result<()> {
-        let compartment = parcel.compartment.as_ref().expect("a stored parcel has one");
+        let compartment = parcel
+            .compartment
+            .as_ref()
+            .expect("a stored parcel has one");
         self.intend(tx, compartment, Purpose::Pickup, Some(&parcel.id), None)?;
         self.update_parcel(tx, parcel, ParcelEvent::RemovalStarted(RemovalKind::Pickup))?;
         store::hold_code(tx, &parcel.id)?;
