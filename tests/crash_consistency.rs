@@ -96,7 +96,10 @@ async fn survives_sigkill_under_load() {
     );
     // The load did its work, and kills did land in the middle of it.
     assert!(s.deposits > 0 && s.confirms > 0 && s.pickups > 0, "{s:?}");
-    assert!(s.deliveries > 0, "no delivery without an account in the load: {s:?}");
+    assert!(
+        s.deliveries > 0,
+        "no delivery without an account in the load: {s:?}"
+    );
     if cycles >= 10 {
         assert!(s.lost_answers > 0, "no kill interrupted a request: {s:?}");
     }

@@ -37,8 +37,7 @@ pub use hardware::{
 pub use push::{PushConfig, PushSecret, is_loopback};
 pub use sections::{
     ApiConfig, Config, DeliveryConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig,
-    SyncConfig,
-    TlsIdentity,
+    SyncConfig, TlsIdentity,
 };
 
 use std::path::Path;

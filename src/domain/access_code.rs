@@ -93,7 +93,10 @@ mod tests {
         assert!(!code(Some(1), Some(10)).usable(Timestamp(10)));
         assert!(!code(Some(0), None).usable(Timestamp(0)));
         let once = code(Some(1), None).used(Timestamp(3));
-        assert_eq!((once.uses_left, once.last_used_at), (Some(0), Some(Timestamp(3))));
+        assert_eq!(
+            (once.uses_left, once.last_used_at),
+            (Some(0), Some(Timestamp(3)))
+        );
         assert!(!once.usable(Timestamp(4)));
         assert_eq!(code(None, None).used(Timestamp(3)).uses_left, None);
     }

@@ -136,11 +136,17 @@ impl Inner {
             accessible: false,
             within,
         };
-        let (parcel_id, compartment) =
-            match self.deposit_in(tx, actor, &depositor, &request.tracking_id, size, &placement)? {
-                Ok(reserved) => reserved,
-                Err(refused) => return Ok(Err(refused)),
-            };
+        let (parcel_id, compartment) = match self.deposit_in(
+            tx,
+            actor,
+            &depositor,
+            &request.tracking_id,
+            size,
+            &placement,
+        )? {
+            Ok(reserved) => reserved,
+            Err(refused) => return Ok(Err(refused)),
+        };
         if let Admission::Code(code) = &admission {
             self.use_access_code(tx, actor, code, std::slice::from_ref(&compartment))?;
         }

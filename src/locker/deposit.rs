@@ -2,9 +2,9 @@
 
 use super::assign::Placement;
 use super::audit::audit_parcel;
-use super::tx::Tx;
 use super::core::{Inner, parcel_data};
 use super::limits::Opening;
+use super::tx::Tx;
 use super::{DepositOpened, Locker, Principal, Scope};
 use super::{LockerError, Result};
 use crate::domain::{

@@ -34,9 +34,9 @@ mod types;
 
 pub use access_codes::{ACCESS_CODES_MAX, AccessCodeRequest, NewAccessCode};
 pub use auth::UNKNOWN_NAME_THROTTLES_MAX;
-pub use delivery::DeliveryRequest;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::Ticket;
+pub use delivery::DeliveryRequest;
 pub use evidence::{EVIDENCE_MAX_ROWS, Evidence};
 pub use incident::{
     INCIDENTS_PER_COMPARTMENT_PER_DAY, INCIDENTS_WITHOUT_COMPARTMENT_PER_DAY, IncidentReport,

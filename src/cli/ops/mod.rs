@@ -194,7 +194,9 @@ impl Ops {
         let code = list
             .iter()
             .find(|c| c["id"] == which || c["name"] == which)
-            .ok_or_else(|| OpsError::Failed(format!("no access code has the id or name {which:?}")))?;
+            .ok_or_else(|| {
+                OpsError::Failed(format!("no access code has the id or name {which:?}"))
+            })?;
         let id = code["id"].as_str().unwrap_or(which);
         self.client
             .delete(self.client.url(&["access-codes", id]))

@@ -205,7 +205,14 @@ pub fn access_codes(list: &[Value]) -> String {
         })
         .collect();
     render(
-        &["NAME", "PURPOSE", "USES LEFT", "EXPIRES", "COMPARTMENTS", "ID"],
+        &[
+            "NAME",
+            "PURPOSE",
+            "USES LEFT",
+            "EXPIRES",
+            "COMPARTMENTS",
+            "ID",
+        ],
         &rows,
     )
 }
