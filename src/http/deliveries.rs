@@ -126,7 +126,9 @@ pub struct NewAccessCode {
 /// access code) is in this answer only; the locker keeps a keyed hash. A `delivery` code is a
 /// `pin` for `POST /api/v1/deliveries`; each admitted delivery uses one. A `pickup` code at
 /// `POST /api/v1/pickup` opens every compartment in its scope holding a stored parcel; each
-/// `200` uses one. At most 500 codes exist at once.
+/// `200` uses one. One limited to some compartments opens only parcels that a delivery code
+/// limited to the same compartments (or fewer) brought, since any parcel may be put in any free
+/// compartment. At most 500 codes exist at once.
 #[utoipa::path(
     post,
     path = "/api/v1/access-codes",

@@ -19,6 +19,15 @@ const KEYPAD: &str = "keypad";
 /// a standing pickup code.
 pub type Openings = Vec<(ParcelId, CompartmentId)>;
 
+/// What a code typed at the keypad opens, and whether that clears the keypad's failures: only
+/// a parcel's own code does. A standing code works again and again, and its holder can make a
+/// parcel to collect whenever they like (a delivery PIN for the same compartment), so letting
+/// it clear the count would give them guesses at the neighbours' codes without a lockout.
+pub struct KeypadOpenings {
+    pub openings: Openings,
+    pub clears_failures: bool,
+}
+
 impl Inner {
     /// The keypad's throttle, or the refusal while it is locked out.
     pub fn keypad_throttle(&self, tx: &Tx<'_>) -> Result<Result<Throttle>> {
@@ -74,7 +83,7 @@ impl Inner {
     /// `counted`: the caller is not the keypad (an operator's token), so the opening counts
     /// against its ceilings like a maintenance opening: an operator who can read new codes from
     /// the feed must not empty the wall through this route.
-    pub fn begin_pickup(&self, actor: &str, counted: bool, code: &str) -> Result<Openings> {
+    pub fn begin_pickup(&self, actor: &str, counted: bool, code: &str) -> Result<KeypadOpenings> {
         let now = self.now();
         self.tx(|tx| {
             let throttle = match self.keypad_throttle(tx)? {
@@ -94,7 +103,12 @@ impl Inner {
                     false => None,
                 };
                 return match standing {
-                    Some(standing) => self.begin_standing_pickup(tx, actor, counted, &standing),
+                    Some(standing) => Ok(self
+                        .begin_standing_pickup(tx, actor, counted, &standing)?
+                        .map(|openings| KeypadOpenings {
+                            openings,
+                            clears_failures: false,
+                        })),
                     None => Ok(Err(self.keypad_failed(tx, throttle)?)),
                 };
             };
@@ -115,7 +129,10 @@ impl Inner {
                 LockerError::CompartmentBusy => LockerError::HardwareUnavailable,
                 other => other,
             })?;
-            Ok(Ok(vec![(parcel.id, compartment)]))
+            Ok(Ok(KeypadOpenings {
+                openings: vec![(parcel.id, compartment)],
+                clears_failures: true,
+            }))
         })?
     }
 
@@ -129,11 +146,12 @@ impl Inner {
         standing: &AccessCode,
     ) -> Result<Result<Openings>> {
         let now = self.now();
-        let waiting: Vec<Parcel> = store::parcels_in_state(tx, ParcelState::Stored)?
-            .into_iter()
-            .filter(|p| collectable(p, now))
-            .filter(|p| p.compartment.as_ref().is_some_and(|c| standing.covers(c)))
-            .collect();
+        let mut waiting: Vec<Parcel> = Vec::new();
+        for parcel in store::parcels_in_state(tx, ParcelState::Stored)? {
+            if collectable(&parcel, now) && self.reaches(tx, standing, &parcel)? {
+                waiting.push(parcel);
+            }
+        }
         if waiting.is_empty() {
             return Ok(Err(LockerError::NothingToCollect));
         }
@@ -162,6 +180,26 @@ impl Inner {
         let compartments: Vec<CompartmentId> = openings.iter().map(|(_, c)| c.clone()).collect();
         self.use_access_code(tx, actor, standing, &compartments)?;
         Ok(Ok(openings))
+    }
+
+    /// Whether a standing code may open `parcel`. One for every compartment (an owner's box)
+    /// opens any stored parcel. A scoped one (a resident's compartments in a bank) opens only
+    /// parcels a delivery code scoped within the same compartments put there: the locker
+    /// assigns any parcel to any free compartment that fits, so a neighbour's parcel can lie
+    /// in "their" compartment, and its code must not open it.
+    fn reaches(&self, tx: &Tx<'_>, standing: &AccessCode, parcel: &Parcel) -> Result<bool> {
+        let Some(scope) = &standing.compartments else {
+            return Ok(true);
+        };
+        if !parcel
+            .compartment
+            .as_ref()
+            .is_some_and(|c| scope.contains(c))
+        {
+            return Ok(false);
+        }
+        let within = store::compartment_scope(tx, &parcel.id)?;
+        Ok(within.is_some_and(|w| w.iter().all(|c| scope.contains(c))))
     }
 
     /// Records a pickup's intent and holds the parcel's code while its door opens.
@@ -227,7 +265,10 @@ impl Locker {
     pub async fn pickup(&self, code: &str, kiosk: &Principal) -> Result<PickupOpened> {
         let (code, actor) = (code.to_owned(), kiosk.audit_actor());
         let counted = kiosk.role != Role::Kiosk;
-        let openings = self
+        let KeypadOpenings {
+            openings,
+            clears_failures,
+        } = self
             .blocking(move |inner| inner.begin_pickup(&actor, counted, &code))
             .await?;
         let mut opened = Vec::new();
@@ -245,7 +286,7 @@ impl Locker {
             return Err(failure.unwrap_or(LockerError::HardwareUnavailable));
         }
         // A door is open whatever happens next: a failure here costs the recipient nothing.
-        if let Err(e) = self.blocking(|inner| inner.keypad_opened()).await {
+        if clears_failures && let Err(e) = self.blocking(|inner| inner.keypad_opened()).await {
             tracing::warn!(error = %e, "the keypad's failure count could not be cleared");
         }
         let (parcel_id, compartment) = opened[0].clone();
