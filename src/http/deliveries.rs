@@ -116,7 +116,9 @@ pub struct NewAccessCode {
     /// When it stops working; `null` or absent: never.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Rfc3339>,
-    /// The compartments it works for; `null` or absent: all.
+    /// The compartments it works for; `null` or absent: all. A `pickup` code with compartments
+    /// owns them: while it lives, only deliveries through a delivery code limited to them are
+    /// put there.
     pub compartments: Option<Vec<String>>,
 }
 

@@ -4,7 +4,7 @@
 
 use super::core::Inner;
 use super::{LockerError, Result};
-use crate::domain::{Compartment, CompartmentId, CompartmentState, ParcelId, Size};
+use crate::domain::{CodePurpose, Compartment, CompartmentId, CompartmentState, ParcelId, Size};
 use crate::store;
 use rusqlite::Connection;
 
@@ -36,8 +36,22 @@ impl Inner {
         self.choose_excluding(conn, tracking_id, size, placement, &[])
     }
 
+    /// The compartments a live standing pickup code with a scope names: a resident's own, in a
+    /// bank. Only deliveries through a delivery code scoped to them are put there, so whatever
+    /// they hold is that resident's and their standing code may open all of it.
+    fn owned_compartments(&self, conn: &Connection) -> Result<Vec<CompartmentId>> {
+        let now = self.now();
+        Ok(store::list_access_codes(conn)?
+            .into_iter()
+            .filter(|code| code.purpose == CodePurpose::Pickup && code.usable(now))
+            .filter_map(|code| code.compartments)
+            .flatten()
+            .collect())
+    }
+
     /// Like `choose`, skipping `tried`. Compartments with an opening underway or on a bus that
-    /// is down are not free to assign, nor any outside `placement.within`. A parcel whose
+    /// is down are not free to assign, nor any outside `placement.within`, nor (without
+    /// `within`) a compartment a scoped standing pickup code owns. A parcel whose
     /// reservation asks for an accessible compartment gets one if one fits, and so does one
     /// whose courier asked for one (`placement.accessible`). `HardwareUnavailable` when fitting
     /// compartments exist but are all faulty, unavailable or already tried;
@@ -55,9 +69,14 @@ impl Inner {
             .into_iter()
             .map(|i| i.compartment)
             .collect();
+        let owned = match &placement.within {
+            Some(_) => Vec::new(),
+            None => self.owned_compartments(conn)?,
+        };
         let all: Vec<Compartment> = store::list_compartments(conn, &self.order)?
             .into_iter()
             .filter(|c| placement.within.as_ref().is_none_or(|w| w.contains(&c.id)))
+            .filter(|c| !owned.contains(&c.id))
             .collect();
         let usable = |c: &Compartment| {
             !busy.contains(&c.id) && !tried.contains(&c.id) && self.controller.available(&c.id)

@@ -183,10 +183,10 @@ impl Inner {
     }
 
     /// Whether a standing code may open `parcel`. One for every compartment (an owner's box)
-    /// opens any stored parcel. A scoped one (a resident's compartments in a bank) opens only
-    /// parcels a delivery code scoped within the same compartments put there: the locker
-    /// assigns any parcel to any free compartment that fits, so a neighbour's parcel can lie
-    /// in "their" compartment, and its code must not open it.
+    /// opens any stored parcel. A scoped one (a resident's compartments in a bank) owns its
+    /// compartments: while it lives, only deliveries through a delivery code scoped within them
+    /// are put there (`Inner::choose`), and it opens exactly those. A parcel put there before
+    /// the code was made (a neighbour's) is not its holder's, and stays shut.
     fn reaches(&self, tx: &Tx<'_>, standing: &AccessCode, parcel: &Parcel) -> Result<bool> {
         let Some(scope) = &standing.compartments else {
             return Ok(true);

@@ -89,13 +89,40 @@ async fn a_standing_code_does_not_reset_the_keypad_throttle() {
 }
 
 /// In an apartment bank a resident's standing code covers "their" compartments, but the locker
-/// assigns any parcel to any free compartment that fits: a neighbour's pre-advised parcel,
+/// assigned any parcel to any free compartment that fits: a neighbour's pre-advised parcel,
 /// scanned at the kiosk, went into the resident's compartment, and the resident's standing code
-/// opened it with their own.
+/// opened it with their own. Now a scoped standing code owns its compartments: no other parcel
+/// is put there while it lives, and one already there before it was made stays shut.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standing_code_does_not_open_a_neighbours_parcel_put_in_its_compartment() {
     let h = Harness::start().await;
-    let own = json!(["A3", "A4"]);
+    let reserve = async |tracking_id: &str| {
+        let path = format!("/api/v1/sync/reservations/{tracking_id}");
+        let body = json!({"size": "S"});
+        let (status, _) = h.request("PUT", &path, Some(&h.sync), Some(body)).await;
+        assert_eq!(status, 201);
+    };
+    // Delivers `body` at the kiosk and stores it; returns (parcel, compartment).
+    let deliver = async |body: Value| {
+        let (status, delivered) = h.post("/api/v1/deliveries", &h.kiosk, body).await;
+        assert_eq!(status, 201, "{delivered}");
+        let parcel = delivered["parcel_id"].as_str().unwrap().to_owned();
+        let compartment = delivered["compartment"]["id"].as_str().unwrap().to_owned();
+        h.door(&compartment, false).await;
+        h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
+            .await;
+        let token = delivered["token"].as_str().unwrap();
+        assert_eq!(h.confirm(token, &parcel).await.0, 200);
+        (parcel, compartment)
+    };
+    // Flat 5's parcel is already in the compartment that becomes flat 3's.
+    reserve("FLAT5-1").await;
+    let (earlier, taken) = deliver(json!({"tracking_id": "FLAT5-1"})).await;
+    let free = ["A1", "A2", "A3", "A4"]
+        .into_iter()
+        .find(|c| *c != taken)
+        .unwrap();
+    let own = json!([taken, free]);
     let pin = access_code(
         &h,
         json!({"name": "flat 3 deliveries", "purpose": "delivery", "compartments": own}),
@@ -106,39 +133,27 @@ async fn a_standing_code_does_not_open_a_neighbours_parcel_put_in_its_compartmen
         json!({"name": "flat 3", "purpose": "pickup", "compartments": own}),
     )
     .await;
-    // Flat 5's app pre-advised a parcel; its driver scans it: the smallest free compartment
-    // that fits is A3.
-    let path = "/api/v1/sync/reservations/FLAT5-1";
-    let (status, _) = h
-        .request("PUT", path, Some(&h.sync), Some(json!({"size": "S"})))
-        .await;
-    assert_eq!(status, 201);
-    let mut parcels = vec![];
-    for body in [
-        json!({"tracking_id": "FLAT5-1"}),
-        json!({"tracking_id": "FLAT3-1", "pin": pin}),
-    ] {
-        let (status, delivered) = h.post("/api/v1/deliveries", &h.kiosk, body).await;
-        assert_eq!(status, 201, "{delivered}");
-        let parcel = delivered["parcel_id"].as_str().unwrap().to_owned();
-        let compartment = delivered["compartment"]["id"].as_str().unwrap().to_owned();
-        h.door(&compartment, false).await;
-        h.wait_for(&format!("/api/v1/parcels/{parcel}"), "state", "closed")
-            .await;
-        let token = delivered["token"].as_str().unwrap();
-        assert_eq!(h.confirm(token, &parcel).await.0, 200);
-        parcels.push((parcel, compartment));
-    }
-    let [(neighbours, in_a3), (own_parcel, in_a4)] = parcels.try_into().unwrap();
-    assert_eq!((in_a3.as_str(), in_a4.as_str()), ("A3", "A4"));
+    // Flat 5's next parcel no longer goes into flat 3's free compartment.
+    reserve("FLAT5-2").await;
+    let (later, elsewhere) = deliver(json!({"tracking_id": "FLAT5-2"})).await;
+    assert_ne!(
+        elsewhere, free,
+        "a neighbour's parcel went into an owned compartment"
+    );
+    assert_ne!(elsewhere, taken);
+    // Flat 3's own delivery does.
+    let (own_parcel, in_own) = deliver(json!({"tracking_id": "FLAT3-1", "pin": pin})).await;
+    assert_eq!(in_own, free);
 
     let (status, opened) = h.enter_code(&standing).await;
     assert_eq!(status, 200, "{opened}");
     assert_eq!(
         opened["opened"],
-        json!([{"parcel_id": own_parcel, "compartment": {"id": "A4"}}]),
+        json!([{"parcel_id": own_parcel, "compartment": {"id": free}}]),
         "flat 3's code opened only flat 3's delivery"
     );
-    assert_eq!(h.parcel(&neighbours).await["state"], "stored");
+    for neighbours in [earlier, later] {
+        assert_eq!(h.parcel(&neighbours).await["state"], "stored");
+    }
     h.stop().await;
 }

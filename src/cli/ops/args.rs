@@ -118,7 +118,8 @@ pub enum AccessCodeCommand {
         /// When it stops working, as a duration from now (30d, 48h); default: never.
         #[arg(long, value_parser = parse_duration)]
         expires_in: Option<Duration>,
-        /// The compartments it works for, comma-separated (default: all).
+        /// The compartments it works for, comma-separated (default: all). A pickup code with
+        /// compartments owns them: no other parcel is put there while it lives.
         #[arg(long, value_delimiter = ',')]
         compartments: Option<Vec<String>>,
     },
