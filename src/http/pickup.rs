@@ -24,7 +24,14 @@ pub struct PickupCode {
     pub code: Secret,
 }
 
-/// Open the compartment of the parcel this code belongs to.
+/// Open the compartment of the parcel this code belongs to, or every compartment a standing
+/// pickup code reaches.
+///
+/// A parcel's own code opens its compartment; `opened` lists that one parcel. A standing pickup
+/// code (`POST /api/v1/access-codes`, purpose `pickup`) opens, one after another, every
+/// compartment in its scope holding a stored parcel, listed in `opened` (`parcel_id` and
+/// `compartment` are the first); each `200` uses one, and its openings never clear the keypad's
+/// failures.
 ///
 /// Roles: kiosk, operator. The parcel is `collected` once its door has been seen open and then
 /// closed; the same code never opens anything again. A wrong, used, expired or unknown code is
@@ -47,6 +54,8 @@ pub struct PickupCode {
             (`policy.opens_per_credential`, `policy.opens_locker_wide`). `Retry-After` and \
             `error.retry_after_s` give the seconds left", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds until a code is taken again"))),
+        (status = 409, description = "`nothing_to_collect`: a standing pickup code (an access \
+            code) whose compartments hold no stored parcel; not a keypad failure", body = ErrorBody),
         (status = 503, description = "`hardware_unavailable`: the compartment could not be \
             opened (its latch failed, or a maintenance opening of it is in progress); the code \
             stays valid", body = ErrorBody),
