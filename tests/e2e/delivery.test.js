@@ -115,10 +115,8 @@ scenario('a driver delivers with the recipient\'s delivery PIN after a wrong one
 });
 
 scenario('a standing pickup code opens both its compartments, then has nothing to collect', async (kit) => {
-  const first = await api.storedParcel('S');
-  const second = await api.storedParcel('M');
+  const { standing, parcels: [first, second] } = await api.ownedParcels(['S', 'M']);
   const ids = [first.compartment, second.compartment];
-  const standing = await api.accessCode('pickup', { compartments: ids });
   const { page } = await kit.paired('e2e-standing');
   const shoot = camera('standing');
 

@@ -89,9 +89,8 @@ scenario('a delivery\'s screens fit every display size', async (kit) => {
 });
 
 scenario('the open screen of a standing code with three compartments fits every display size', async (kit) => {
-  const stored = [await api.storedParcel('S'), await api.storedParcel('M'), await api.storedParcel('L')];
+  const { standing, parcels: stored } = await api.ownedParcels(['S', 'M', 'L']);
   const ids = stored.map((p) => p.compartment);
-  const standing = await api.accessCode('pickup', { compartments: ids });
   const { page } = await kit.paired('e2e-layout');
   const shoot = camera('layout-standing');
   await page.keyboard.type(standing.code);

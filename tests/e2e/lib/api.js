@@ -177,6 +177,33 @@ export async function storedParcel(size = 'S') {
   return { parcel: deposit.parcel_id, compartment: id, code: await pickupCode(deposit.parcel_id), tracking };
 }
 
+/** Parcels of `sizes`, delivered at the kiosk through a delivery PIN into compartments a
+ * standing pickup code owns (a resident's compartments in a bank: no other parcel is put there,
+ * and the code opens what they hold): `{standing, parcels: [{parcel, compartment}]}`. */
+export async function ownedParcels(sizes) {
+  kioskToken ??= (await expect(201, 'POST', '/api/v1/tokens', { body: { role: 'kiosk', name: unique('e2e-setup') } })).token;
+  const free = (await expect(200, 'GET', '/api/v1/compartments')).compartments.filter((c) => c.state === 'free');
+  const ids = sizes.map((size) => {
+    const at = free.findIndex((c) => c.size === size);
+    assert.ok(at >= 0, `a free ${size} compartment for the owner`);
+    return free.splice(at, 1)[0].id;
+  });
+  const pin = (await accessCode('delivery', { compartments: ids })).code;
+  const standing = await accessCode('pickup', { compartments: ids });
+  const parcels = [];
+  for (const size of sizes) {
+    const body = { tracking_id: unique('OWN').toUpperCase(), size, pin };
+    const delivered = await expect(201, 'POST', '/api/v1/deliveries', { token: kioskToken, body });
+    const id = delivered.compartment.id;
+    await waitDoor(id, 'open');
+    await simDoor(id, false);
+    await waitParcel(delivered.parcel_id, 'closed');
+    await expect(200, 'POST', `/api/v1/deposits/${delivered.parcel_id}/confirm`, { token: delivered.token });
+    parcels.push({ parcel: delivered.parcel_id, compartment: id });
+  }
+  return { standing, parcels };
+}
+
 /** A six-digit code that is not `code` (nor, by any likelihood, another parcel's). */
 export function wrongCode(code) {
   return String((Number(code) + 500_001) % 1_000_000).padStart(code.length, '0');
