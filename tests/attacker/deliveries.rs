@@ -16,6 +16,21 @@ fn wrong_codes(taken: Vec<String>) -> impl Iterator<Item = String> {
         .map(|n| format!("{n:06}"))
         .filter(move |c| !taken.contains(c))
 }
+/// Flat 3's delivery PIN and standing pickup code, both for `own` compartments, as
+/// `config/examples/apartment-bank-8.toml` sets a resident up: (PIN, standing code).
+async fn flat_3_codes(h: &Harness, own: Value) -> (String, String) {
+    let pin = access_code(
+        h,
+        json!({"name": "flat 3 deliveries", "purpose": "delivery", "compartments": own}),
+    )
+    .await;
+    let standing = access_code(
+        h,
+        json!({"name": "flat 3", "purpose": "pickup", "compartments": own}),
+    )
+    .await;
+    (pin, standing)
+}
 
 /// A resident of an apartment bank holds, as `config/examples/apartment-bank-8.toml` sets it
 /// up, a delivery PIN and a standing pickup code for their own compartment. A standing code's
@@ -25,17 +40,7 @@ fn wrong_codes(taken: Vec<String>) -> impl Iterator<Item = String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standing_code_does_not_reset_the_keypad_throttle() {
     let h = Harness::start().await; // keypad_max_failures = 3
-    let own = json!(["A3"]);
-    let pin = access_code(
-        &h,
-        json!({"name": "flat 3 deliveries", "purpose": "delivery", "compartments": own}),
-    )
-    .await;
-    let standing = access_code(
-        &h,
-        json!({"name": "flat 3", "purpose": "pickup", "compartments": own}),
-    )
-    .await;
+    let (pin, standing) = flat_3_codes(&h, json!(["A3"])).await;
     let mut guesses = wrong_codes(vec![pin.clone(), standing.clone()]);
     let (mut wrong_answered, mut locked) = (0, false);
     'rounds: for round in 0..4 {
@@ -122,17 +127,7 @@ async fn a_standing_code_does_not_open_a_neighbours_parcel_put_in_its_compartmen
         .into_iter()
         .find(|c| *c != taken)
         .unwrap();
-    let own = json!([taken, free]);
-    let pin = access_code(
-        &h,
-        json!({"name": "flat 3 deliveries", "purpose": "delivery", "compartments": own}),
-    )
-    .await;
-    let standing = access_code(
-        &h,
-        json!({"name": "flat 3", "purpose": "pickup", "compartments": own}),
-    )
-    .await;
+    let (pin, standing) = flat_3_codes(&h, json!([taken, free])).await;
     // Flat 5's next parcel no longer goes into flat 3's free compartment.
     reserve("FLAT5-2").await;
     let (later, elsewhere) = deliver(json!({"tracking_id": "FLAT5-2"})).await;

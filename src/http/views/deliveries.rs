@@ -104,29 +104,18 @@ impl From<AccessCode> for AccessCodeView {
 /// An access code just made: the only time its code is shown.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccessCodeCreated {
-    pub id: String,
-    pub name: String,
-    pub purpose: CodePurposeView,
     /// The digits to type at the keypad (`policy.code_length` of them). Shown only here.
     #[schema(example = "830215")]
     pub code: String,
-    pub uses_left: Option<u32>,
-    #[schema(format = DateTime)]
-    pub expires_at: Option<String>,
-    pub compartments: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub access_code: AccessCodeView,
 }
 
 impl From<NewAccessCode> for AccessCodeCreated {
     fn from(n: NewAccessCode) -> Self {
-        let view = AccessCodeView::from(n.access_code);
         Self {
-            id: view.id,
-            name: view.name,
-            purpose: view.purpose,
             code: n.code.expose().to_owned(),
-            uses_left: view.uses_left,
-            expires_at: view.expires_at,
-            compartments: view.compartments,
+            access_code: n.access_code.into(),
         }
     }
 }
