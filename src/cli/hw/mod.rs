@@ -21,7 +21,7 @@ mod status;
 
 pub use scan::modbus_board;
 
-use crate::config::{BusConfig, Config, Driver};
+use crate::config::{BusConfig, Config};
 use crate::controller::{self, AnyBus, BusError, Hardware};
 use crate::domain::CompartmentId;
 use clap::Subcommand;
@@ -193,13 +193,7 @@ async fn read_doors(
 
 /// A bus as the installer wrote it: `net (modbus-tcp 192.168.10.20:502)`.
 fn describe(bus: &BusConfig) -> String {
-    match &bus.driver {
-        Driver::ModbusRtu { device, .. } => {
-            format!("{} (modbus-rtu {})", bus.name, device.display())
-        }
-        Driver::ModbusTcp { address, .. } => format!("{} (modbus-tcp {address})", bus.name),
-        driver => format!("{} ({})", bus.name, driver.kind()),
-    }
+    format!("{} ({})", bus.name, bus.driver.endpoint())
 }
 
 #[cfg(test)]
