@@ -18,7 +18,13 @@ fn at(board: u8, lock: u8) -> LockAddr {
 }
 
 fn bus(transport: Transport, locks: &[LockAddr], sensors: &[LockAddr]) -> KerongBus {
-    KerongBus::new(transport, TIMEOUT, locks.to_vec(), locks.to_vec(), sensors.to_vec())
+    KerongBus::new(
+        transport,
+        TIMEOUT,
+        locks.to_vec(),
+        locks.to_vec(),
+        sensors.to_vec(),
+    )
 }
 
 fn serial(device: std::path::PathBuf) -> Transport {
@@ -30,7 +36,10 @@ fn serial(device: std::path::PathBuf) -> Transport {
 
 /// No frame the boards received was an unlock-all (`0x33`) or had a bad checksum.
 fn assert_no_unlock_all(frames: &[Vec<u8>]) {
-    assert!(frames.iter().all(|f| f[2] != 0x33), "an unlock-all was sent: {frames:02X?}");
+    assert!(
+        frames.iter().all(|f| f[2] != 0x33),
+        "an unlock-all was sent: {frames:02X?}"
+    );
 }
 
 #[tokio::test]
@@ -47,8 +56,13 @@ async fn requests_are_the_documented_bytes_and_an_unlock_pops_the_door() {
     bus.occupancy(&mut occupied);
     assert_eq!(occupied, [Some(true)]);
 
-    bus.pulse(0, Duration::from_millis(400)).await.expect("unlock");
-    assert!(!boards.is_latched(1, 2), "the unlock released board 1 lock 2");
+    bus.pulse(0, Duration::from_millis(400))
+        .await
+        .expect("unlock");
+    assert!(
+        !boards.is_latched(1, 2),
+        "the unlock released board 1 lock 2"
+    );
     bus.read_doors(&mut doors).await.expect("read");
     assert_eq!(doors, [DoorState::Open, DoorState::Closed]);
 
@@ -75,9 +89,13 @@ async fn a_board_that_answers_an_unlock_with_nothing_is_still_unlocked() {
     let (device, _keep, _task) = serve_pty(boards.clone()).expect("pty");
     let mut bus = bus(serial(device), &[at(0, 16)], &[]);
 
-    bus.pulse(0, Duration::from_millis(400)).await.expect("silence after an unlock is no error");
+    bus.pulse(0, Duration::from_millis(400))
+        .await
+        .expect("silence after an unlock is no error");
     let mut doors = [DoorState::Closed];
-    bus.read_doors(&mut doors).await.expect("the board still reads");
+    bus.read_doors(&mut doors)
+        .await
+        .expect("the board still reads");
     assert_eq!(doors, [DoorState::Open]);
     assert_eq!(boards.frames()[0], [0x02, 0x0F, 0x31, 0x03, 0x45]);
     assert_no_unlock_all(&boards.frames());
@@ -89,7 +107,9 @@ async fn a_stuck_lock_stays_shut() {
     boards.set_stuck(3, 1, true);
     let (device, _keep, _task) = serve_pty(boards.clone()).expect("pty");
     let mut bus = bus(serial(device), &[at(3, 1)], &[]);
-    bus.pulse(0, Duration::from_millis(400)).await.expect("unlock sent");
+    bus.pulse(0, Duration::from_millis(400))
+        .await
+        .expect("unlock sent");
     let mut doors = [DoorState::Open];
     bus.read_doors(&mut doors).await.expect("read");
     assert_eq!(doors, [DoorState::Closed]);
@@ -103,15 +123,23 @@ async fn wrong_checksums_and_cut_replies_are_protocol_errors_and_the_line_recove
     let mut doors = [DoorState::Open];
 
     boards.inject(Fault::Corrupt, 1);
-    let err = bus.read_doors(&mut doors).await.expect_err("a wrong checksum");
+    let err = bus
+        .read_doors(&mut doors)
+        .await
+        .expect_err("a wrong checksum");
     assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
-    assert!(err.to_string().contains("board 0: read: bad reply"), "{err}");
+    assert!(
+        err.to_string().contains("board 0: read: bad reply"),
+        "{err}"
+    );
 
     boards.inject(Fault::Partial, 1);
     let err = bus.read_doors(&mut doors).await.expect_err("half a reply");
     assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
 
-    bus.read_doors(&mut doors).await.expect("the next read is whole");
+    bus.read_doors(&mut doors)
+        .await
+        .expect("the next read is whole");
     assert_eq!(doors, [DoorState::Closed]);
 }
 
@@ -123,7 +151,10 @@ async fn a_silent_board_times_out_and_is_read_again_when_it_comes_back() {
     let mut doors = [DoorState::Open; 2];
 
     boards.set_silent(1, true);
-    let err = bus.read_doors(&mut doors).await.expect_err("board 1 is silent");
+    let err = bus
+        .read_doors(&mut doors)
+        .await
+        .expect_err("board 1 is silent");
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.to_string().contains("board 1"), "{err}");
 

@@ -17,7 +17,10 @@ fn at(board: u8, lock: u8) -> LockAddr {
 }
 
 fn bus(device: std::path::PathBuf, feedback: Feedback, locks: &[LockAddr]) -> LockBoardBus {
-    let transport = Transport::Serial { device, baud: 9_600 };
+    let transport = Transport::Serial {
+        device,
+        baud: 9_600,
+    };
     LockBoardBus::new(transport, TIMEOUT, feedback, locks.to_vec(), locks.to_vec())
 }
 
@@ -38,7 +41,9 @@ async fn an_unlock_is_the_documented_frame_and_its_answer_is_awaited() {
     let mut doors = [DoorState::Open; 2];
     bus.read_doors(&mut doors).await.expect("read");
     assert_eq!(doors, [DoorState::Closed; 2]);
-    bus.pulse(0, Duration::from_millis(400)).await.expect("unlock");
+    bus.pulse(0, Duration::from_millis(400))
+        .await
+        .expect("unlock");
     bus.read_doors(&mut doors).await.expect("read");
     assert_eq!(doors, [DoorState::Open, DoorState::Closed]);
 
@@ -81,7 +86,10 @@ async fn wrong_checksums_and_silence_fail_and_the_board_is_read_when_back() {
     assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
 
     boards.set_silent(5, true);
-    let err = bus.read_doors(&mut doors).await.expect_err("board 5 silent");
+    let err = bus
+        .read_doors(&mut doors)
+        .await
+        .expect_err("board 5 silent");
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.to_string().contains("board 5"), "{err}");
 
@@ -97,7 +105,9 @@ async fn an_unanswered_unlock_is_sent_once_and_scan_finds_the_boards() {
     let (device, _keep, _task) = serve_pty(boards.clone()).expect("pty");
     let mut bus = bus(device, Feedback::ElevenIsClosed, &[at(3, 48)]);
 
-    bus.pulse(0, Duration::from_millis(400)).await.expect("no answer is no error");
+    bus.pulse(0, Duration::from_millis(400))
+        .await
+        .expect("no answer is no error");
     assert!(!boards.is_latched(3, 48));
     let found = bus.scan(1..=8).await.expect("scan");
     let ids: Vec<u8> = found.iter().map(|s| s.board).collect();

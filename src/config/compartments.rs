@@ -38,15 +38,30 @@ pub(super) fn validate(
         }
         let latch = wiring::latch(check, &format!("{key}.latch"), compartment.latch, buses)?;
         let door = wiring::door(check, &format!("{key}.door"), compartment.door, buses)?;
+        let occupancy_key = format!("{key}.occupancy");
+        let occupancy = compartment
+            .occupancy
+            .map(|raw| wiring::occupancy(check, &occupancy_key, raw, buses))
+            .transpose()?;
         not_half_simulated(check, &key, &latch, &door, buses)?;
         claims.latch(check, &key, &id, &latch)?;
         claims.door(check, &key, &id, &door)?;
+        if let Some(sensor) = &occupancy {
+            claims.take(
+                check,
+                &occupancy_key,
+                &id,
+                sensor.claim(),
+                "occupancy sensor",
+            )?;
+        }
         compartments.push(CompartmentConfig {
             id,
             size: compartment.size,
             accessible: compartment.accessible,
             latch,
             door,
+            occupancy,
         });
     }
     Ok(compartments)

@@ -3,7 +3,7 @@
 //! controller's job, not the config's. What each driver's settings and addresses are is in
 //! `drivers`.
 
-use super::drivers::{DoorRef, Driver, LatchRef};
+use super::drivers::{DoorRef, Driver, LatchRef, OccupancyRef};
 use crate::domain::Size;
 
 /// One `[[bus]]`.
@@ -22,4 +22,6 @@ pub struct CompartmentConfig {
     pub accessible: bool,
     pub latch: LatchRef,
     pub door: DoorRef,
+    /// Its occupancy sensor, where it has one (a Kerong lock's infrared sensor).
+    pub occupancy: Option<OccupancyRef>,
 }

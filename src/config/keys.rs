@@ -4,7 +4,6 @@
 //! at its key (`bus[0].baud`) with serde's message, as for every other table of the file.
 
 use super::check::{Check, ConfigError};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 /// The driver's keys of one table, as TOML values, in the order the file writes them.
@@ -24,7 +23,7 @@ const DATETIME_KEY: &str = "$__toml_private_datetime";
 
 impl<'de> serde::Deserialize<'de> for Keys {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let table = toml::Table::deserialize(d)?;
+        let table = <toml::Table as serde::Deserialize>::deserialize(d)?;
         if table.contains_key(DATETIME_KEY) {
             return Err(serde::de::Error::unknown_field(DATETIME_KEY, &[]));
         }

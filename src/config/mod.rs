@@ -34,7 +34,10 @@ mod wiring;
 mod tests;
 
 pub use check::ConfigError;
-pub use drivers::{DoorRef, Driver, LatchRef, Level, Parity, Profile, Pull};
+pub use drivers::{
+    BoardLink, DoorRef, Driver, FeedbackClosed, LatchRef, Level, OccupancyRef, Parity, Profile,
+    Pull,
+};
 pub use hardware::{BusConfig, CompartmentConfig};
 pub use push::{PushConfig, PushSecret, is_loopback};
 pub use sections::{

@@ -90,6 +90,8 @@ pub(super) struct RawCompartment {
     pub latch: RawWire,
     #[serde(deserialize_with = "table::one")]
     pub door: RawWire,
+    #[serde(default, deserialize_with = "table::optional")]
+    pub occupancy: Option<RawWire>,
 }
 
 /// A compartment's `latch` or `door`: the bus it is on, and keys the bus's driver reads.

@@ -5,7 +5,7 @@
 
 use super::buses::toml_key;
 use super::check::{Check, ConfigError};
-use super::drivers::{self, DoorRef, LatchRef, Need, REGISTERED, Registration};
+use super::drivers::{self, DoorRef, LatchRef, Need, OccupancyRef, REGISTERED, Registration};
 use super::hardware::BusConfig;
 use super::raw::RawWire;
 
@@ -29,6 +29,32 @@ pub(super) fn door(
     (registration.door)(&need, &raw.keys)
 }
 
+pub(super) fn occupancy(
+    check: &Check,
+    key: &str,
+    raw: RawWire,
+    buses: &[BusConfig],
+) -> Result<OccupancyRef, ConfigError> {
+    if let Some(bus) = raw
+        .bus
+        .as_deref()
+        .and_then(|name| buses.iter().find(|b| b.name == name))
+        && drivers::find(bus.driver.kind()).is_some_and(|r| r.occupancy.is_none())
+    {
+        return Err(check.error(
+            format!("{key}.bus"),
+            format!(
+                "{} bus {:?} has no occupancy sensors (kerong-cu boards do)",
+                bus.driver.kind(),
+                bus.name
+            ),
+        ));
+    }
+    let (need, registration) = prepare(check, key, "occupancy sensor", &raw, buses)?;
+    let read = registration.occupancy.expect("checked above");
+    read(&need, &raw.keys)
+}
+
 /// The bus the table names, and no key its driver does not use.
 fn prepare<'a>(
     check: &'a Check,
@@ -45,7 +71,8 @@ fn prepare<'a>(
     let registration = drivers::find(bus.driver.kind()).expect("every driver is registered");
     let keys_of = |r: &Registration| match what {
         "latch" => r.latch_keys,
-        _ => r.door_keys,
+        "door" => r.door_keys,
+        _ => r.occupancy_keys,
     };
     let used = keys_of(registration);
     if let Some(field) = raw.keys.keys().find(|k| !used.contains(&k.as_str())) {

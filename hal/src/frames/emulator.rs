@@ -158,11 +158,18 @@ impl Cabinet {
     /// Changes board `board` (which must exist).
     pub fn board<R>(&self, board: u8, change: impl FnOnce(&mut BoardState) -> R) -> R {
         let mut state = self.state();
-        change(state.boards.get_mut(&board).expect("no such emulated board"))
+        change(
+            state
+                .boards
+                .get_mut(&board)
+                .expect("no such emulated board"),
+        )
     }
 
     fn lock<R>(&self, board: u8, lock: u8, change: impl FnOnce(&mut LockState) -> R) -> R {
-        self.board(board, |b| change(b.lock(lock).expect("no such emulated lock")))
+        self.board(board, |b| {
+            change(b.lock(lock).expect("no such emulated lock"))
+        })
     }
 
     /// A hand shuts the door: the hook latches.
@@ -194,7 +201,9 @@ impl Cabinet {
 
     /// The next `count` answers suffer `fault`.
     pub fn inject(&self, fault: Fault, count: usize) {
-        self.state().faults.extend(std::iter::repeat_n(fault, count));
+        self.state()
+            .faults
+            .extend(std::iter::repeat_n(fault, count));
     }
 
     /// Every frame received so far, in order.
@@ -204,7 +213,11 @@ impl Cabinet {
 
     /// The bytes of every frame received so far.
     pub fn frames(&self) -> Vec<Vec<u8>> {
-        self.state().received.iter().map(|r| r.bytes.clone()).collect()
+        self.state()
+            .received
+            .iter()
+            .map(|r| r.bytes.clone())
+            .collect()
     }
 
     pub fn clear_received(&self) {

@@ -129,7 +129,8 @@ impl Link {
                 }
                 Err(_) if buf.is_empty() => return Ok(Answer::Silence),
                 Err(_) => {
-                    let message = format!("{op}: bad reply: {} (checksum or length wrong)", hex(&buf));
+                    let message =
+                        format!("{op}: bad reply: {} (checksum or length wrong)", hex(&buf));
                     return Err(BoardError::new(ErrorKind::Protocol, message));
                 }
             }
@@ -170,5 +171,8 @@ impl Link {
 }
 
 fn timed_out(op: &str, limit: Duration) -> BoardError {
-    BoardError::new(ErrorKind::Timeout, format!("{op}: no answer within {limit:?}"))
+    BoardError::new(
+        ErrorKind::Timeout,
+        format!("{op}: no answer within {limit:?}"),
+    )
 }

@@ -88,7 +88,8 @@ impl BoardStatus {
 }
 
 fn bit(lock: u8) -> u16 {
-    1u16.checked_shl(u32::from(lock.saturating_sub(1))).unwrap_or(0)
+    1u16.checked_shl(u32::from(lock.saturating_sub(1)))
+        .unwrap_or(0)
 }
 
 /// A chain of KR-CU16 boards: latch channel `i` is the lock `latches[i]`, door channel `i` the
@@ -126,13 +127,20 @@ impl KerongBus {
     /// Reads one board's locks and sensors.
     pub async fn read_board(&mut self, board: u8) -> Result<BoardStatus, BoardError> {
         let op = format!("board {board}: read");
-        match self.link.exchange(&op, &request(board, 0, READ), frame_ok, None).await? {
+        match self
+            .link
+            .exchange(&op, &request(board, 0, READ), frame_ok, None)
+            .await?
+        {
             Answer::Silence => Err(BoardError::new(
                 ErrorKind::Timeout,
                 format!("{op}: no answer within {:?}", self.link.timeout()),
             )),
             Answer::Frame(frame) => BoardStatus::parse(board, &frame).ok_or_else(|| {
-                let message = format!("{op}: bad reply: {} (not board {board}'s status)", hex(&frame));
+                let message = format!(
+                    "{op}: bad reply: {} (not board {board}'s status)",
+                    hex(&frame)
+                );
                 BoardError::new(ErrorKind::Protocol, message)
             }),
         }
@@ -156,7 +164,12 @@ impl KerongBus {
     }
 
     fn boards(&self) -> Vec<u8> {
-        let mut boards: Vec<u8> = self.doors.iter().chain(&self.sensors).map(|a| a.board).collect();
+        let mut boards: Vec<u8> = self
+            .doors
+            .iter()
+            .chain(&self.sensors)
+            .map(|a| a.board)
+            .collect();
         boards.sort_unstable();
         boards.dedup();
         boards
@@ -220,7 +233,10 @@ impl DoorSensor for KerongBus {
             self.last.insert(board, status);
         }
         for (state, addr) in states.iter_mut().zip(&self.doors) {
-            let latched = self.last.get(&addr.board).is_some_and(|s| s.is_latched(addr.lock));
+            let latched = self
+                .last
+                .get(&addr.board)
+                .is_some_and(|s| s.is_latched(addr.lock));
             // The hook re-latches when the door is pushed shut: latched is closed.
             *state = DoorState::from_open(!latched);
         }

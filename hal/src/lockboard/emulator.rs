@@ -30,7 +30,9 @@ fn sealed(mut frame: Vec<u8>) -> Vec<u8> {
 /// Whether `lock` (1-based) answers 0x11.
 fn eleven(board: &mut BoardState, lock: u8) -> bool {
     let latched_is_eleven = board.eleven_is_latched;
-    board.lock(lock).is_some_and(|l| l.latched == latched_is_eleven)
+    board
+        .lock(lock)
+        .is_some_and(|l| l.latched == latched_is_eleven)
 }
 
 impl Protocol for EightA {
@@ -60,7 +62,11 @@ impl Protocol for EightA {
                 if !board.answers_unlock {
                     return None;
                 }
-                let status = if lock != 0 && eleven(board, lock) { 0x11 } else { 0x00 };
+                let status = if lock != 0 && eleven(board, lock) {
+                    0x11
+                } else {
+                    0x00
+                };
                 Some((sealed(vec![0x8A, id, lock, status]), board.unlock_delay))
             }
             (0x80, 0x33) if lock == 0 => {

@@ -130,13 +130,20 @@ impl LockBoardBus {
     /// Queries every lock of one board.
     pub async fn read_board(&mut self, board: u8) -> Result<BoardStatus, BoardError> {
         let op = format!("board {board}: query all");
-        match self.link.exchange(&op, &query(board, 0), frame_ok, None).await? {
+        match self
+            .link
+            .exchange(&op, &query(board, 0), frame_ok, None)
+            .await?
+        {
             Answer::Silence => Err(BoardError::new(
                 ErrorKind::Timeout,
                 format!("{op}: no answer within {:?}", self.link.timeout()),
             )),
             Answer::Frame(frame) => BoardStatus::parse(board, &frame).ok_or_else(|| {
-                let message = format!("{op}: bad reply: {} (not board {board}'s status)", hex(&frame));
+                let message = format!(
+                    "{op}: bad reply: {} (not board {board}'s status)",
+                    hex(&frame)
+                );
                 BoardError::new(ErrorKind::Protocol, message)
             }),
         }
@@ -151,7 +158,11 @@ impl LockBoardBus {
         for board in boards.filter(|b| BOARDS.contains(b)) {
             match self.read_board(board).await {
                 Ok(status) => present.push(status),
-                Err(e) if matches!(crate::Error::kind(&e), ErrorKind::Timeout | ErrorKind::Protocol) => {}
+                Err(e)
+                    if matches!(
+                        crate::Error::kind(&e),
+                        ErrorKind::Timeout | ErrorKind::Protocol
+                    ) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -183,7 +194,10 @@ impl Latch for LockBoardBus {
         let addr = *self.latches.get(channel).ok_or_else(|| {
             BoardError::new(
                 ErrorKind::Channel,
-                format!("latch channel {channel} does not exist: the bus has {}", self.latches.len()),
+                format!(
+                    "latch channel {channel} does not exist: the bus has {}",
+                    self.latches.len()
+                ),
             )
         })?;
         if addr.lock == 0 {

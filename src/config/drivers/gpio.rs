@@ -18,6 +18,8 @@ pub(super) const GPIO: Registration = Registration {
     bus_keys: &["debounce"],
     latch_keys: &["pin", "active_low"],
     door_keys: &["pin", "open_when", "pull"],
+    occupancy_keys: &[],
+    occupancy: None,
     single: false,
     bus,
     latch,

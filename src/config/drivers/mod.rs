@@ -10,12 +10,14 @@
 //! entry in [`REGISTERED`] and the arms below that name those variants; nothing else in the
 //! loader changes. Depends on `check`, `keys`, `duration` and the public types of `hardware` and `sections`.
 
+mod boards;
 mod gpio;
 mod line;
 mod modbus;
 mod need;
 mod sim;
 
+pub use boards::{BoardLink, FeedbackClosed};
 pub use gpio::{Level, Pull};
 pub use modbus::{Parity, Profile};
 
@@ -52,6 +54,13 @@ pub enum Driver {
         poll: Duration,
         profile: Profile,
     },
+    /// Kerong KR-CU16 lock-control boards on a serial line or a KR-BU bridge.
+    KerongCu(BoardLink),
+    /// Generic RS485 lock-control boards with 8A/80 frames.
+    Lockboard {
+        link: BoardLink,
+        feedback_closed: FeedbackClosed,
+    },
 }
 
 /// Where a compartment's latch output is.
@@ -69,6 +78,16 @@ pub enum LatchRef {
         bus: String,
         pin: u8,
         active_low: bool,
+    },
+    Kerong {
+        bus: String,
+        board: u8,
+        lock: u8,
+    },
+    Lockboard {
+        bus: String,
+        board: u8,
+        lock: u8,
     },
 }
 
@@ -91,6 +110,54 @@ pub enum DoorRef {
         open_when: Level,
         pull: Pull,
     },
+    /// The lock's hook feedback: latched is closed.
+    Kerong {
+        bus: String,
+        board: u8,
+        lock: u8,
+    },
+    /// The lock's feedback, read as the bus's `feedback_closed` says.
+    Lockboard {
+        bus: String,
+        board: u8,
+        lock: u8,
+    },
+}
+
+/// Where a compartment's occupancy sensor is (the optional `occupancy` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OccupancyRef {
+    /// The infrared sensor of a Kerong lock.
+    Kerong { bus: String, board: u8, lock: u8 },
+}
+
+impl OccupancyRef {
+    pub fn bus(&self) -> &str {
+        match self {
+            OccupancyRef::Kerong { bus, .. } => bus,
+        }
+    }
+
+    pub(super) fn claim(&self) -> Option<Claim> {
+        match self {
+            OccupancyRef::Kerong { bus, board, lock } => Some(Claim {
+                id: format!("infrared {bus:?} {board} {lock}"),
+                field: "lock",
+                what: format!("the infrared sensor of lock {lock} of board {board} on bus {bus:?}"),
+                by_role: false,
+            }),
+        }
+    }
+}
+
+impl fmt::Display for OccupancyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OccupancyRef::Kerong { bus, board, lock } => {
+                write!(f, "{bus} board {board} lock {lock}")
+            }
+        }
+    }
 }
 
 /// One registered driver: its `driver = "..."` name, its keys, and the functions that read them.
@@ -99,18 +166,28 @@ pub(super) struct Registration {
     pub bus_keys: &'static [&'static str],
     pub latch_keys: &'static [&'static str],
     pub door_keys: &'static [&'static str],
+    pub occupancy_keys: &'static [&'static str],
     /// At most one bus of this driver may be configured.
     pub single: bool,
     /// Reads the driver's `[[bus]]` keys; `earlier` are the buses before it.
     pub bus: fn(&Check, &str, &Keys, &[BusConfig]) -> Result<Driver, ConfigError>,
     pub latch: fn(&Need, &Keys) -> Result<LatchRef, ConfigError>,
     pub door: fn(&Need, &Keys) -> Result<DoorRef, ConfigError>,
+    /// Reads an `occupancy` table, for drivers with occupancy sensors.
+    pub occupancy: Option<fn(&Need, &Keys) -> Result<OccupancyRef, ConfigError>>,
     /// Cross-checks `[latch]` against one bus of this driver (pulses a board times itself).
     pub latch_timing: fn(&Check, &LatchConfig, &BusConfig) -> Result<(), ConfigError>,
 }
 
 /// Every driver the file can name, in the order error messages list them.
-pub(super) const REGISTERED: &[Registration] = &[sim::SIM, gpio::GPIO, modbus::RTU, modbus::TCP];
+pub(super) const REGISTERED: &[Registration] = &[
+    sim::SIM,
+    gpio::GPIO,
+    modbus::RTU,
+    modbus::TCP,
+    boards::KERONG,
+    boards::LOCKBOARD,
+];
 
 /// The registration of `driver = kind`.
 pub(super) fn find(kind: &str) -> Option<&'static Registration> {
@@ -130,6 +207,8 @@ impl Driver {
             Driver::Gpio { .. } => "gpio",
             Driver::ModbusRtu { .. } => "modbus-rtu",
             Driver::ModbusTcp { .. } => "modbus-tcp",
+            Driver::KerongCu(_) => "kerong-cu",
+            Driver::Lockboard { .. } => "lockboard",
         }
     }
 
@@ -141,6 +220,7 @@ impl Driver {
     pub fn device(&self) -> Option<&Path> {
         match self {
             Driver::ModbusRtu { device, .. } => Some(device),
+            Driver::KerongCu(link) | Driver::Lockboard { link, .. } => link.device.as_deref(),
             _ => None,
         }
     }
@@ -150,6 +230,9 @@ impl Driver {
         match self {
             Driver::ModbusRtu { device, .. } => format!("modbus-rtu {}", device.display()),
             Driver::ModbusTcp { address, .. } => format!("modbus-tcp {address}"),
+            Driver::KerongCu(link) | Driver::Lockboard { link, .. } => {
+                boards::endpoint(self.kind(), link)
+            }
             other => other.kind().to_owned(),
         }
     }
@@ -171,9 +254,11 @@ pub(super) struct Claim {
 impl LatchRef {
     pub fn bus(&self) -> &str {
         match self {
-            LatchRef::Sim { bus } | LatchRef::Modbus { bus, .. } | LatchRef::Gpio { bus, .. } => {
-                bus
-            }
+            LatchRef::Sim { bus }
+            | LatchRef::Modbus { bus, .. }
+            | LatchRef::Gpio { bus, .. }
+            | LatchRef::Kerong { bus, .. }
+            | LatchRef::Lockboard { bus, .. } => bus,
         }
     }
 
@@ -184,6 +269,9 @@ impl LatchRef {
             LatchRef::Sim { .. } => None,
             LatchRef::Modbus { bus, unit, coil } => Some(modbus::coil_claim(bus, *unit, *coil)),
             LatchRef::Gpio { pin, .. } => Some(gpio::pin_claim(*pin)),
+            LatchRef::Kerong { bus, board, lock } | LatchRef::Lockboard { bus, board, lock } => {
+                Some(boards::latch_claim(bus, *board, *lock))
+            }
         }
     }
 }
@@ -191,7 +279,11 @@ impl LatchRef {
 impl DoorRef {
     pub fn bus(&self) -> &str {
         match self {
-            DoorRef::Sim { bus } | DoorRef::Modbus { bus, .. } | DoorRef::Gpio { bus, .. } => bus,
+            DoorRef::Sim { bus }
+            | DoorRef::Modbus { bus, .. }
+            | DoorRef::Gpio { bus, .. }
+            | DoorRef::Kerong { bus, .. }
+            | DoorRef::Lockboard { bus, .. } => bus,
         }
     }
 
@@ -202,6 +294,9 @@ impl DoorRef {
                 bus, unit, input, ..
             } => Some(modbus::input_claim(bus, *unit, *input)),
             DoorRef::Gpio { pin, .. } => Some(gpio::pin_claim(*pin)),
+            DoorRef::Kerong { bus, board, lock } | DoorRef::Lockboard { bus, board, lock } => {
+                Some(boards::door_claim(bus, *board, *lock))
+            }
         }
     }
 }
@@ -217,6 +312,9 @@ impl fmt::Display for LatchRef {
                 pin,
                 active_low,
             } => gpio::show_latch(f, bus, *pin, *active_low),
+            LatchRef::Kerong { bus, board, lock } | LatchRef::Lockboard { bus, board, lock } => {
+                write!(f, "{bus} board {board} lock {lock}")
+            }
         }
     }
 }
@@ -242,6 +340,9 @@ impl fmt::Display for DoorRef {
                 open_when,
                 pull,
             } => gpio::show_door(f, bus, *pin, *open_when, *pull),
+            DoorRef::Kerong { bus, board, lock } | DoorRef::Lockboard { bus, board, lock } => {
+                write!(f, "{bus} board {board} lock {lock} (feedback)")
+            }
         }
     }
 }

@@ -32,6 +32,8 @@ pub(super) const RTU: Registration = Registration {
     ],
     latch_keys: &["unit", "coil"],
     door_keys: &["unit", "input", "open_when"],
+    occupancy_keys: &[],
+    occupancy: None,
     single: false,
     bus: rtu,
     latch,

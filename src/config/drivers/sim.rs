@@ -15,6 +15,8 @@ pub(super) const SIM: Registration = Registration {
     door_keys: &[],
     // Every simulated latch and door lives on one sim bus, so a compartment can never be half
     // simulated on one and half on another.
+    occupancy_keys: &[],
+    occupancy: None,
     single: true,
     bus,
     latch: |need, _| {
