@@ -20,6 +20,7 @@ mod feed;
 mod incident;
 mod kiosk;
 mod limits;
+mod occupancy;
 mod photos;
 mod pickup;
 mod recovery;

@@ -64,6 +64,7 @@ impl<T: Send + 'static> Task<T> {
         slot.driver.occupancy(&mut read);
         let mut occupancy = self.hw.occupancy.lock().unwrap_or_else(|e| e.into_inner());
         for (c, occupied) in slot.sensors.iter().zip(read) {
+            self.hw.telemetry.set_occupied(c.as_str(), occupied);
             match occupied {
                 Some(occupied) => occupancy.insert(c.clone(), occupied),
                 None => occupancy.remove(c),
@@ -242,6 +243,7 @@ impl<T: Send + 'static> Task<T> {
             let mut occupancy = self.hw.occupancy.lock().unwrap_or_else(|e| e.into_inner());
             for c in &self.hw.buses[bus].sensors {
                 occupancy.remove(c);
+                self.hw.telemetry.set_occupied(c.as_str(), None);
             }
         }
         let poll = self.hw.buses[bus].poll;
