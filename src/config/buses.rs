@@ -31,17 +31,17 @@ pub(super) fn validate(check: &Check, raw: Vec<RawBus>) -> Result<Vec<BusConfig>
                 format!("duplicate bus name {name:?} (already used by bus[{first}])"),
             ));
         }
-        if registration.single {
-            if let Some(first) = single.insert(registration.kind, index) {
-                let kind = registration.kind;
-                return Err(check.error(
-                    format!("{key}.driver"),
-                    format!(
-                        "a second {kind} bus (bus[{first}] is already one); at most one {kind} \
-                         bus may be configured"
-                    ),
-                ));
-            }
+        if registration.single
+            && let Some(first) = single.insert(registration.kind, index)
+        {
+            let kind = registration.kind;
+            return Err(check.error(
+                format!("{key}.driver"),
+                format!(
+                    "a second {kind} bus (bus[{first}] is already one); at most one {kind} \
+                     bus may be configured"
+                ),
+            ));
         }
         unused_keys(check, &key, &bus, registration)?;
         let driver = (registration.bus)(check, &key, &bus.keys, &buses)?;

@@ -211,10 +211,11 @@ impl Latch for KerongBus {
             .ok_or_else(|| no_channel("latch", channel, self.latches.len()))?;
         let op = format!("board {}: unlock lock {}", addr.board, addr.lock);
         let frame = request(addr.board, addr.lock - 1, UNLOCK);
-        if let Answer::Frame(reply) = self.link.exchange(&op, &frame, frame_ok, None).await? {
-            if let Some(status) = BoardStatus::parse(addr.board, &reply) {
-                self.last.insert(addr.board, status);
-            }
+        let answer = self.link.exchange(&op, &frame, frame_ok, None).await?;
+        if let Answer::Frame(reply) = answer
+            && let Some(status) = BoardStatus::parse(addr.board, &reply)
+        {
+            self.last.insert(addr.board, status);
         }
         Ok(())
     }

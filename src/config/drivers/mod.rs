@@ -160,6 +160,9 @@ impl fmt::Display for OccupancyRef {
     }
 }
 
+/// Reads an `occupancy` table.
+pub(super) type ReadOccupancy = fn(&Need, &Keys) -> Result<OccupancyRef, ConfigError>;
+
 /// One registered driver: its `driver = "..."` name, its keys, and the functions that read them.
 pub(super) struct Registration {
     pub kind: &'static str,
@@ -174,7 +177,7 @@ pub(super) struct Registration {
     pub latch: fn(&Need, &Keys) -> Result<LatchRef, ConfigError>,
     pub door: fn(&Need, &Keys) -> Result<DoorRef, ConfigError>,
     /// Reads an `occupancy` table, for drivers with occupancy sensors.
-    pub occupancy: Option<fn(&Need, &Keys) -> Result<OccupancyRef, ConfigError>>,
+    pub occupancy: Option<ReadOccupancy>,
     /// Cross-checks `[latch]` against one bus of this driver (pulses a board times itself).
     pub latch_timing: fn(&Check, &LatchConfig, &BusConfig) -> Result<(), ConfigError>,
 }
