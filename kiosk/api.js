@@ -1,8 +1,9 @@
 // The daemon's API as the page calls it (docs/kiosk.md): same-origin fetch with the cookies,
-// the CSRF header on every non-GET, and what a 401 means for the kiosk and for a courier.
+// the CSRF header on every non-GET, and what a 401 means for the kiosk, for a courier and for
+// a delivery (whose own session the daemon sets as the courier's cookie).
 
 import { showNotPaired } from './screen.js';
-import { sessionEnded } from './session.js';
+import { deliveryEnded, sessionEnded } from './session.js';
 
 /** Every non-GET carries it: a form or script on another site cannot set it (docs/kiosk.md). */
 const CSRF = { 'X-Lockerd-Csrf': '1' };
@@ -40,6 +41,17 @@ export async function courierApi(method, path, body) {
   const r = await call(method, path, body);
   if (r.status === 401) {
     sessionEnded();
+    return null;
+  }
+  return r;
+}
+
+/** A call in a delivery's own session (POST /api/v1/deliveries set it as the courier cookie;
+ * it reaches only that parcel): a 401 means it ended (it expires), and with it the delivery. */
+export async function deliveryApi(method, path, body) {
+  const r = await call(method, path, body);
+  if (r.status === 401) {
+    deliveryEnded();
     return null;
   }
   return r;

@@ -1,6 +1,7 @@
-// The kiosk page: recipients pick up with a code, couriers deposit and take back parcels, on
-// the locker's touchscreen. The protocol with lockerd is docs/kiosk.md: the pairing cookie
-// authenticates every call, every non-GET carries the CSRF header, and the live feed
+// The kiosk page: recipients pick up with a code, couriers and drivers without an account
+// deliver, couriers take back parcels, on the locker's touchscreen. The protocol with lockerd is
+// docs/kiosk.md: the pairing cookie authenticates every call (a courier's and a delivery's
+// session cookies theirs), every non-GET carries the CSRF header, and the live feed
 // (EventSource) is the only source of door states and free sizes: nothing here polls.
 //
 // This entry wires the page together: the keys typed anywhere, the first screen, the live
@@ -10,8 +11,9 @@
 //   strings.js  every word on screen, in every language    i18n.js    the current language
 //   dom.js      the element builder and shared widgets      screen.js  the screen on show
 //   api.js      calls to the daemon                         live.js    the live feed
-//   session.js  the logged-in courier and the idle clock
-//   screens/    start (pickup code), pickup, courier (login, tracking), deposit, returns
+//   session.js  who is at the locker and the idle clock
+//   screens/    start (pickup code), pickup, courier (login, tracking), deposit, deliver
+//               (a driver without an account: tracking, PIN), returns
 
 import { $, typeInto } from './dom.js';
 import { connectLive } from './live.js';

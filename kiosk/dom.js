@@ -37,12 +37,16 @@ export function note(n) {
   return el('p', { class: `note ${n?.tone ?? ''}`, role: 'status', 'aria-live': 'polite', 'data-countdown': n?.countdown ? '' : null }, text);
 }
 
-/** "Compartment A7 is open", the id in huge type. */
-export function compartmentTitle(key, id) {
-  const [before, after = ''] = t(key, { id: '\u0000' }).split('\u0000');
+/** "Compartment A7 is open", the id in huge type; several ids ("Compartments A1 B2 are
+ * open") side by side, each smaller. `ids` is an id or an array of them. */
+export function compartmentTitle(key, ids) {
+  const list = [ids].flat();
+  const [before, after = ''] = t(key, { id: '\u0000', n: list.length }).split('\u0000');
+  const longest = Math.max(...list.map((id) => id.length));
+  const idClass = `id${longest > 6 || list.length > 3 ? ' longer' : longest > 3 || list.length > 1 ? ' long' : ''}`;
   return el('h1', { class: 'compartment' },
     el('span', { class: 'label' }, before.trim()), ' ',
-    el('span', { class: `id${id.length > 6 ? ' longer' : id.length > 3 ? ' long' : ''}` }, id), ' ',
+    el('span', { class: 'ids' }, list.map((id) => el('span', { class: idClass }, id))), ' ',
     el('span', { class: 'label' }, after.trim()));
 }
 

@@ -16,16 +16,18 @@ export function doorOf(id) {
 }
 
 /** Calls `opened` when compartment `id`'s door is seen open, then `closed` once it is seen
- * closed after that; checked against the state at hand at once, then on every event. */
+ * closed after that (`done`); checked against the state at hand at once, then on every event. */
 export function watchDoor(id, { opened, closed } = {}) {
   const watch = {
     seenOpen: false,
+    done: false,
     check() {
       const door = doorOf(id);
       if (door === 'open' && !watch.seenOpen) {
         watch.seenOpen = true;
         opened?.();
       } else if (door === 'closed' && watch.seenOpen) {
+        watch.done = true;
         watch.stop();
         closed?.();
       }

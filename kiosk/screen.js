@@ -75,6 +75,19 @@ export function setLanguage(lang) {
   render();
 }
 
+/** Until when the keypad is locked out (ms since the epoch; 0: not locked): pickup codes and
+ * delivery PINs count against the same throttle in the daemon. */
+export const keypadLock = { until: 0 };
+
+/** A keypad answer that locked it (`429`, or `retry_after_s` on the failure that locked it):
+ * true, and the current screen counts the lockout down in its note. */
+export function keypadLocked(r) {
+  if (r.status !== 429 && !Number.isFinite(r.error?.retry_after_s)) return false;
+  keypadLock.until = Date.now() + (r.error?.retry_after_s ?? 60) * 1000;
+  runCountdown(keypadLock, 'lockedOut');
+  return true;
+}
+
 /** Counts `lock.until` down in the current screen's note, then re-renders. */
 export function runCountdown(lock, key) {
   const timer = later(1000, () => {

@@ -1,5 +1,7 @@
-// The logged-in courier and the idle clock that logs them out. The session itself is the
-// daemon's HttpOnly cookie; the page only keeps who is logged in and which doors they opened.
+// Who is at the locker and the idle clock that sends them away: the logged-in courier, or a
+// delivery driver. Their sessions are the daemon's HttpOnly cookie (a courier's login sets it,
+// and so does each delivery, for that parcel only); the page only keeps who is logged in and
+// which doors were opened.
 
 import { call } from './api.js';
 import { doorOf } from './live.js';
@@ -7,24 +9,39 @@ import { current, notPaired, setLanguage, show } from './screen.js';
 import { startScreen } from './screens/start.js';
 import { DEFAULT_LANGUAGE } from './strings.js';
 
-/** A logged-in courier who neither touches nor types for this long is logged out, unless a
- * door they opened is still open (they are busy at the locker, not gone). */
+/** Whoever neither touches nor types for this long is sent away (a courier logged out), unless
+ * a door they opened is still open (they are busy at the locker, not gone). */
 const COURIER_IDLE_MS = 90_000;
 
-/** The logged-in courier ({name, doors}: the compartments they opened, pruned of closed
- * ones when the idle clock runs out), or null. */
+/** The logged-in courier ({name}), or null. */
 export let courier = null;
+
+/** The compartments opened for the courier or the delivery on screen, pruned of closed ones
+ * when the idle clock runs out. */
+const doors = new Set();
 
 let idleTimer = null;
 
 /** A courier logged in through the page as `name`. */
 export function beginSession(name) {
-  courier = { name, doors: new Set() };
+  courier = { name };
+  doors.clear();
+}
+
+/** A delivery driver starts at the locker: no doors opened for them yet. */
+export function beginDelivery() {
+  doors.clear();
+}
+
+/** Compartment `id` was opened for whoever is at the locker. */
+export function openedDoor(id) {
+  doors.add(id);
 }
 
 export async function logout(reason) {
   if (!courier) return;
   courier = null;
+  doors.clear();
   await call('POST', '/api/v1/courier/logout');
   setLanguage(DEFAULT_LANGUAGE);
   if (!notPaired) show(startScreen({ key: reason, tone: 'ok' }));
@@ -33,7 +50,14 @@ export async function logout(reason) {
 /** Any 401 on a courier route: the daemon ended the session (logout elsewhere, expiry). */
 export function sessionEnded() {
   courier = null;
+  doors.clear();
   show(startScreen({ key: 'sessionEnded', tone: 'warn' }));
+}
+
+/** A 401 in a delivery's session: it expired, and the delivery is over for the page. */
+export function deliveryEnded() {
+  doors.clear();
+  show(startScreen({ key: 'deliveryEnded', tone: 'warn' }));
 }
 
 /** The kiosk was unpaired: the page forgets its courier and stops the idle clock. */
@@ -42,7 +66,7 @@ export function dropSession() {
   clearTimeout(idleTimer);
 }
 
-/** Restarts the idle clock on courier screens; any touch or key press calls it. */
+/** Restarts the idle clock on courier and delivery screens; any touch or key press calls it. */
 export function armIdle() {
   clearTimeout(idleTimer);
   idleTimer = null;
@@ -50,9 +74,9 @@ export function armIdle() {
 }
 
 function idleExpired() {
-  // Doors seen closed by now are done with; the courier is still busy while any is open.
-  for (const id of courier?.doors ?? []) if (doorOf(id) !== 'open') courier.doors.delete(id);
-  if (courier?.doors.size) return armIdle();
+  // Doors seen closed by now are done with; whoever opened them is still busy while any is open.
+  for (const id of doors) if (doorOf(id) !== 'open') doors.delete(id);
+  if (doors.size) return armIdle();
   if (courier) logout('idleLoggedOut');
   else show(startScreen());
 }

@@ -4,7 +4,9 @@
 //
 // A value is a plain string, a template whose {name} placeholders i18n.js fills in, or, for a
 // count, {one, other}. A translation must keep every key and placeholder of the English one.
-// Wording rule for the pickup keypad: never hint whether a code exists, was used or expired.
+// Wording rule for the pickup keypad: never hint whether a code exists, was used or expired
+// (the one exception is the API's own: a standing code with nothing to collect), and for a
+// delivery never which part, tracking number or PIN, was not accepted.
 
 export const DEFAULT_LANGUAGE = 'en';
 
@@ -32,6 +34,7 @@ export const STRINGS = {
     startHint: 'Type the code from your message, then press OK.',
     codeField: 'Pickup code',
     courier: 'Courier',
+    deliver: 'Deliver',
     checking: 'One moment…',
     invalidCode: {
       one: 'That code did not open a compartment. Please check it and try again. 1 attempt left.',
@@ -41,8 +44,13 @@ export const STRINGS = {
     lockedOut: 'Too many attempts. You can try again in {time}.',
     lockedOutSoon: 'Too many attempts. Please wait a moment before trying again.',
     pickupUnavailable: 'The compartment could not be opened. Please try again later or call support.',
+    // A standing pickup code (the owner's, for their own box) with nothing stored for it.
+    nothingToCollect: 'Nothing is waiting for you right now.',
 
     compartmentOpen: 'Compartment {id} is open',
+    compartmentsOpen: 'Compartments {id} are open',
+    takeParcels: 'Please take your parcels.',
+    closeAllWhenDone: 'Close every door when done.',
     takeParcel: 'Please take your parcel.',
     closeWhenDone: 'Close the door when done.',
     thanks: 'Thank you!',
@@ -51,6 +59,7 @@ export const STRINGS = {
     reportTitle: 'What is wrong?',
     reportEmpty: 'Compartment was empty',
     reportDamaged: 'Parcel damaged',
+    reportWhich: 'Which compartment?',
     reported: 'Thank you, reported.',
     reportFailed: 'The report could not be sent. Please call support.',
 
@@ -97,6 +106,17 @@ export const STRINGS = {
     idleLoggedOut: 'Logged out after a period of inactivity.',
     sessionEnded: 'Your courier session has ended. Please log in again.',
 
+    deliverTitle: 'Delivery: scan or type the tracking number',
+    sizeLabel: 'Parcel size',
+    pinTitle: 'Enter the delivery PIN',
+    pinHint: 'To deliver {tracking}, type the delivery PIN from the recipient, then press OK.',
+    pinField: 'Delivery PIN',
+    deliveryRefused: 'This delivery was not accepted. Please check the tracking number and the PIN.',
+    deliveryNoCompartment: 'No free compartment for this parcel. Please choose another size, or take the parcel with you.',
+    deliveryEnded: 'The delivery has timed out. Please start again.',
+    deliveryCancelled: 'Delivery cancelled.',
+    finish: 'Finish',
+
     noCompartment: 'No free compartment of this size. Please choose another size.',
     duplicateTracking: 'This tracking number is already in the locker.',
     hardwareUnavailable: 'The compartment could not be opened. Please try again or call support.',
@@ -128,6 +148,7 @@ export const STRINGS = {
     startHint: 'Geben Sie den Code aus Ihrer Nachricht ein und drücken Sie OK.',
     codeField: 'Abholcode',
     courier: 'Zusteller',
+    deliver: 'Paket abgeben',
     checking: 'Einen Moment…',
     invalidCode: {
       one: 'Mit diesem Code ließ sich kein Fach öffnen. Bitte prüfen und erneut versuchen. Noch 1 Versuch.',
@@ -137,8 +158,12 @@ export const STRINGS = {
     lockedOut: 'Zu viele Versuche. Nächster Versuch in {time}.',
     lockedOutSoon: 'Zu viele Versuche. Bitte warten Sie einen Moment.',
     pickupUnavailable: 'Das Fach konnte nicht geöffnet werden. Bitte später erneut versuchen oder den Support anrufen.',
+    nothingToCollect: 'Zurzeit liegt nichts für Sie bereit.',
 
     compartmentOpen: 'Fach {id} ist offen',
+    compartmentsOpen: 'Fächer {id} sind offen',
+    takeParcels: 'Bitte entnehmen Sie Ihre Pakete.',
+    closeAllWhenDone: 'Schließen Sie danach alle Türen.',
     takeParcel: 'Bitte entnehmen Sie Ihr Paket.',
     closeWhenDone: 'Schließen Sie danach die Tür.',
     thanks: 'Vielen Dank!',
@@ -147,6 +172,7 @@ export const STRINGS = {
     reportTitle: 'Was ist passiert?',
     reportEmpty: 'Fach war leer',
     reportDamaged: 'Paket beschädigt',
+    reportWhich: 'Welches Fach?',
     reported: 'Danke, gemeldet.',
     reportFailed: 'Die Meldung konnte nicht gesendet werden. Bitte rufen Sie den Support an.',
 
@@ -192,6 +218,17 @@ export const STRINGS = {
     loggedOut: 'Abgemeldet.',
     idleLoggedOut: 'Wegen Inaktivität abgemeldet.',
     sessionEnded: 'Ihre Sitzung ist beendet. Bitte melden Sie sich erneut an.',
+
+    deliverTitle: 'Zustellung: Sendungsnummer scannen oder eingeben',
+    sizeLabel: 'Paketgröße',
+    pinTitle: 'Liefer-PIN eingeben',
+    pinHint: 'Um {tracking} zuzustellen, geben Sie die Liefer-PIN des Empfängers ein und drücken Sie OK.',
+    pinField: 'Liefer-PIN',
+    deliveryRefused: 'Diese Zustellung wurde nicht angenommen. Bitte prüfen Sie Sendungsnummer und PIN.',
+    deliveryNoCompartment: 'Kein freies Fach für dieses Paket. Bitte eine andere Größe wählen oder das Paket wieder mitnehmen.',
+    deliveryEnded: 'Die Zustellung ist abgelaufen. Bitte neu beginnen.',
+    deliveryCancelled: 'Zustellung abgebrochen.',
+    finish: 'Beenden',
 
     noCompartment: 'Kein freies Fach dieser Größe. Bitte eine andere Größe wählen.',
     duplicateTracking: 'Diese Sendungsnummer ist bereits in der Station.',

@@ -25,3 +25,6 @@ mod streams;
 
 #[path = "attacker/bypasses.rs"]
 mod bypasses;
+
+#[path = "attacker/deliveries.rs"]
+mod deliveries;

@@ -1,5 +1,6 @@
 //! Crash consistency: the real `lockerd` binary on a simulated locker, under a mixed load of
-//! deposits, door closings, confirms and pickups from several clients at once, is killed with
+//! deposits (by couriers and by drivers without an account), door closings, confirms and
+//! pickups from several clients at once, is killed with
 //! SIGKILL at random moments (now and then again while it starts), restarted over the same
 //! state directory each time, and held to its invariants after every restart and at the end,
 //! through the API and by reading the SQLite file read-only: no parcel lost or duplicated, no
@@ -74,13 +75,15 @@ async fn survives_sigkill_under_load() {
     let s = &ledger.stats;
     eprintln!(
         "crash consistency: {cycles} kills (+{} during start-up) in {:.1?}, seed {seed}, all \
-         invariants held.\n  load: {} deposits, {} confirms, {} pickups, {} times no room; \
+         invariants held.\n  load: {} deposits ({} by drivers without an account), {} confirms, \
+         {} pickups, {} times no room; \
          {} answers lost to a kill.\n  restarts: {} deposits undone, {} deposits cancelled \
          (never seen open), {} pickup codes replaced, {} compartments enabled again; {} feed \
          events.",
         run.startup_kills,
         started.elapsed(),
         s.deposits,
+        s.deliveries,
         s.confirms,
         s.pickups,
         s.no_room,
@@ -93,6 +96,10 @@ async fn survives_sigkill_under_load() {
     );
     // The load did its work, and kills did land in the middle of it.
     assert!(s.deposits > 0 && s.confirms > 0 && s.pickups > 0, "{s:?}");
+    assert!(
+        s.deliveries > 0,
+        "no delivery without an account in the load: {s:?}"
+    );
     if cycles >= 10 {
         assert!(s.lost_answers > 0, "no kill interrupted a request: {s:?}");
     }

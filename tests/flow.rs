@@ -41,7 +41,11 @@ async fn courier_deposits_and_recipient_collects() {
     assert_eq!(status, 200, "{pickup}");
     assert_eq!(
         pickup,
-        json!({"parcel_id": parcel, "compartment": {"id": "B2"}})
+        json!({
+            "parcel_id": parcel,
+            "compartment": {"id": "B2"},
+            "opened": [{"parcel_id": parcel, "compartment": {"id": "B2"}}],
+        })
     );
     let pulses = h.sim().pulses();
     assert_eq!(pulses.len(), 2);

@@ -138,7 +138,11 @@ async fn flow(board: &Board, bus: &str) {
     assert_eq!(status, 200, "{pickup}");
     assert_eq!(
         pickup,
-        json!({"parcel_id": parcel, "compartment": {"id": "A3"}})
+        json!({
+            "parcel_id": parcel,
+            "compartment": {"id": "A3"},
+            "opened": [{"parcel_id": parcel, "compartment": {"id": "A3"}}],
+        })
     );
     let pulse = board
         .wait_for_coil_writes(mark, 2, "the pickup pulse")

@@ -1,10 +1,13 @@
 //! The kiosk page in a real browser: the real `lockerd` binary on a simulated locker, and the
 //! Node tests in `tests/e2e/` driving headless Chromium through playwright-core against it
-//! (courier and recipient flows through the page only, pairing, a cross-site POST, layouts).
+//! (courier, delivery and recipient flows through the page only, pairing, a cross-site POST,
+//! layouts).
 //!
 //! This test starts the daemon, creates the operator token with `lockerd token create`, and
 //! runs `node --test` with the daemon's address and the token in the environment; it fails
-//! with node's output when node fails. Screenshots of every step land in
+//! with node's output when node fails. The tests of open drop (`OPEN_DROP_TESTS`) run in a
+//! second `node --test` against a second daemon with `[delivery] open_drop = true`, which
+//! would admit every delivery the others expect refused. Screenshots of every step land in
 //! `<target dir>/kiosk-e2e/`.
 //!
 //! Needs node (20 or newer), Debian's chromium and `npm ci` in tests/e2e; `.ci/run` installs
@@ -27,14 +30,16 @@ const KEYPAD_MAX_FAILURES: u32 = 3;
 const START_DEADLINE: Duration = Duration::from_secs(60);
 /// The whole browser suite; each Node test waits for its own states with shorter deadlines.
 const RUN_DEADLINE: Duration = Duration::from_secs(15 * 60);
+/// The test files that need open drop on, run against a daemon of their own.
+const OPEN_DROP_TESTS: &[&str] = &["open-drop.test.js"];
+/// What that daemon's config adds.
+const OPEN_DROP_CONFIG: &str = "\n[delivery]\nopen_drop = true\n";
 
 #[test]
 fn kiosk_page_end_to_end_in_headless_chromium() {
     let Some(chromium) = prerequisites() else {
         return;
     };
-    let daemon = Daemon::start();
-    let token = daemon.operator_token();
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("the target dir")
@@ -42,14 +47,48 @@ fn kiosk_page_end_to_end_in_headless_chromium() {
     let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
 
+    let (open_drop, others): (Vec<String>, Vec<String>) = test_files()
+        .into_iter()
+        .partition(|f| OPEN_DROP_TESTS.contains(&f.as_str()));
+    assert_eq!(
+        open_drop.len(),
+        OPEN_DROP_TESTS.len(),
+        "every open drop test file exists"
+    );
+    run_suite(&Daemon::start(""), &others, &chromium, &artifacts);
+    run_suite(
+        &Daemon::start(OPEN_DROP_CONFIG),
+        &open_drop,
+        &chromium,
+        &artifacts,
+    );
+    println!("screenshots: {}", artifacts.display());
+}
+
+/// The `*.test.js` files in tests/e2e, sorted (the order `node --test` would take them in).
+fn test_files() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(E2E_DIR)
+        .expect("tests/e2e")
+        .map(|entry| entry.expect("a directory entry").file_name())
+        .filter_map(|name| name.into_string().ok())
+        .filter(|name| name.ends_with(".test.js"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `node --test` on `files` against `daemon`; fails with node's output and the daemon's log.
+fn run_suite(daemon: &Daemon, files: &[String], chromium: &Path, artifacts: &Path) {
+    let token = daemon.operator_token();
     let node = Command::new("node")
         .args(["--test", "--test-concurrency=1"])
+        .args(files)
         .current_dir(E2E_DIR)
         .env("KIOSK_BASE_URL", format!("http://{}", daemon.addr))
         .env("KIOSK_OPERATOR_TOKEN", token.trim())
         .env("KIOSK_KEYPAD_MAX_FAILURES", KEYPAD_MAX_FAILURES.to_string())
-        .env("KIOSK_E2E_ARTIFACTS", &artifacts)
-        .env("KIOSK_CHROMIUM", &chromium)
+        .env("KIOSK_E2E_ARTIFACTS", artifacts)
+        .env("KIOSK_CHROMIUM", chromium)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -57,7 +96,6 @@ fn kiosk_page_end_to_end_in_headless_chromium() {
         .expect("node starts");
     let (status, output) = wait_with_deadline(node, RUN_DEADLINE);
     println!("{output}");
-    println!("screenshots: {}", artifacts.display());
     match status {
         Some(s) if s.success() => {}
         Some(s) => daemon.fail(&format!("the browser tests failed ({s}); output above")),
@@ -156,8 +194,9 @@ fn wait_with_deadline(
     (status, output)
 }
 
-/// `lockerd run` on tests/common's simulated twelve-compartment locker, on a free loopback
-/// port; killed when dropped. Its log goes to a file, shown when the test fails.
+/// `lockerd run` on tests/common's simulated twelve-compartment locker (with `extra` appended to
+/// its config), on a free loopback port; killed when dropped. Its log goes to a file, shown
+/// when the test fails.
 struct Daemon {
     child: Child,
     addr: String,
@@ -167,7 +206,7 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn start() -> Daemon {
+    fn start(extra: &str) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
         // A port that was free a moment ago; nothing else on this machine picks ports so.
         let port = TcpListener::bind("127.0.0.1:0")
@@ -176,7 +215,8 @@ impl Daemon {
             .port();
         let addr = format!("127.0.0.1:{port}");
         let text = common::config_text(&dir.path().join("state"), "")
-            .replace("listen = \"127.0.0.1:0\"", &format!("listen = \"{addr}\""));
+            .replace("listen = \"127.0.0.1:0\"", &format!("listen = \"{addr}\""))
+            + extra;
         assert!(text.contains(&addr), "the config listens on {addr}");
         let config = dir.path().join("lockerd.toml");
         std::fs::write(&config, text).expect("write config");

@@ -198,6 +198,63 @@ async fn secrets_never_reach_the_log() {
         json!({"code": "9876543210"}),
     )
     .await;
+    // Deliveries without an account: a reservation's deposit PIN, the delivery's own session,
+    // a delivery PIN and an owner's standing pickup code, and a wrong PIN.
+    let deposit_pin = "4440987654".to_owned();
+    let reserved = http
+        .put(format!("{base}/sync/reservations/L-3"))
+        .bearer_auth(&sync)
+        .json(&json!({"size": "S", "deposit_pin": deposit_pin}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reserved.status(), 201);
+    let delivered = call(
+        Method::POST,
+        "/deliveries".into(),
+        kiosk.clone(),
+        json!({"tracking_id": "L-3", "pin": deposit_pin}),
+    )
+    .await;
+    let delivery_token = delivered["token"].as_str().expect("delivered").to_owned();
+    let access_code = |purpose: &'static str| {
+        call(
+            Method::POST,
+            "/access-codes".into(),
+            operator.clone(),
+            json!({"name": purpose, "purpose": purpose}),
+        )
+    };
+    let delivery_pin = access_code("delivery").await["code"]
+        .as_str()
+        .expect("a delivery code")
+        .to_owned();
+    let standing = access_code("pickup").await["code"]
+        .as_str()
+        .expect("a pickup code")
+        .to_owned();
+    let by_pin = call(
+        Method::POST,
+        "/deliveries".into(),
+        kiosk.clone(),
+        json!({"tracking_id": "L-4", "pin": delivery_pin}),
+    )
+    .await;
+    assert!(by_pin["token"].is_string(), "{by_pin}");
+    call(
+        Method::POST,
+        "/deliveries".into(),
+        kiosk.clone(),
+        json!({"tracking_id": "L-5", "pin": "1212121212"}),
+    )
+    .await;
+    call(
+        Method::POST,
+        "/pickup".into(),
+        kiosk.clone(),
+        json!({"code": standing}),
+    )
+    .await;
 
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -215,6 +272,12 @@ async fn secrets_never_reach_the_log() {
         sync,
         cloud_code,
         "9876543210".to_owned(),
+        deposit_pin,
+        delivery_token,
+        by_pin["token"].as_str().unwrap().to_owned(),
+        delivery_pin,
+        standing,
+        "1212121212".to_owned(),
     ]);
     for s in &secrets {
         assert!(

@@ -367,3 +367,68 @@ async fn a_daemon_that_is_not_running_is_named_by_its_address() {
     );
     assert!(err.contains(ops.config().to_str().unwrap()), "{err}");
 }
+
+#[tokio::test]
+async fn access_code_add_prints_a_code_that_opens_then_list_and_remove() {
+    let h = Harness::start().await;
+    // The owner's parcel comes through their delivery PIN for the same compartment: a scoped
+    // standing code opens only what was delivered within its scope.
+    let compartment = "A3".to_owned();
+    let body = serde_json::json!({"name": "shop", "purpose": "delivery", "compartments": ["A3"]});
+    let (status, pin) = h.post("/api/v1/access-codes", &h.operator, body).await;
+    assert_eq!(status, 201, "{pin}");
+    let body = serde_json::json!({"tracking_id": "OWN-1", "pin": pin["code"]});
+    let (status, delivered) = h.post("/api/v1/deliveries", &h.kiosk, body).await;
+    assert_eq!(status, 201, "{delivered}");
+    assert_eq!(delivered["compartment"]["id"], "A3");
+    let parcel = delivered["parcel_id"].as_str().unwrap().to_owned();
+    h.door(&compartment, false).await;
+    let token = delivered["token"].as_str().unwrap();
+    h.confirm_once_closed(token, &parcel).await;
+    let ops = Ops::new(&h);
+    let args = [
+        "access-code",
+        "add",
+        "owner",
+        "--purpose",
+        "pickup",
+        "--uses",
+        "5",
+        "--expires-in",
+        "30d",
+        "--compartments",
+        &compartment,
+    ];
+    let output = ops.run(&args).await;
+    let out = assert_ok(&output);
+    let code = field(&out, "Code:").to_owned();
+    assert_eq!(code.len(), 6, "{out}");
+    assert!(!stderr(&output).contains(&code));
+    // The printed code is the owner's standing code: it collects the parcel.
+    let (status, opened) = h.enter_code(&code).await;
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!(opened["parcel_id"], parcel.as_str());
+
+    let out = assert_ok(&ops.run(&["access-code", "list"]).await);
+    let row = out.lines().find(|l| l.starts_with("owner ")).expect(&out);
+    assert!(row.contains("pickup") && row.contains(" 4 "), "{row}");
+    assert!(row.contains(&compartment), "{row}");
+    assert!(!out.contains(&code), "the list never shows a code: {out}");
+
+    let out = assert_ok(&ops.run(&["access-code", "remove", "owner"]).await);
+    assert!(out.contains("access code owner"), "{out}");
+    let (_, listed) = h.get("/api/v1/access-codes", &h.operator).await;
+    let names: Vec<&Value> = listed["access_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["name"])
+        .collect();
+    assert_eq!(names, [&Value::from("shop")]);
+    // A bad purpose is a usage error before anything is sent.
+    let output = ops
+        .run(&["access-code", "add", "x", "--purpose", "all"])
+        .await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    h.stop().await;
+}

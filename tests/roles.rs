@@ -18,6 +18,7 @@ fn allowed(method: &str, path: &str, role: &str) -> bool {
         "kiosk" => matches!(
             path,
             "/api/v1/courier/login"
+                | "/api/v1/deliveries"
                 | "/api/v1/pickup"
                 | "/api/v1/incidents"
                 | "/api/v1/kiosk/events"

@@ -26,6 +26,7 @@ impl Api {
             role: Role::Operator,
             name: "bench".into(),
             courier: None,
+            parcel: None,
         };
         let mut tokens = vec![];
         for (role, name) in [

@@ -1,31 +1,43 @@
 // A deposit: choose a size (only sizes with a free compartment are offered), then the open
-// compartment (Done, Doesn't fit, Cancel), then stored, or taken back after a cancel.
+// compartment (Done, Doesn't fit, Cancel), then stored, or taken back after a cancel. A
+// courier's deposit and a delivery (screens/deliver.js) share the open compartment's screens:
+// only who makes the calls and where they go between parcels differ (a "depositor").
 
 import { courierApi, errorKey } from '../api.js';
 import { compartmentTitle, el, note } from '../dom.js';
 import { language, t } from '../i18n.js';
 import { doorOf, live, watchDoor } from '../live.js';
 import { current, render, show } from '../screen.js';
-import { courier } from '../session.js';
+import { openedDoor } from '../session.js';
 import { STRINGS } from '../strings.js';
 import { courierNav, trackingScreen } from './courier.js';
 
-const SIZES = ['S', 'M', 'L', 'XL'];
+export const SIZES = ['S', 'M', 'L', 'XL'];
+
+/** A logged-in courier as a depositor: calls in their session (its cookie), the tracking id
+ * screen between parcels, Returns and Log out beside "Next parcel". A delivery makes its own. */
+const byCourier = {
+  api: courierApi,
+  next: (message) => trackingScreen(message),
+  nav: () => courierNav(),
+  cancelled: 'cancelled',
+};
 
 /** Whether a parcel of `size` has a free compartment (of that size or larger). */
-function available(size) {
+export function available(size) {
   if (!live.free) return false;
   return SIZES.slice(SIZES.indexOf(size)).some((bigger) => (live.free[bigger] ?? 0) > 0);
 }
 
 /** S/M/L/XL; a size is enabled when `allowed` and a compartment for it is free ("none free"
- * says which are not). */
-function sizeButtons(allowed, choose, busy) {
-  return el('div', { class: 'sizes' }, SIZES.map((size) => {
+ * says which are not). With `picked`, the buttons are a compact choice that shows it. */
+export function sizeButtons(allowed, choose, busy, picked) {
+  const compact = picked !== undefined;
+  return el('div', { class: `sizes${compact ? ' compact' : ''}`, role: compact ? 'group' : null, 'aria-label': compact ? t('sizeLabel') : null }, SIZES.map((size) => {
     const free = available(size);
     return el('button', {
       type: 'button', class: 'size', 'data-size': size, disabled: !free || !allowed(size) || busy,
-      onclick: () => choose(size),
+      'aria-pressed': compact ? String(size === picked) : null, onclick: () => choose(size),
     }, el('span', { class: 'size-letter' }, size),
     el('span', { class: 'size-name' }, STRINGS[language].sizeNames[size]),
     !free && el('span', { class: 'size-none' }, t('sizeNoneFree')));
@@ -60,7 +72,7 @@ export function sizeScreen(tracking) {
     const r = await courierApi('POST', '/api/v1/deposits', body);
     if (!r || current !== self) return;
     s.busy = false;
-    if (r.ok) return show(depositScreen({ tracking, parcel: r.data.parcel_id, compartment: r.data.compartment, old: [] }));
+    if (r.ok) return show(depositScreen({ by: byCourier, tracking, parcel: r.data.parcel_id, compartment: r.data.compartment, old: [] }));
     if (r.error.code === 'duplicate_tracking_id') return show(trackingScreen({ key: 'duplicateTracking', tone: 'warn' }));
     s.message = { key: errorKey(r), tone: 'warn' };
     render();
@@ -69,8 +81,9 @@ export function sizeScreen(tracking) {
 }
 
 /** A deposit's open compartment: put the parcel in, close, Done; or Doesn't fit, or Cancel.
- * `old` are compartments left behind by "Doesn't fit", whose doors must be closed too. */
-function depositScreen(d) {
+ * `d.by` is the depositor (`byCourier`, or a delivery's: `{api, next, nav, cancelled}`); `old`
+ * are compartments left behind by "Doesn't fit", whose doors must be closed too. */
+export function depositScreen(d) {
   const { id, size } = d.compartment;
   const s = { busy: false, resizing: false, message: null };
   let watch;
@@ -79,7 +92,7 @@ function depositScreen(d) {
     name: 'deposit-open',
     idle: true,
     enter() {
-      courier.doors.add(id);
+      openedDoor(id);
       watch = watchDoor(id, { opened: render, closed: render });
     },
     liveKey: () => [doorOf(id), ...openOld(), ...SIZES.map(available)].join(),
@@ -109,7 +122,7 @@ function depositScreen(d) {
     s.busy = true;
     s.message = null;
     render();
-    const r = await courierApi(method, path, body);
+    const r = await d.by.api(method, path, body);
     if (!r || current !== self) return;
     s.busy = false;
     if (r.ok) return onOk(r.data);
@@ -122,39 +135,39 @@ function depositScreen(d) {
       return render();
     }
     step('POST', `/api/v1/deposits/${encodeURIComponent(d.parcel)}/confirm`, undefined,
-      () => show(storedScreen(d.tracking, id)));
+      () => show(storedScreen(d.by, d.tracking, id)));
   }
   function cancel() {
     step('POST', `/api/v1/deposits/${encodeURIComponent(d.parcel)}/cancel`, undefined,
-      () => show(takeBackScreen(id)));
+      () => show(takeBackScreen(d.by, id)));
   }
   function resize(newSize) {
     step('POST', `/api/v1/deposits/${encodeURIComponent(d.parcel)}/resize`, { size: newSize },
-      (data) => show(depositScreen({ tracking: d.tracking, parcel: data.parcel_id ?? d.parcel, compartment: data.compartment, old: [...d.old, id] })));
+      (data) => show(depositScreen({ ...d, parcel: data.parcel_id ?? d.parcel, compartment: data.compartment, old: [...d.old, id] })));
   }
   return self;
 }
 
-/** After Cancel: the courier takes the parcel back and closes the door. */
-function takeBackScreen(id) {
+/** After Cancel: the courier or driver takes the parcel back and closes the door. */
+function takeBackScreen(by, id) {
   return {
     name: 'cancelled',
     idle: true,
     enter() {
-      courier.doors.add(id);
-      watchDoor(id, { closed: () => show(trackingScreen({ key: 'cancelled', tone: 'ok' })) });
+      openedDoor(id);
+      watchDoor(id, { closed: () => show(by.next({ key: by.cancelled, tone: 'ok' })) });
     },
     render() {
       return el('section', { class: 'layout center' },
-        el('h1', { class: 'title' }, t('cancelled')),
+        el('h1', { class: 'title' }, t(by.cancelled)),
         el('p', { class: 'instruction' }, t('takeParcelBack', { id })),
         el('div', { class: 'actions' },
-          el('button', { type: 'button', class: 'button secondary', onclick: () => show(trackingScreen()) }, t('nextParcel'))));
+          el('button', { type: 'button', class: 'button secondary', onclick: () => show(by.next()) }, t('nextParcel'))));
     },
   };
 }
 
-function storedScreen(tracking, id) {
+function storedScreen(by, tracking, id) {
   return {
     name: 'stored',
     idle: true,
@@ -163,8 +176,8 @@ function storedScreen(tracking, id) {
         el('h1', { class: 'title big ok' }, `✓ ${t('stored')}`),
         el('p', { class: 'instruction' }, t('storedDetail', { tracking, id })),
         el('div', { class: 'actions' },
-          courierNav(),
-          el('button', { type: 'button', class: 'button primary', autofocus: true, onclick: () => show(trackingScreen()) }, t('nextParcel'))));
+          by.nav(),
+          el('button', { type: 'button', class: 'button primary', autofocus: true, onclick: () => show(by.next()) }, t('nextParcel'))));
     },
   };
 }

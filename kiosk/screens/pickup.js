@@ -1,5 +1,7 @@
-// A recipient's open compartment: take the parcel, close the door (followed on the live feed),
-// report a problem; then the thank-you and back to the start.
+// A recipient's open compartment(s): take the parcel, close the door (followed on the live
+// feed), report a problem; then the thank-you and back to the start. A standing pickup code
+// opens every compartment that holds a parcel for it, one after another: all are shown, and
+// the thank-you waits for every door.
 
 import { kioskApi } from '../api.js';
 import { compartmentTitle, el, note } from '../dom.js';
@@ -11,25 +13,40 @@ import { startScreen } from './start.js';
 
 /** How long the thank-you after a pickup stays before the start screen returns. */
 const THANKS_MS = 5_000;
-/** Back to the start if a recipient's door is never seen open (jammed latch, walked away). */
+/** Stop waiting for a recipient's door never seen open (jammed latch, walked away); with none
+ * seen open, back to the start. */
 const PICKUP_NO_DOOR_MS = 60_000;
 
-export function pickupScreen({ parcel_id: parcel, compartment: { id } }) {
-  const s = { report: null };
-  let watch;
+/** `answer` is POST /api/v1/pickup's: `opened` lists every parcel a standing code opened. */
+export function pickupScreen(answer) {
+  const opened = (answer.opened?.length ? answer.opened : [answer])
+    .map((o) => ({ parcel: o.parcel_id, id: o.compartment.id, watch: null }));
+  const ids = opened.map((o) => o.id);
+  const many = opened.length > 1;
+  const s = { report: null, kind: null };
   const self = {
     name: 'pickup-open',
     enter() {
-      watch = watchDoor(id, { opened: render, closed: () => show(thanksScreen()) });
-      later(PICKUP_NO_DOOR_MS, () => { if (!watch.seenOpen) show(startScreen()); });
+      for (const o of opened) o.watch = watchDoor(o.id, { opened: render, closed: doorClosed });
+      later(PICKUP_NO_DOOR_MS, () => {
+        const waiting = opened.filter((o) => o.watch.seenOpen);
+        if (waiting.length === 0) return show(startScreen());
+        opened.splice(0, opened.length, ...waiting);
+        doorClosed();
+      });
     },
     render() {
+      const seenOpen = opened.some((o) => o.watch.seenOpen);
       return el('section', { class: 'layout open' },
-        compartmentTitle('compartmentOpen', id),
-        el('p', { class: 'instruction' }, t(watch.seenOpen ? 'closeWhenDone' : 'takeParcel')),
+        compartmentTitle(many ? 'compartmentsOpen' : 'compartmentOpen', ids),
+        el('p', { class: 'instruction' }, t(seenOpen ? (many ? 'closeAllWhenDone' : 'closeWhenDone') : (many ? 'takeParcels' : 'takeParcel'))),
         reportArea());
     },
   };
+  /** Every door seen open was closed again: done. */
+  function doorClosed() {
+    if (current === self && opened.every((o) => o.watch.done)) show(thanksScreen());
+  }
   function reportArea() {
     if (s.report === 'sent' || s.report === 'failed') {
       return note({ key: s.report === 'sent' ? 'reported' : 'reportFailed', tone: s.report === 'sent' ? 'ok' : 'warn' });
@@ -38,17 +55,27 @@ export function pickupScreen({ parcel_id: parcel, compartment: { id } }) {
       return el('button', { type: 'button', class: 'button secondary', onclick: () => { s.report = 'choose'; render(); } }, t('reportProblem'));
     }
     const busy = s.report === 'sending';
+    const back = el('button', { type: 'button', class: 'button secondary', disabled: busy, onclick: () => { s.report = null; s.kind = null; render(); } }, t('back'));
+    if (s.kind) {
+      // A standing code opened several: which compartment the report is about.
+      return el('div', { class: 'report', role: 'group', 'aria-label': t('reportWhich') },
+        el('h2', { class: 'subtitle' }, t('reportWhich')),
+        el('div', { class: 'actions' },
+          opened.map((o) => el('button', { type: 'button', class: 'button', disabled: busy, onclick: () => report(s.kind, o) }, o.id)),
+          back));
+    }
+    const choose = (kind) => (many ? () => { s.kind = kind; render(); } : () => report(kind, opened[0]));
     return el('div', { class: 'report', role: 'group', 'aria-label': t('reportTitle') },
       el('h2', { class: 'subtitle' }, t('reportTitle')),
       el('div', { class: 'actions' },
-        el('button', { type: 'button', class: 'button', disabled: busy, onclick: () => report('empty') }, t('reportEmpty')),
-        el('button', { type: 'button', class: 'button', disabled: busy, onclick: () => report('damaged') }, t('reportDamaged')),
-        el('button', { type: 'button', class: 'button secondary', disabled: busy, onclick: () => { s.report = null; render(); } }, t('back'))));
+        el('button', { type: 'button', class: 'button', disabled: busy, onclick: choose('empty') }, t('reportEmpty')),
+        el('button', { type: 'button', class: 'button', disabled: busy, onclick: choose('damaged') }, t('reportDamaged')),
+        back));
   }
-  async function report(kind) {
+  async function report(kind, o) {
     s.report = 'sending';
     render();
-    const r = await kioskApi('POST', '/api/v1/incidents', { kind, parcel_id: parcel, compartment: id });
+    const r = await kioskApi('POST', '/api/v1/incidents', { kind, parcel_id: o.parcel, compartment: o.id });
     if (!r || current !== self) return;
     s.report = r.ok ? 'sent' : 'failed';
     render();

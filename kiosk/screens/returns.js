@@ -5,7 +5,7 @@ import { compartmentTitle, el, note } from '../dom.js';
 import { t } from '../i18n.js';
 import { watchDoor } from '../live.js';
 import { current, render, show } from '../screen.js';
-import { courier, logout } from '../session.js';
+import { logout, openedDoor } from '../session.js';
 import { trackingScreen } from './courier.js';
 
 export function returnsScreen() {
@@ -54,7 +54,7 @@ function returnOpenScreen(id) {
     name: 'return-open',
     idle: true,
     enter() {
-      courier.doors.add(id);
+      openedDoor(id);
       watchDoor(id, { closed: () => show(returnsScreen()) });
     },
     render() {

@@ -90,6 +90,15 @@ enum Command {
         #[command(subcommand)]
         command: ops::CompartmentCommand,
     },
+    /// Access codes, through the running daemon: add (prints the code once), list, remove.
+    ///
+    /// Needs an operator token in LOCKERD_TOKEN or --token-file.
+    AccessCode {
+        #[command(flatten)]
+        target: ops::Target,
+        #[command(subcommand)]
+        command: ops::AccessCodeCommand,
+    },
     /// Copy the live database to OUT (consistent, while the daemon runs; OUT must not exist).
     ///
     /// Keep `install.key` from the state directory with your backups (it never changes): without
@@ -153,6 +162,9 @@ pub fn main() -> ExitCode {
         Command::Audit { command } => crate::cli::audit::main(command),
         Command::Courier { target, command } => ops::main(target, ops::Command::Courier(command)),
         Command::Parcel { target, command } => ops::main(target, ops::Command::Parcel(command)),
+        Command::AccessCode { target, command } => {
+            ops::main(target, ops::Command::AccessCode(command))
+        }
         Command::Compartment { target, command } => {
             ops::main(target, ops::Command::Compartment(command))
         }

@@ -41,8 +41,8 @@ pub use drivers::{
 pub use hardware::{BusConfig, CompartmentConfig};
 pub use push::{PushConfig, PushSecret, is_loopback};
 pub use sections::{
-    ApiConfig, Config, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
-    TlsIdentity,
+    ApiConfig, Config, DeliveryConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig,
+    SyncConfig, TlsIdentity,
 };
 
 use std::path::Path;

@@ -12,7 +12,7 @@ use super::duration;
 use super::keys::Keys;
 use super::push::RawPush;
 use super::sections::{
-    ApiConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
+    ApiConfig, DeliveryConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
 };
 use super::table;
 use crate::domain::Size;
@@ -33,6 +33,8 @@ pub(super) struct RawFile {
     pub latch: LatchConfig,
     #[serde(default, deserialize_with = "table::one")]
     pub photo: PhotoConfig,
+    #[serde(default, deserialize_with = "table::one")]
+    pub delivery: DeliveryConfig,
     #[serde(default, deserialize_with = "table::one")]
     pub sync: RawSync,
     // Defaulted so that a missing array gets validate's "at least one" message, not serde's.

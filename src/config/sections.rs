@@ -31,6 +31,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub latch: LatchConfig,
     pub photo: PhotoConfig,
+    pub delivery: DeliveryConfig,
     pub sync: SyncConfig,
     /// From `[[bus]]`, in file order; names are unique.
     pub buses: Vec<BusConfig>,
@@ -261,6 +262,27 @@ impl PhotoConfig {
         match self.command.trim() {
             "" => None,
             command => shell_words::split(command).ok(),
+        }
+    }
+}
+
+/// `[delivery]`: deliveries from drivers without a courier account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// A tracking id with a live reservation opens a compartment for its parcel ("scan to
+    /// open"). A reservation with a `deposit_pin` needs its PIN whatever this says.
+    pub scan_to_open: bool,
+    /// Any delivery opens a free compartment (a porch box that takes anything while empty and
+    /// locks once it holds a parcel).
+    pub open_drop: bool,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            scan_to_open: true,
+            open_drop: false,
         }
     }
 }

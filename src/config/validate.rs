@@ -61,6 +61,7 @@ pub(super) fn validate(
         policy: raw.policy,
         latch: raw.latch,
         photo: raw.photo,
+        delivery: raw.delivery,
         sync,
         buses,
         compartments,

@@ -4,6 +4,7 @@
 //! or refuses the event. The service layer (`crate::locker`) loads state from the store, calls in
 //! here, and writes the result back in one transaction together with the events it publishes.
 
+mod access_code;
 mod assign;
 mod compartment;
 mod ids;
@@ -18,6 +19,7 @@ pub use throttle::{Throttle, ThrottlePolicy};
 #[cfg(test)]
 mod tests;
 
+pub use access_code::{AccessCode, CodePurpose};
 pub use assign::choose;
 pub use compartment::{Compartment, CompartmentEvent, CompartmentState, Door};
 pub use ids::{CompartmentId, CourierId, ParcelId, PickupCode, Timestamp};

@@ -123,11 +123,11 @@ pub struct Parcel {
 pub enum DeliveredBy {
     /// `courier:<name>`: a courier logged in with TOTP deposited it.
     Courier(String),
-    /// `reservation`: deposited against a reservation alone (issue 16, later).
+    /// `reservation`: a driver without an account scanned a parcel the owner pre-advised.
     Reservation,
-    /// `pin:<access code name>`: an access code opened the deposit (issue 16, later).
+    /// `pin:<access code name>`: a driver gave a delivery access code.
     Pin(String),
-    /// `open_drop`: a delivery without an account (issue 16, later).
+    /// `open_drop`: a driver without an account, admitted by `[delivery] open_drop`.
     OpenDrop,
 }
 
@@ -208,7 +208,7 @@ impl Parcel {
         tracking_id: String,
         size: Size,
         compartment: CompartmentId,
-        courier: CourierId,
+        courier: Option<CourierId>,
         now: Timestamp,
     ) -> Self {
         Self {
@@ -218,7 +218,7 @@ impl Parcel {
             state: ParcelState::Opening,
             removal: None,
             compartment: Some(compartment),
-            courier: Some(courier),
+            courier,
             deposited_at: now,
             closed_at: None,
             stored_at: None,

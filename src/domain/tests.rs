@@ -96,7 +96,7 @@ fn parcel(state: ParcelState, removal: Option<(RemovalKind, bool)>) -> Parcel {
         "TRK-1".into(),
         Size::S,
         "A1".into(),
-        "courier-1".into(),
+        Some("courier-1".into()),
         Timestamp(0),
     );
     p.state = state;

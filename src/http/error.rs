@@ -122,6 +122,8 @@ fn locker_parts(e: &LockerError) -> (StatusCode, &'static str, String) {
         L::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
         L::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         L::Forbidden | L::CrossSite(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        L::DeliveryNotAllowed => (StatusCode::FORBIDDEN, "delivery_not_allowed"),
+        L::NothingToCollect => (StatusCode::CONFLICT, "nothing_to_collect"),
         L::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     let message = match e {

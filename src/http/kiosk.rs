@@ -57,6 +57,7 @@ const ASSETS: &[(&str, &str, &str)] = assets![
     ("session.js", JS),
     ("strings.js", JS),
     ("screens/courier.js", JS),
+    ("screens/deliver.js", JS),
     ("screens/deposit.js", JS),
     ("screens/pickup.js", JS),
     ("screens/returns.js", JS),

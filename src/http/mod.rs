@@ -14,6 +14,7 @@
 mod audit;
 mod compartments;
 mod couriers;
+mod deliveries;
 mod deposits;
 mod error;
 mod extract;
@@ -157,6 +158,7 @@ fn api(with_sim: bool) -> OpenApiRouter<AppState> {
         .merge(compartments::routes())
         .merge(couriers::routes())
         .merge(deposits::routes())
+        .merge(deliveries::routes())
         .merge(pickup::routes())
         .merge(parcels::routes())
         .merge(sync::routes())
@@ -199,6 +201,8 @@ pub fn openapi(with_sim: bool) -> OpenApiDoc {
         (name = "compartments", description = "Compartments (operator; sync may read)."),
         (name = "couriers", description = "Couriers and their sessions."),
         (name = "deposits", description = "Deposits and returns (courier)."),
+        (name = "deliveries", description = "Deliveries without a courier account (kiosk)."),
+        (name = "access-codes", description = "Standing pickup codes and delivery PINs (operator)."),
         (name = "pickup", description = "Pickup by code (kiosk) and the keypad lockout."),
         (name = "parcels", description = "Parcels (operator; sync may read)."),
         (name = "sync", description = "The event feed for the cloud-sync agent."),

@@ -38,6 +38,11 @@ pub struct NewReservation {
     /// it is used instead of a generated code and never repeated in events.
     #[schema(value_type = Option<String>, example = "493027")]
     pub pickup_code: Option<Secret>,
+    /// A PIN a driver without a courier account must give (`pin`) to deliver this parcel at
+    /// `POST /api/v1/deliveries`: exactly `policy.code_length` digits. Stored only as a keyed
+    /// hash; never listed, logged or published.
+    #[schema(value_type = Option<String>, example = "552901")]
+    pub deposit_pin: Option<Secret>,
     /// `false`: take no proof-of-delivery photo of this parcel. Default `true`.
     pub photo: Option<bool>,
     /// Extension: `true` asks for a wheelchair-reachable compartment if one fits.
@@ -94,6 +99,9 @@ async fn put_reservation(
         pickup_code: body
             .pickup_code
             .map(|code| PickupCode::new(code.expose().to_owned())),
+        deposit_pin: body
+            .deposit_pin
+            .map(|pin| PickupCode::new(pin.expose().to_owned())),
         photo: body.photo.unwrap_or(true),
         accessible: body.accessible.unwrap_or(false),
     };

@@ -70,14 +70,34 @@ impl Inner {
                 role,
                 name,
                 courier: None,
+                parcel: None,
             });
         }
-        let courier = store::session_courier(&conn, &hash, self.now()).ok()??;
-        let name = store::courier_name(&conn, courier.as_str()).ok()??;
-        Some(Principal {
+        if let Some(courier) = store::session_courier(&conn, &hash, self.now()).ok()? {
+            let name = store::courier_name(&conn, courier.as_str()).ok()??;
+            return Some(Principal {
+                role: Role::Courier,
+                name,
+                courier: Some(courier),
+                parcel: None,
+            });
+        }
+        // A delivery's session reaches its parcel while it is being deposited: it ends once
+        // the parcel is stored or cancelled, whenever housekeeping deletes the row.
+        let parcel_id = store::delivery_session_parcel(&conn, &hash, self.now()).ok()??;
+        let parcel = store::get_parcel(&conn, parcel_id.as_str()).ok()??;
+        let depositing = matches!(
+            parcel.state,
+            ParcelState::Opening | ParcelState::Open | ParcelState::Closed
+        );
+        depositing.then(|| Principal {
             role: Role::Courier,
-            name,
-            courier: Some(courier),
+            name: parcel
+                .delivered_by
+                .as_ref()
+                .map_or_else(|| "delivery".to_owned(), |by| by.as_string()),
+            courier: None,
+            parcel: Some(parcel_id),
         })
     }
 
@@ -220,8 +240,12 @@ impl Inner {
         Ok(())
     }
 
-    /// Ends the courier's sessions; their closed deposits are stored now.
+    /// Ends the courier's sessions; their closed deposits are stored now. A delivery's
+    /// session ends the same way for its one parcel.
     pub fn courier_logout(&self, principal: &Principal) -> Result<()> {
+        if let Some(parcel) = &principal.parcel {
+            return self.delivery_logout(principal, parcel);
+        }
         let courier = principal.courier.as_ref().ok_or(LockerError::Forbidden)?;
         self.tx(|tx| {
             let actor = principal.audit_actor();

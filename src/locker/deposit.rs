@@ -1,9 +1,11 @@
 //! A courier's side: deposit, confirm, reopen, resize, cancel, and returns of expired parcels.
 
+use super::assign::Placement;
 use super::audit::audit_parcel;
 use super::core::{Inner, parcel_data};
 use super::limits::Opening;
-use super::{DepositOpened, Locker, Principal};
+use super::tx::Tx;
+use super::{DepositOpened, Locker, Principal, Scope};
 use super::{LockerError, Result};
 use crate::domain::{
     CompartmentEvent, CompartmentId, CourierId, DeliveredBy, Parcel, ParcelEvent, ParcelId,
@@ -15,7 +17,15 @@ use serde_json::json;
 
 /// A use case that checks a parcel within a courier's scope and records the intent to open its
 /// compartment, audited under `actor`: (inner, actor, scope, parcel id).
-type BeginOpening = fn(&Inner, &str, Option<&CourierId>, &str) -> Result<(ParcelId, CompartmentId)>;
+type BeginOpening = fn(&Inner, &str, &Scope, &str) -> Result<(ParcelId, CompartmentId)>;
+
+/// Who puts a parcel in: a courier, or a driver without an account (`courier: None`), what
+/// admitted it, and which ceiling its opening counts against.
+pub struct Depositor {
+    pub courier: Option<CourierId>,
+    pub by: DeliveredBy,
+    pub opening: Opening,
+}
 
 /// The compartment a parcel is assigned to; a parcel that has left has none.
 fn compartment_of(parcel: &Parcel) -> Result<CompartmentId> {
@@ -39,11 +49,12 @@ pub fn check_tracking_id(tracking_id: &str) -> Result<()> {
 }
 
 impl Inner {
-    /// A parcel within `scope`: a courier's own parcels (others' are not found, not forbidden,
-    /// so a courier cannot probe which parcel ids exist), or any parcel for an operator (`None`).
-    fn own_parcel(&self, conn: &Connection, scope: Option<&CourierId>, id: &str) -> Result<Parcel> {
+    /// A parcel within `scope`: a courier's own parcels, a delivery session's one parcel (others
+    /// are not found, not forbidden, so a courier cannot probe which parcel ids exist), or any
+    /// parcel for an operator.
+    fn own_parcel(&self, conn: &Connection, scope: &Scope, id: &str) -> Result<Parcel> {
         store::get_parcel(conn, id)?
-            .filter(|p| scope.is_none() || p.courier.as_ref() == scope)
+            .filter(|p| scope.covers(p))
             .ok_or_else(|| LockerError::NotFound(format!("parcel {id}")))
     }
 
@@ -57,43 +68,67 @@ impl Inner {
         size: Size,
         prefer_accessible: bool,
     ) -> Result<(ParcelId, CompartmentId)> {
-        self.tx(|tx| {
-            if store::live_parcel_by_tracking(tx, tracking_id)?.is_some() {
-                return Err(LockerError::DuplicateTrackingId);
-            }
-            let size = match self.reservation_for_deposit(tx, tracking_id)? {
-                Some(reservation) => reservation.deposit_size(size),
-                None => size,
-            };
-            let compartment = self.choose(tx, tracking_id, size, prefer_accessible)?;
-            if let Err(refused) = self.count_opening(tx, actor, Opening::Courier)? {
-                return Ok(Err(refused));
-            }
-            let id = ParcelId(uuid::Uuid::new_v4().to_string());
-            let mut parcel = Parcel::deposit(
-                id.clone(),
-                tracking_id.to_owned(),
-                size,
-                compartment.id.clone(),
-                courier.clone(),
-                self.now(),
-            );
-            parcel.delivered_by = Some(by.clone());
-            store::insert_parcel(tx, &parcel)?;
-            if prefer_accessible {
-                store::set_prefer_accessible(tx, id.as_str())?;
-            }
-            self.update_compartment(tx, &compartment.id, CompartmentEvent::Reserved(id.clone()))?;
-            self.intend(tx, &compartment.id, Purpose::Deposit, Some(&id), None)?;
-            self.publish(tx, "parcel.opening", parcel_data(&parcel))?;
-            let mut detail = audit_parcel(&parcel);
-            detail["size"] = json!(size);
-            self.audit(tx, actor, "deposit.opening", detail)?;
-            Ok(Ok((id, compartment.id)))
-        })?
+        let placement = Placement {
+            accessible: prefer_accessible,
+            within: None,
+        };
+        let depositor = Depositor {
+            courier: Some(courier.clone()),
+            by,
+            opening: Opening::Courier,
+        };
+        self.tx(|tx| self.deposit_in(tx, actor, &depositor, tracking_id, size, &placement))?
     }
 
-    pub fn confirm(&self, actor: &str, scope: Option<&CourierId>, id: &str) -> Result<Parcel> {
+    /// A deposit's parcel created and its compartment reserved in `tx`, or why not: a refusal
+    /// of the opening ceilings comes as `Ok(Err(..))`, for the caller to commit.
+    pub(super) fn deposit_in(
+        &self,
+        tx: &Tx<'_>,
+        actor: &str,
+        depositor: &Depositor,
+        tracking_id: &str,
+        size: Size,
+        placement: &Placement,
+    ) -> Result<Result<(ParcelId, CompartmentId)>> {
+        if store::live_parcel_by_tracking(tx, tracking_id)?.is_some() {
+            return Err(LockerError::DuplicateTrackingId);
+        }
+        let size = match self.reservation_for_deposit(tx, tracking_id)? {
+            Some(reservation) => reservation.deposit_size(size),
+            None => size,
+        };
+        let compartment = self.choose(tx, tracking_id, size, placement)?;
+        if let Err(refused) = self.count_opening(tx, actor, depositor.opening)? {
+            return Ok(Err(refused));
+        }
+        let id = ParcelId(uuid::Uuid::new_v4().to_string());
+        let mut parcel = Parcel::deposit(
+            id.clone(),
+            tracking_id.to_owned(),
+            size,
+            compartment.id.clone(),
+            depositor.courier.clone(),
+            self.now(),
+        );
+        parcel.delivered_by = Some(depositor.by.clone());
+        store::insert_parcel(tx, &parcel)?;
+        if placement.accessible {
+            store::set_prefer_accessible(tx, id.as_str())?;
+        }
+        if let Some(within) = &placement.within {
+            store::set_compartment_scope(tx, &id, within)?;
+        }
+        self.update_compartment(tx, &compartment.id, CompartmentEvent::Reserved(id.clone()))?;
+        self.intend(tx, &compartment.id, Purpose::Deposit, Some(&id), None)?;
+        self.publish(tx, "parcel.opening", parcel_data(&parcel))?;
+        let mut detail = audit_parcel(&parcel);
+        detail["size"] = json!(size);
+        self.audit(tx, actor, "deposit.opening", detail)?;
+        Ok(Ok((id, compartment.id)))
+    }
+
+    pub fn confirm(&self, actor: &str, scope: &Scope, id: &str) -> Result<Parcel> {
         self.tx(|tx| {
             let parcel = self.own_parcel(tx, scope, id)?;
             match (parcel.state, parcel.removal) {
@@ -118,7 +153,7 @@ impl Inner {
     pub fn begin_reopen(
         &self,
         actor: &str,
-        scope: Option<&CourierId>,
+        scope: &Scope,
         id: &str,
     ) -> Result<(ParcelId, CompartmentId)> {
         self.tx(|tx| {
@@ -138,7 +173,7 @@ impl Inner {
     pub fn begin_resize(
         &self,
         actor: &str,
-        scope: Option<&CourierId>,
+        scope: &Scope,
         id: &str,
         size: Size,
     ) -> Result<(ParcelId, CompartmentId)> {
@@ -157,8 +192,8 @@ impl Inner {
                     "size: must be larger than the current compartment ({old_size})"
                 )));
             }
-            let prefer_accessible = store::prefers_accessible(tx, parcel.id.as_str())?;
-            let next = self.choose(tx, &parcel.tracking_id, size, prefer_accessible)?;
+            let placement = self.placement_of(tx, &parcel.id)?;
+            let next = self.choose(tx, &parcel.tracking_id, size, &placement)?;
             if let Err(refused) = self.count_opening(tx, actor, opening_by(scope))? {
                 return Ok(Err(refused));
             }
@@ -182,7 +217,7 @@ impl Inner {
     pub fn begin_cancel(
         &self,
         actor: &str,
-        scope: Option<&CourierId>,
+        scope: &Scope,
         id: &str,
     ) -> Result<Option<(ParcelId, CompartmentId)>> {
         self.tx(|tx| {
@@ -211,13 +246,15 @@ impl Inner {
         })?
     }
 
-    pub fn courier_returns(&self, scope: Option<&CourierId>) -> Result<Vec<Parcel>> {
+    pub fn courier_returns(&self, scope: &Scope) -> Result<Vec<Parcel>> {
         self.read(|c| {
             Ok(match scope {
-                Some(courier) => {
+                Scope::Courier(courier) => {
                     store::parcels_of_courier(c, courier.as_str(), ParcelState::Expired)?
                 }
-                None => store::parcels_in_state(c, ParcelState::Expired)?,
+                Scope::Any => store::parcels_in_state(c, ParcelState::Expired)?,
+                // A delivery's session is for putting its parcel in, not taking any out.
+                Scope::Parcel(_) => return Err(LockerError::Forbidden),
             })
         })
     }
@@ -225,9 +262,12 @@ impl Inner {
     pub fn begin_return(
         &self,
         actor: &str,
-        scope: Option<&CourierId>,
+        scope: &Scope,
         id: &str,
     ) -> Result<(ParcelId, CompartmentId)> {
+        if let Scope::Parcel(_) = scope {
+            return Err(LockerError::Forbidden);
+        }
         self.tx(|tx| {
             let parcel = self.own_parcel(tx, scope, id)?;
             if let Err(refused) = self.count_opening(tx, actor, opening_by(scope))? {
@@ -246,12 +286,12 @@ impl Inner {
     }
 }
 
-/// A courier opens within its own ceiling; an operator acting on a parcel (no courier scope)
-/// within its maintenance ceiling.
-fn opening_by(scope: Option<&CourierId>) -> Opening {
+/// A courier (or a delivery's session) opens within its own ceiling; an operator acting on a
+/// parcel within its maintenance ceiling.
+fn opening_by(scope: &Scope) -> Opening {
     match scope {
-        Some(_) => Opening::Courier,
-        None => Opening::Maintenance,
+        Scope::Courier(_) | Scope::Parcel(_) => Opening::Courier,
+        Scope::Any => Opening::Maintenance,
     }
 }
 
@@ -279,7 +319,7 @@ impl Locker {
 
     /// Opens the compartment reserved for a deposit and waits until its door is seen open,
     /// following the deposit if it moves to another compartment on the way.
-    async fn deposit_opened(
+    pub(super) async fn deposit_opened(
         &self,
         parcel_id: ParcelId,
         compartment: CompartmentId,
@@ -307,7 +347,7 @@ impl Locker {
     pub async fn confirm(&self, courier: &Principal, parcel: &str) -> Result<Parcel> {
         let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
         let actor = courier.audit_actor();
-        self.blocking(move |inner| inner.confirm(&actor, scope.as_ref(), &parcel))
+        self.blocking(move |inner| inner.confirm(&actor, &scope, &parcel))
             .await
     }
 
@@ -329,7 +369,7 @@ impl Locker {
         let (scope, parcel) = (Self::parcel_scope(who)?, parcel.to_owned());
         let actor = who.audit_actor();
         let (parcel, compartment) = self
-            .blocking(move |inner| begin(inner, &actor, scope.as_ref(), &parcel))
+            .blocking(move |inner| begin(inner, &actor, &scope, &parcel))
             .await?;
         self.open_later(compartment, purpose, Some(parcel))
     }
@@ -343,7 +383,7 @@ impl Locker {
         let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
         let actor = courier.audit_actor();
         let (parcel_id, compartment) = self
-            .blocking(move |inner| inner.begin_resize(&actor, scope.as_ref(), &parcel, size))
+            .blocking(move |inner| inner.begin_resize(&actor, &scope, &parcel, size))
             .await?;
         self.deposit_opened(parcel_id, compartment).await
     }
@@ -352,7 +392,7 @@ impl Locker {
         let (scope, parcel) = (Self::parcel_scope(courier)?, parcel.to_owned());
         let actor = courier.audit_actor();
         match self
-            .blocking(move |inner| inner.begin_cancel(&actor, scope.as_ref(), &parcel))
+            .blocking(move |inner| inner.begin_cancel(&actor, &scope, &parcel))
             .await?
         {
             Some((parcel, compartment)) => {
@@ -364,7 +404,7 @@ impl Locker {
 
     pub async fn courier_returns(&self, courier: &Principal) -> Result<Vec<Parcel>> {
         let scope = Self::parcel_scope(courier)?;
-        self.blocking(move |inner| inner.courier_returns(scope.as_ref()))
+        self.blocking(move |inner| inner.courier_returns(&scope))
             .await
     }
 

@@ -158,7 +158,7 @@ impl Inner {
     /// A deposit whose compartment failed goes to the next fitting one, if any is left.
     /// Never while the daemon stops: the controller takes no new openings then.
     fn move_deposit(&self, tx: &Tx<'_>, parcel: &Parcel, ticket: Ticket) -> Result<()> {
-        let prefer_accessible = store::prefers_accessible(tx, parcel.id.as_str())?;
+        let placement = self.placement_of(tx, &parcel.id)?;
         let next = match self.stopping() {
             true => None,
             false => self
@@ -166,7 +166,7 @@ impl Inner {
                     tx,
                     &parcel.tracking_id,
                     parcel.size,
-                    prefer_accessible,
+                    &placement,
                     &ticket.tried,
                 )
                 .ok(),
@@ -317,6 +317,7 @@ impl Inner {
                 self.audit(tx, DAEMON, "parcel.expired", audit_parcel(&expired))?;
             }
             store::expire_sessions(tx, now)?;
+            store::prune_delivery_sessions(tx, now)?;
             self.sync_housekeeping(tx)
         })
     }

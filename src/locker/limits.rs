@@ -5,7 +5,9 @@
 //! - an operator credential's maintenance openings, `policy.opens_per_credential` per
 //!   `policy.opens_window`, and every credential's together, `policy.opens_locker_wide`;
 //! - a courier's compartments opened (deposits, resizes, returns), `policy.courier_opens` per
-//!   `policy.courier_session`, so made-up tracking ids cannot fill every free compartment.
+//!   `policy.courier_session`, so made-up tracking ids cannot fill every free compartment;
+//! - deliveries without an account through one kiosk credential, `policy.opens_per_credential`
+//!   per `policy.opens_window` and the locker-wide ceiling, so open drop cannot fill the wall.
 //!
 //! Pickups by code are not counted: the keypad throttle bounds them. A refusal is
 //! `LockerError::RateLimited`; the first of a run is published as `security.mass_open` and
@@ -31,6 +33,9 @@ pub enum Opening {
     Maintenance,
     /// A courier opening a compartment to put a parcel in or take one out.
     Courier,
+    /// A delivery without a courier account, counted against the credential of the kiosk it
+    /// came through (and the locker's), so open drop cannot fill the wall in a minute.
+    Delivery,
 }
 
 /// The windows of every credential that opened a door lately, and the locker's.
@@ -43,6 +48,8 @@ pub struct OpenLimits {
 struct Windows {
     operators: HashMap<String, RateWindow>,
     couriers: HashMap<String, RateWindow>,
+    /// Deliveries without an account, per kiosk credential.
+    deliveries: HashMap<String, RateWindow>,
     locker_wide: RateWindow,
     /// Reservation writes per credential (not openings, but what a sync token can make the
     /// locker store and audit).
@@ -85,11 +92,12 @@ impl Inner {
         let Windows {
             operators,
             couriers,
+            deliveries,
             locker_wide,
             ..
         } = &mut *windows;
         let (own, all) = match opening {
-            Opening::Maintenance => (
+            Opening::Maintenance | Opening::Delivery => (
                 policy.opens_per_credential(),
                 Some(policy.opens_locker_wide()),
             ),
@@ -97,6 +105,7 @@ impl Inner {
         };
         let credentials = match opening {
             Opening::Maintenance => operators,
+            Opening::Delivery => deliveries,
             Opening::Courier => couriers,
         };
         // Bounded by the credentials that opened within a window: tokens and couriers exist

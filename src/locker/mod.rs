@@ -7,12 +7,14 @@
 //! runtime) and, where a door opens, wait for the engine to apply the controller's verdict. It
 //! knows nothing of HTTP; `crate::http` maps its results and `LockerError`s onto the API.
 
+mod access_codes;
 mod admin;
 mod assign;
 mod audit;
 mod auth;
 mod clock;
 mod core;
+mod delivery;
 mod deposit;
 mod engine;
 mod evidence;
@@ -31,9 +33,11 @@ mod totp_seal;
 mod tx;
 mod types;
 
+pub use access_codes::{ACCESS_CODES_MAX, AccessCodeRequest, NewAccessCode};
 pub use auth::UNKNOWN_NAME_THROTTLES_MAX;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::Ticket;
+pub use delivery::DeliveryRequest;
 pub use evidence::{EVIDENCE_MAX_ROWS, Evidence};
 pub use incident::{
     INCIDENTS_PER_COMPARTMENT_PER_DAY, INCIDENTS_WITHOUT_COMPARTMENT_PER_DAY, IncidentReport,
@@ -197,17 +201,15 @@ impl Locker {
         principal.courier.clone().ok_or(LockerError::Forbidden)
     }
 
-    /// Whose parcels `principal` may act on: a courier its own, an operator any (`None`, and
-    /// logged with the operator's name, since it may open a door with someone's parcel).
-    fn parcel_scope(principal: &Principal) -> Result<Option<CourierId>> {
-        match (principal.role, &principal.courier) {
-            (Role::Courier, Some(courier)) => Ok(Some(courier.clone())),
-            (Role::Operator, _) => {
-                tracing::info!(actor = %principal.name, "operator acting on a courier's parcel");
-                Ok(None)
-            }
-            _ => Err(LockerError::Forbidden),
+    /// Whose parcels `principal` may act on: a courier its own, a delivery's session its one
+    /// parcel, an operator any (logged with the operator's name, since it may open a door with
+    /// someone's parcel).
+    fn parcel_scope(principal: &Principal) -> Result<Scope> {
+        let scope = principal.scope().ok_or(LockerError::Forbidden)?;
+        if scope == Scope::Any {
+            tracing::info!(actor = %principal.name, "operator acting on a courier's parcel");
         }
+        Ok(scope)
     }
 
     /// The holder of a bearer token, if the token is known and live.

@@ -49,7 +49,11 @@ impl Inner {
             ));
         }
         let hash = match &request.pickup_code {
-            Some(code) => Some(self.cloud_code_hash(code)?),
+            Some(code) => Some(self.cloud_code_hash("pickup_code", code)?),
+            None => None,
+        };
+        let pin_hash = match &request.deposit_pin {
+            Some(pin) => Some(self.cloud_code_hash("deposit_pin", pin)?),
             None => None,
         };
         self.tx(|tx| {
@@ -66,6 +70,7 @@ impl Inner {
                 && (r.size, r.expires_at, r.photo, r.accessible)
                     == (request.size, expires_at, request.photo, request.accessible)
                 && store::reservation_code_hash(tx, tracking_id)? == hash
+                && store::reservation_pin_hash(tx, tracking_id)? == pin_hash
             {
                 // The same again: nothing to store or audit (a replay costs no disk).
                 return Ok((r.clone(), false));
@@ -90,22 +95,25 @@ impl Inner {
                 updated_at: now,
             };
             let created = store::upsert_reservation(tx, &reservation, hash.as_deref())?;
+            store::set_reservation_pin_hash(tx, tracking_id, pin_hash.as_deref())?;
             let action = match created {
                 true => "reservation.created",
                 false => "reservation.replaced",
             };
-            self.audit(tx, actor, action, audit_reservation(&reservation))?;
+            let mut detail = audit_reservation(&reservation);
+            detail["has_deposit_pin"] = json!(pin_hash.is_some());
+            self.audit(tx, actor, action, detail)?;
             Ok((reservation, created))
         })
     }
 
-    /// The hash of a cloud-issued code, once it is known to be one the keypad accepts.
-    fn cloud_code_hash(&self, code: &crate::domain::PickupCode) -> Result<Vec<u8>> {
+    /// The hash of a cloud-issued code (`field`), once it is known to be one the keypad accepts.
+    fn cloud_code_hash(&self, field: &str, code: &crate::domain::PickupCode) -> Result<Vec<u8>> {
         let digits = self.config.policy.code_length;
         let code = code.expose();
         if code.len() != usize::from(digits) || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(LockerError::InvalidRequest(format!(
-                "pickup_code: must be exactly {digits} digits (policy.code_length)"
+                "{field}: must be exactly {digits} digits (policy.code_length)"
             )));
         }
         Ok(self.key.code_hash(code))
@@ -174,7 +182,7 @@ impl Inner {
         // be an oracle), so the cloud's code may belong to a parcel in the locker by now.
         let code = match hash {
             None => CloudCode::None,
-            Some(h) if store::code_hash_on_parcel(tx, &h)? => CloudCode::Taken,
+            Some(h) if store::code_hash_live(tx, &h)? => CloudCode::Taken,
             Some(h) => CloudCode::Usable(h),
         };
         Ok((code, photo))

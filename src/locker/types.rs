@@ -14,13 +14,49 @@ pub struct Principal {
     pub name: String,
     /// Set for courier sessions.
     pub courier: Option<CourierId>,
+    /// Set for a delivery's own session (a `courier`-role token from `POST
+    /// /api/v1/deliveries`): the one parcel it reaches.
+    pub parcel: Option<ParcelId>,
 }
 
 impl Principal {
     /// How the audit log names this principal: `role:name`, e.g. `operator:ops`,
-    /// `kiosk:lobby`, `courier:alice`.
+    /// `kiosk:lobby`, `courier:alice`; a delivery's session `delivery:<what admitted it>`,
+    /// e.g. `delivery:open_drop`, `delivery:pin:front door`.
     pub fn audit_actor(&self) -> String {
-        format!("{}:{}", self.role.as_str(), self.name)
+        match self.parcel {
+            Some(_) => format!("delivery:{}", self.name),
+            None => format!("{}:{}", self.role.as_str(), self.name),
+        }
+    }
+
+    /// Whose parcels this principal may act on.
+    pub fn scope(&self) -> Option<Scope> {
+        match (self.role, &self.courier, &self.parcel) {
+            (Role::Courier, Some(courier), _) => Some(Scope::Courier(courier.clone())),
+            (Role::Courier, None, Some(parcel)) => Some(Scope::Parcel(parcel.clone())),
+            (Role::Operator, _, _) => Some(Scope::Any),
+            _ => None,
+        }
+    }
+}
+
+/// The parcels a caller may act on: a courier its own, a delivery's session its one parcel,
+/// an operator any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Any,
+    Courier(CourierId),
+    Parcel(ParcelId),
+}
+
+impl Scope {
+    pub fn covers(&self, parcel: &crate::domain::Parcel) -> bool {
+        match self {
+            Scope::Any => true,
+            Scope::Courier(courier) => parcel.courier.as_ref() == Some(courier),
+            Scope::Parcel(id) => &parcel.id == id,
+        }
     }
 }
 
@@ -60,6 +96,13 @@ pub enum LockerError {
     RateLimited { retry_after: Duration },
     #[error("this token may not do that")]
     Forbidden,
+    /// Nothing admits a delivery: no reservation, no delivery code, no open drop (which part
+    /// was wrong is never said).
+    #[error("this delivery is not expected here")]
+    DeliveryNotAllowed,
+    /// A standing pickup code whose compartments hold nothing to collect.
+    #[error("nothing waiting to be collected")]
+    NothingToCollect,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -83,8 +126,21 @@ pub struct DepositOpened {
 /// A pickup whose compartment door has been opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PickupOpened {
+    /// The first of `opened`.
     pub parcel_id: ParcelId,
     pub compartment: CompartmentId,
+    /// Every parcel whose compartment opened: one for a parcel's code, each stored parcel in
+    /// its scope for a standing pickup code.
+    pub opened: Vec<(ParcelId, CompartmentId)>,
+}
+
+/// A delivery without a courier account whose compartment door has been seen open, and the
+/// delivery's own session (reaching only this parcel).
+#[derive(Debug, Clone)]
+pub struct DeliveryOpened {
+    pub opened: DepositOpened,
+    pub token: String,
+    pub expires_at: Timestamp,
 }
 
 /// A courier as just created: the only time its TOTP secret is shown.
@@ -149,6 +205,8 @@ pub struct ReservationRequest {
     pub size: Size,
     pub expires_at: Option<Timestamp>,
     pub pickup_code: Option<crate::domain::PickupCode>,
+    /// The PIN a driver must give to deliver this parcel; kept only hashed, never listed.
+    pub deposit_pin: Option<crate::domain::PickupCode>,
     pub photo: bool,
     pub accessible: bool,
 }

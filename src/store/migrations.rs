@@ -270,6 +270,36 @@ UPDATE parcels SET delivered_by =
 ALTER TABLE parcels ADD COLUMN photo_sha256 TEXT;
 ALTER TABLE parcels ADD COLUMN photo_bytes INTEGER;
 "#,
+    r#"
+-- Deliveries without a courier account (issue 16).
+-- Codes people type at the keypad for more than one parcel: an owner's standing pickup code, a
+-- delivery PIN for a shop's instructions. Only a keyed hash of each code is kept.
+-- `uses_left` NULL = unlimited; `compartments` a JSON array of ids, NULL = every compartment.
+CREATE TABLE access_codes (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    purpose      TEXT NOT NULL,
+    code_hash    BLOB NOT NULL UNIQUE,
+    uses_left    INTEGER,
+    expires_at   INTEGER,
+    compartments TEXT,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER
+);
+-- A reservation's deposit PIN, as a keyed hash: a driver must give it to deliver the parcel.
+ALTER TABLE reservations ADD COLUMN deposit_pin_hash BLOB;
+-- A delivery's own session: a `courier`-role token that reaches only its parcel. It works
+-- while the parcel is being deposited (opening, open, closed) and until `expires_at`.
+CREATE TABLE delivery_sessions (
+    hash       BLOB PRIMARY KEY,
+    parcel_id  TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX delivery_sessions_by_parcel ON delivery_sessions(parcel_id);
+-- The compartments a parcel may be put in (a JSON array), when a scoped delivery code admitted
+-- it; NULL = any. Kept so a resize or a move after a failed latch stays within them.
+ALTER TABLE parcels ADD COLUMN compartment_scope TEXT;
+"#,
 ];
 
 /// The schema version this binary writes.

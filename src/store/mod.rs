@@ -9,6 +9,7 @@
 //! serialized by SQLite anyway, and callers on the async runtime go through
 //! `tokio::task::spawn_blocking` so an fsync never stalls a runtime thread.
 
+mod access_codes;
 mod audit;
 mod auth;
 mod compartments;
@@ -19,6 +20,7 @@ mod migrations;
 mod parcels;
 mod reservations;
 
+pub use access_codes::*;
 pub use audit::*;
 pub use auth::*;
 pub use compartments::*;

@@ -149,16 +149,19 @@ pub fn parcels_of_courier(
 pub fn code_hash_in_use(conn: &Connection, hash: &[u8]) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT EXISTS(SELECT 1 FROM parcels WHERE code_hash = ?1 OR held_code_hash = ?1)
-             OR EXISTS(SELECT 1 FROM reservations WHERE code_hash = ?1)",
+             OR EXISTS(SELECT 1 FROM reservations WHERE code_hash = ?1)
+             OR EXISTS(SELECT 1 FROM access_codes WHERE code_hash = ?1)",
         params![hash],
         |r| r.get(0),
     )
 }
 
-/// Whether a parcel's live (or held) code has this hash; reservations are not asked.
-pub fn code_hash_on_parcel(conn: &Connection, hash: &[u8]) -> rusqlite::Result<bool> {
+/// Whether the keypad already takes this hash: a parcel's live (or held) code or an access
+/// code. Reservations are not asked.
+pub fn code_hash_live(conn: &Connection, hash: &[u8]) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM parcels WHERE code_hash = ?1 OR held_code_hash = ?1)",
+        "SELECT EXISTS(SELECT 1 FROM parcels WHERE code_hash = ?1 OR held_code_hash = ?1)
+             OR EXISTS(SELECT 1 FROM access_codes WHERE code_hash = ?1)",
         params![hash],
         |r| r.get(0),
     )

@@ -97,7 +97,7 @@ fn a_reserved_cloud_code_counts_as_in_use() {
     assert!(upsert_reservation(&conn, &r, Some(b"hash")).unwrap());
     assert!(!upsert_reservation(&conn, &r, Some(b"hash")).unwrap());
     assert!(code_hash_in_use(&conn, b"hash").unwrap());
-    assert!(!code_hash_on_parcel(&conn, b"hash").unwrap());
+    assert!(!code_hash_live(&conn, b"hash").unwrap());
     assert!(!code_hash_in_use(&conn, b"other").unwrap());
     assert!(
         delete_lapsed_reservations(&conn, Timestamp(9))
@@ -125,7 +125,7 @@ fn history(past: usize) -> Db {
             format!("T{n}"),
             Size::S,
             "A1".into(),
-            CourierId("c".into()),
+            Some(CourierId("c".into())),
             at,
         );
         parcel.state = ParcelState::Collected;

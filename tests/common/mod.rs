@@ -78,7 +78,7 @@ poll = "20ms"
 }
 
 /// How long the sim harness waits for any state (`Harness::patience`).
-const SIM_PATIENCE: Duration = Duration::from_secs(5);
+pub const SIM_PATIENCE: Duration = Duration::from_secs(5);
 
 /// The bearer tokens a test drives the daemon with.
 pub struct Tokens {
@@ -115,6 +115,7 @@ pub async fn create_tokens(running: &Running) -> Tokens {
         role: Role::Operator,
         name: "test".into(),
         courier: None,
+        parcel: None,
     };
     let mut tokens = vec![];
     for (role, name) in [

@@ -31,6 +31,8 @@ pub struct Ledger {
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
     pub deposits: u64,
+    /// Of `deposits`, those by drivers without an account (`POST /api/v1/deliveries`).
+    pub deliveries: u64,
     pub confirms: u64,
     pub pickups: u64,
     pub lost_answers: u64,

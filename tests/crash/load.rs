@@ -43,6 +43,12 @@ pub struct Shared {
 struct Item {
     tracking: String,
     size: &'static str,
+    /// Brought by a driver without an account (`POST /api/v1/deliveries`, open drop) rather
+    /// than deposited by the worker's courier.
+    by_driver: bool,
+    /// A delivery's own session, once its answer arrived; a delivery whose answer a kill took
+    /// is stored by the locker after the deposit grace instead of confirmed.
+    token: Option<String>,
     /// The locker's parcel for it, once known.
     parcel: Option<String>,
     /// A deposit was sent and its answer lost: the locker decides what happened.
@@ -120,13 +126,16 @@ impl Worker {
         Ok(())
     }
 
-    /// A parcel the courier has not deposited yet, of a random size (small ones most often).
+    /// A parcel not deposited yet, of a random size (small ones most often); one in three is
+    /// brought by a driver without an account.
     fn new_item(&mut self) {
         let sizes = ["S", "S", "S", "S", "M", "M", "M", "L", "L", "XL"];
         let n = self.items.len();
         self.items.push(Item {
             tracking: format!("W{}-{n}", self.id),
             size: sizes[self.rng.random_range(0..sizes.len())],
+            by_driver: self.rng.random_bool(1.0 / 3.0),
+            token: None,
             parcel: None,
             unsure: false,
             want_pickup: false,
@@ -209,13 +218,21 @@ impl Item {
             return Ok(());
         }
         let body = json!({"tracking_id": self.tracking, "size": self.size});
+        let (path, token) = match self.by_driver {
+            true => ("/api/v1/deliveries", sh.tokens.kiosk.as_str()),
+            false => ("/api/v1/deposits", session),
+        };
         self.unsure = true;
-        let (status, answer) = api.post("/api/v1/deposits", session, body).await?;
+        let (status, answer) = api.post(path, token, body).await?;
         self.unsure = false;
         let mut ledger = sh.ledger.lock().await;
         match (status, answer["error"]["code"].as_str()) {
             (201, _) => {
                 let parcel = answer["parcel_id"].as_str().unwrap_or_default().to_owned();
+                self.token = answer["token"].as_str().map(str::to_owned);
+                if self.by_driver {
+                    ledger.stats.deliveries += 1;
+                }
                 ledger.deposited.insert(parcel.clone());
                 ledger.stats.deposits += 1;
                 self.parcel = Some(parcel);
@@ -242,6 +259,16 @@ impl Item {
         session: &str,
         parcel: &str,
     ) -> Result<(), Lost> {
+        let session = match (self.by_driver, &self.token) {
+            (false, _) => session,
+            (true, Some(token)) => token.as_str(),
+            // The delivery's answer, and its session, were lost to a kill: the locker stores
+            // the parcel once the deposit grace has passed.
+            (true, None) => {
+                tokio::time::sleep(PAUSE).await;
+                return Ok(());
+            }
+        };
         let path = format!("/api/v1/deposits/{parcel}/confirm");
         let (status, answer) = api.post(&path, session, json!({})).await?;
         let mut ledger = sh.ledger.lock().await;
@@ -252,6 +279,8 @@ impl Item {
             }
             // The door was seen open again meanwhile: the next step closes it.
             409 => {}
+            // A delivery's session ends once its parcel is stored: the grace stored it first.
+            401 if self.by_driver => {}
             _ => ledger.complain(format!("confirm {parcel}: {status} {answer}")),
         }
         Ok(())
@@ -336,6 +365,8 @@ pub async fn deliver(
     let mut item = Item {
         tracking: tracking.to_owned(),
         size: "S",
+        by_driver: false,
+        token: None,
         parcel: None,
         unsure: false,
         want_pickup: pickup,

@@ -1,11 +1,12 @@
-// The start screen and the compartment-open screen at the four screen sizes the locker's
-// displays come in: a screenshot of each, no horizontal scrolling, keys of at least 48 px.
+// The start screen, the compartment-open screen and a delivery's two screens (tracking number
+// and size, delivery PIN) at the four screen sizes the locker's displays come in: a screenshot
+// of each, no horizontal scrolling, keys of at least 48 px.
 
 import assert from 'node:assert/strict';
 import { before } from 'node:test';
 import * as api from './lib/api.js';
 import { camera, scenario } from './lib/browser.js';
-import { bigId, button, keypad } from './lib/ui.js';
+import { bigId, button, keypad, startDelivery } from './lib/ui.js';
 
 const VIEWPORTS = [
   { width: 800, height: 480 },
@@ -59,4 +60,57 @@ scenario('the start and open screens fit every display size', async (kit) => {
   await api.simDoor(stored.compartment, false);
   await page.getByText('Enter your pickup code').waitFor();
   await api.waitParcel(stored.parcel, 'collected');
+});
+
+scenario('a delivery\'s screens fit every display size', async (kit) => {
+  const { page } = await kit.paired('e2e-layout');
+  const shoot = camera('layout-deliver');
+  await startDelivery(page);
+  for (const viewport of VIEWPORTS) {
+    await page.setViewportSize(viewport);
+    const size = `${viewport.width}x${viewport.height}`;
+    await assertFits(page, `deliver ${size}`);
+    await shoot(page, `tracking-${size}`);
+  }
+  // A tracking number nothing expects: the PIN screen.
+  await page.keyboard.type(api.unique('LAYOUT').toUpperCase());
+  await page.keyboard.press('Enter');
+  await page.getByText('Enter the delivery PIN').waitFor();
+  for (const viewport of VIEWPORTS) {
+    await page.setViewportSize(viewport);
+    const size = `${viewport.width}x${viewport.height}`;
+    await assertFits(page, `delivery PIN ${size}`);
+    assert.equal(await keypad(page).getByRole('button').count(), 12);
+    await shoot(page, `pin-${size}`);
+  }
+  await button(page, 'Back').click();
+  await button(page, 'Back').click();
+  await page.getByText('Enter your pickup code').waitFor();
+});
+
+scenario('the open screen of a standing code with three compartments fits every display size', async (kit) => {
+  const stored = [await api.storedParcel('S'), await api.storedParcel('M'), await api.storedParcel('L')];
+  const ids = stored.map((p) => p.compartment);
+  const standing = await api.accessCode('pickup', { compartments: ids });
+  const { page } = await kit.paired('e2e-layout');
+  const shoot = camera('layout-standing');
+  await page.keyboard.type(standing.code);
+  await button(page, 'OK').click();
+  await page.getByText('Close every door when done.').waitFor();
+  for (const viewport of VIEWPORTS) {
+    await page.setViewportSize(viewport);
+    const size = `${viewport.width}x${viewport.height}`;
+    await assertFits(page, `open three ${size}`);
+    for (const id of await bigId(page).all()) {
+      const box = await id.boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, `open three ${size}: every id is on screen`);
+    }
+    await shoot(page, `open-${size}`);
+  }
+  for (const id of ids) {
+    await api.waitDoor(id, 'open');
+    await api.simDoor(id, false);
+  }
+  await page.getByText('Enter your pickup code').waitFor();
+  for (const p of stored) await api.waitParcel(p.parcel, 'collected');
 });

@@ -182,6 +182,7 @@ impl Rig {
             role: Role::Operator,
             name: "fuzz".into(),
             courier: None,
+            parcel: None,
         };
         let mut tokens = Vec::new();
         for (caller, role) in [
@@ -247,6 +248,7 @@ impl Rig {
             role: Role::Operator,
             name: "fuzz".into(),
             courier: None,
+            parcel: None,
         };
         let locker = &self.running.as_ref().expect("running").locker;
         if route.path == "/api/v1/pickup" {

@@ -100,6 +100,38 @@ impl NewExpiry {
     }
 }
 
+/// `lockerd access-code ...`
+#[derive(Subcommand)]
+pub enum AccessCodeCommand {
+    /// Create an access code and print it, shown only this once: a delivery PIN for a shop's
+    /// delivery instructions, or an owner's standing pickup code.
+    Add {
+        /// Who or what it is for (unique), e.g. "owner" or "shop deliveries".
+        name: String,
+        /// `delivery` (a PIN drivers without an account give at the kiosk) or `pickup` (opens
+        /// every compartment in its scope that holds a stored parcel).
+        #[arg(long, value_parser = ["delivery", "pickup"])]
+        purpose: String,
+        /// How many times it works (default: unlimited).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        uses: Option<u32>,
+        /// When it stops working, as a duration from now (30d, 48h); default: never.
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<Duration>,
+        /// The compartments it works for, comma-separated (default: all). A pickup code with
+        /// compartments owns them: no other parcel is put there while it lives.
+        #[arg(long, value_delimiter = ',')]
+        compartments: Option<Vec<String>>,
+    },
+    /// List access codes (never their codes).
+    List,
+    /// Delete an access code; it stops working at once.
+    Remove {
+        /// The access code's id or name.
+        code: String,
+    },
+}
+
 /// `lockerd compartment ...`
 #[derive(Subcommand)]
 pub enum CompartmentCommand {

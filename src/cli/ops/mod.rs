@@ -11,7 +11,9 @@ mod args;
 mod client;
 mod table;
 
-pub use args::{CompartmentCommand, CourierCommand, NewExpiry, ParcelCommand, Target};
+pub use args::{
+    AccessCodeCommand, CompartmentCommand, CourierCommand, NewExpiry, ParcelCommand, Target,
+};
 
 use crate::config::Config;
 use crate::domain::Timestamp;
@@ -30,6 +32,7 @@ pub enum Command {
     Courier(CourierCommand),
     Parcel(ParcelCommand),
     Compartment(CompartmentCommand),
+    AccessCode(AccessCodeCommand),
 }
 
 /// Runs `command` against the daemon of `target.config`: exit 0, 1 on failure, 2 for usage.
@@ -80,6 +83,27 @@ impl Ops {
             }
             Command::Parcel(ParcelCommand::Extend { id, until }) => {
                 self.parcel_extend(&id, &until).await
+            }
+            Command::AccessCode(AccessCodeCommand::Add {
+                name,
+                purpose,
+                uses,
+                expires_in,
+                compartments,
+            }) => {
+                let expires_at = expires_in.map(|d| now().plus(d).to_rfc3339());
+                let body = json!({
+                    "name": name,
+                    "purpose": purpose,
+                    "uses": uses,
+                    "expires_at": expires_at,
+                    "compartments": compartments,
+                });
+                self.access_code_add(body).await
+            }
+            Command::AccessCode(AccessCodeCommand::List) => self.access_code_list().await,
+            Command::AccessCode(AccessCodeCommand::Remove { code }) => {
+                self.access_code_remove(&code).await
             }
             Command::Compartment(CompartmentCommand::List) => self.compartment_list().await,
             Command::Compartment(CompartmentCommand::Open { id, reason }) => {
@@ -142,6 +166,44 @@ impl Ops {
         if !self.json {
             let name = table::cell(&courier["name"]);
             print(&format!("courier {name} (id {id}) removed\n"));
+        }
+        Ok(())
+    }
+
+    async fn access_code_add(&self, body: Value) -> Result<(), OpsError> {
+        let url = self.client.url(&["access-codes"]);
+        let created = self.client.post(url, body).await?;
+        self.show(&created, table::access_code_created);
+        Ok(())
+    }
+
+    async fn access_codes(&self) -> Result<Value, OpsError> {
+        self.client.get(self.client.url(&["access-codes"])).await
+    }
+
+    async fn access_code_list(&self) -> Result<(), OpsError> {
+        let list = self.access_codes().await?;
+        self.show(&list, |l| table::access_codes(array(&l["access_codes"])));
+        Ok(())
+    }
+
+    /// `which` is an id or a name. The API answers `204`: with `--json` nothing is printed.
+    async fn access_code_remove(&self, which: &str) -> Result<(), OpsError> {
+        let list = self.access_codes().await?;
+        let list = array(&list["access_codes"]);
+        let code = list
+            .iter()
+            .find(|c| c["id"] == which || c["name"] == which)
+            .ok_or_else(|| {
+                OpsError::Failed(format!("no access code has the id or name {which:?}"))
+            })?;
+        let id = code["id"].as_str().unwrap_or(which);
+        self.client
+            .delete(self.client.url(&["access-codes", id]))
+            .await?;
+        if !self.json {
+            let name = table::cell(&code["name"]);
+            print(&format!("access code {name} (id {id}) removed\n"));
         }
         Ok(())
     }

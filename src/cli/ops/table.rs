@@ -174,6 +174,62 @@ pub fn courier_created(c: &Value) -> String {
     )
 }
 
+/// Access codes, never their codes.
+pub fn access_codes(list: &[Value]) -> String {
+    if list.is_empty() {
+        return "no access codes\n".to_owned();
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            let uses = match &c["uses_left"] {
+                Value::Null => "unlimited".to_owned(),
+                n => cell(n),
+            };
+            let scope = match c["compartments"].as_array() {
+                None => "all".to_owned(),
+                Some(ids) => ids.iter().map(cell).collect::<Vec<_>>().join(","),
+            };
+            let expires = match &c["expires_at"] {
+                Value::Null => "never".to_owned(),
+                t => cell(t),
+            };
+            vec![
+                cell(&c["name"]),
+                cell(&c["purpose"]),
+                uses,
+                expires,
+                scope,
+                cell(&c["id"]),
+            ]
+        })
+        .collect();
+    render(
+        &[
+            "NAME",
+            "PURPOSE",
+            "USES LEFT",
+            "EXPIRES",
+            "COMPARTMENTS",
+            "ID",
+        ],
+        &rows,
+    )
+}
+
+/// `POST /api/v1/access-codes`'s answer: the one time the code is shown, so it is the point.
+pub fn access_code_created(c: &Value) -> String {
+    format!(
+        "access code {} ({}) created (id {})\n\
+         Code: {}\n\
+         Write it down now: it is shown only this once.\n",
+        cell(&c["name"]),
+        cell(&c["purpose"]),
+        cell(&c["id"]),
+        cell(&c["code"]),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

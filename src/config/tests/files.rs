@@ -103,6 +103,10 @@ fn the_default_file_gives_every_key_its_default() {
         format!("{:?}", shipped.sync),
         format!("{:?}", defaults.sync)
     );
+    assert_eq!(
+        format!("{:?}", shipped.delivery),
+        format!("{:?}", defaults.delivery)
+    );
     assert_eq!(format!("{:?}", shipped.api), format!("{:?}", defaults.api));
     assert_eq!(shipped.buses[0].driver, defaults.buses[0].driver);
     let keys = [
@@ -128,6 +132,8 @@ fn the_default_file_gives_every_key_its_default() {
         "timeout",
         "retention",
         "reservation_ttl",
+        "scan_to_open",
+        "open_drop",
         "driver",
         "poll",
     ];
@@ -348,6 +354,18 @@ fn the_gpio_example_is_one_compartment_that_boots_locked() {
             compartment.door
         );
     }
+}
+
+#[test]
+fn the_porch_box_takes_any_delivery_and_the_apartment_bank_only_expected_ones() {
+    let porch = example("gpio-porch.toml");
+    assert!(porch.delivery.open_drop && porch.delivery.scan_to_open);
+    let bank = example("apartment-bank-8.toml");
+    assert!(!bank.delivery.open_drop && bank.delivery.scan_to_open);
+    assert_eq!(bank.compartments.len(), 8);
+    assert_eq!(units(&bank), (vec![1], vec![2]));
+    doors_fit_eight_input_boards(&bank);
+    a_mix_of_sizes_some_accessible(&bank);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 mod accounts;
 mod audit;
 mod daemon;
+mod deliveries;
 mod evidence;
 mod kiosk;
 mod parcels;
@@ -16,6 +17,7 @@ mod sync;
 pub use accounts::*;
 pub use audit::*;
 pub use daemon::*;
+pub use deliveries::*;
 pub use evidence::*;
 pub use kiosk::*;
 pub use parcels::*;

@@ -182,6 +182,17 @@ pub struct CompartmentRef {
 /// A pickup whose compartment has been opened.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PickupView {
+    /// The first of `opened`.
+    pub parcel_id: String,
+    pub compartment: CompartmentRef,
+    /// Every parcel whose compartment opened, in order: one for a parcel's pickup code; each
+    /// stored parcel in its scope for a standing pickup code (an access code).
+    pub opened: Vec<OpenedView>,
+}
+
+/// One parcel a pickup opened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenedView {
     pub parcel_id: String,
     pub compartment: CompartmentRef,
 }
@@ -193,6 +204,14 @@ impl From<PickupOpened> for PickupView {
             compartment: CompartmentRef {
                 id: p.compartment.0,
             },
+            opened: p
+                .opened
+                .into_iter()
+                .map(|(parcel, compartment)| OpenedView {
+                    parcel_id: parcel.0,
+                    compartment: CompartmentRef { id: compartment.0 },
+                })
+                .collect(),
         }
     }
 }

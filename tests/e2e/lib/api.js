@@ -118,18 +118,28 @@ export async function simDoor(id, open) {
   await expect(204, 'POST', `/api/v1/sim/doors/${encodeURIComponent(id)}`, { body: { open } });
 }
 
+/** Every parcel in the locker's records (up to 500). */
+export async function parcels() {
+  return (await expect(200, 'GET', '/api/v1/parcels?limit=500')).parcels;
+}
+
 /** The parcel with `tracking` (the newest, should there be several). */
 export async function parcelByTracking(tracking) {
   return waitFor(`a parcel with tracking id ${tracking}`, async () => {
-    const page = await expect(200, 'GET', '/api/v1/parcels?limit=500');
-    return page.parcels.filter((p) => p.tracking_id === tracking).at(-1);
+    return (await parcels()).filter((p) => p.tracking_id === tracking).at(-1);
   });
 }
 
 let syncToken;
+/** The cloud-sync agent's token (made once). */
+async function sync() {
+  syncToken ??= (await expect(201, 'POST', '/api/v1/tokens', { body: { role: 'sync', name: unique('e2e-sync') } })).token;
+  return syncToken;
+}
+
 /** Every event of the feed so far (the sync role's view), oldest first. */
 export async function events() {
-  syncToken ??= (await expect(201, 'POST', '/api/v1/tokens', { body: { role: 'sync', name: unique('e2e-sync') } })).token;
+  await sync();
   const all = [];
   let after = 0;
   for (;;) {
@@ -170,4 +180,17 @@ export async function storedParcel(size = 'S') {
 /** A six-digit code that is not `code` (nor, by any likelihood, another parcel's). */
 export function wrongCode(code) {
   return String((Number(code) + 500_001) % 1_000_000).padStart(code.length, '0');
+}
+
+// ---- deliveries without an account ----
+
+/** The cloud pre-advises `tracking` (a reservation): `body` is `{size, deposit_pin?, ...}`. */
+export async function reserve(tracking, body) {
+  const r = await request('PUT', `/api/v1/sync/reservations/${encodeURIComponent(tracking)}`, { token: await sync(), body });
+  assert.ok(r.status === 201 || r.status === 200, `reservation of ${tracking} answered ${r.status}: ${r.text}`);
+}
+
+/** An access code made by the operator: `{id, name, code, ...}`. */
+export function accessCode(purpose, extra = {}) {
+  return expect(201, 'POST', '/api/v1/access-codes', { body: { name: unique(`e2e-${purpose}`), purpose, ...extra } });
 }
