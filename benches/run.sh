@@ -5,8 +5,10 @@
 #   benches/run.sh                                  everything (about 50 minutes)
 #   benches/run.sh pickup --pickups 1000            one section, fewer pickups
 #   benches/run.sh history process --idle-seconds 10
-# The pickup latency over Modbus RTU at 9600 baud is a bench of its own:
+# The pickup latency over Modbus RTU at 9600 baud, and over a Kerong chain at 19200 with its
+# status polls, is a bench of its own:
 #   cargo bench --bench pickup_latency -- rtu-paced
+#   cargo bench --bench pickup_latency -- kerong-paced polls
 # Run it on a quiet machine: the figures are only as steady as the cores they run on.
 set -eu
 cd "$(dirname "$0")/.."

@@ -50,6 +50,16 @@ export function compartmentTitle(key, ids) {
     el('span', { class: 'label' }, after.trim()));
 }
 
+/** A small mark per compartment of `ids` whose occupancy sensor reads: "A7: parcel detected" or
+ * "A7: reads empty" (nothing where a compartment has no sensor). `occupiedOf` is live.js's. */
+export function sensedMarks(ids, occupiedOf) {
+  return [ids].flat()
+    .map((id) => [id, occupiedOf(id)])
+    .filter(([, occupied]) => occupied !== null)
+    .map(([id, occupied]) => el('p', { class: 'sensed', 'data-occupied': String(occupied) },
+      t(occupied ? 'sensedOccupied' : 'sensedEmpty', { id })));
+}
+
 /** The numeric keypad for `field` (inside its form: OK submits). */
 export function keypad(field, disabled) {
   const key = (label, props) => el('button', { type: 'button', class: 'key', disabled, onmousedown: keepFocus, ...props }, label);

@@ -15,6 +15,12 @@ export function doorOf(id) {
   return live.compartments.get(id)?.door ?? 'unknown';
 }
 
+/** What compartment `id`'s occupancy sensor reads: true, false, or null without a sensor (or
+ * while its bus does not answer). */
+export function occupiedOf(id) {
+  return live.compartments.get(id)?.occupied ?? null;
+}
+
 /** Calls `opened` when compartment `id`'s door is seen open, then `closed` once it is seen
  * closed after that (`done`); checked against the state at hand at once, then on every event. */
 export function watchDoor(id, { opened, closed } = {}) {

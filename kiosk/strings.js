@@ -53,6 +53,9 @@ export const STRINGS = {
     closeAllWhenDone: 'Close every door when done.',
     takeParcel: 'Please take your parcel.',
     closeWhenDone: 'Close the door when done.',
+    // The compartment's occupancy sensor, where it has one.
+    sensedOccupied: '{id}: parcel detected',
+    sensedEmpty: '{id}: reads empty',
     thanks: 'Thank you!',
     thanksHint: 'Have a nice day.',
     reportProblem: 'Report a problem',
@@ -166,6 +169,8 @@ export const STRINGS = {
     closeAllWhenDone: 'Schließen Sie danach alle Türen.',
     takeParcel: 'Bitte entnehmen Sie Ihr Paket.',
     closeWhenDone: 'Schließen Sie danach die Tür.',
+    sensedOccupied: '{id}: Paket erkannt',
+    sensedEmpty: '{id}: leer',
     thanks: 'Vielen Dank!',
     thanksHint: 'Einen schönen Tag.',
     reportProblem: 'Problem melden',

@@ -8,6 +8,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -49,6 +50,17 @@ pub struct DoorLabels {
     pub event: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CompartmentLabels {
+    pub compartment: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertLabels {
+    /// `parcel.not_detected`, `parcel.left_behind`.
+    pub event: &'static str,
+}
+
 /// Bus request latency buckets, in seconds: a Modbus TCP request on a LAN takes about a
 /// millisecond, an RTU request at 9600 baud about ten, a timeout hundreds.
 const BUS_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
@@ -63,6 +75,10 @@ pub struct Telemetry {
     pub latch_failures: Family<BusLabels, Counter>,
     pub bus_requests: Family<BusLabels, Histogram>,
     pub bus_errors: Family<BusLabels, Counter>,
+    /// 1 while a compartment's occupancy sensor reads something inside, 0 while it reads
+    /// empty; absent without a sensor or while its bus does not answer.
+    pub occupied: Family<CompartmentLabels, Gauge>,
+    pub occupancy_alerts: Family<AlertLabels, Counter>,
 }
 
 impl Default for Telemetry {
@@ -76,6 +92,8 @@ impl Default for Telemetry {
             latch_failures: Family::default(),
             bus_requests: Family::new_with_constructor(|| Histogram::new(BUS_BUCKETS)),
             bus_errors: Family::default(),
+            occupied: Family::default(),
+            occupancy_alerts: Family::default(),
         }
     }
 }
@@ -90,6 +108,29 @@ impl Telemetry {
         let _ = self.latch_pulses.get_or_create(&labels);
         let _ = self.latch_failures.get_or_create(&labels);
         let _ = self.bus_errors.get_or_create(&labels);
+    }
+
+    pub fn occupancy_alert(&self, event: &'static str) {
+        self.occupancy_alerts
+            .get_or_create(&AlertLabels { event })
+            .inc();
+    }
+
+    /// What the occupancy sensor of `compartment` reads now (`None`: not known).
+    pub fn set_occupied(&self, compartment: &str, occupied: Option<bool>) {
+        let labels = CompartmentLabels {
+            compartment: compartment.to_owned(),
+        };
+        match occupied {
+            Some(occupied) => {
+                self.occupied
+                    .get_or_create(&labels)
+                    .set(i64::from(occupied));
+            }
+            None => {
+                self.occupied.remove(&labels);
+            }
+        }
     }
 
     pub fn door(&self, event: &'static str) {
@@ -107,6 +148,16 @@ impl Telemetry {
             "door_events",
             "Door events: opened (as asked), closed, forced, left_open",
             self.door_events.clone(),
+        );
+        registry.register(
+            "compartment_occupied",
+            "Occupancy sensors: 1 while one reads something inside, 0 while it reads empty",
+            self.occupied.clone(),
+        );
+        registry.register(
+            "occupancy_alerts",
+            "Closings the occupancy sensor contradicts: parcel.not_detected, parcel.left_behind",
+            self.occupancy_alerts.clone(),
         );
         registry.register(
             "keypad_failures",

@@ -9,6 +9,8 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "hw_cli/boards.rs"]
+mod boards;
 #[path = "hw_cli/pulse.rs"]
 mod pulse;
 

@@ -1,6 +1,7 @@
 //! The line between the daemon and the emulated boards: Modbus TCP on loopback, or Modbus RTU
 //! over a pseudo-terminal pair, directly or through a relay that paces the bytes at the baud
-//! rate.
+//! rate; or a Kerong KR-CU16 chain on a pseudo-terminal, its emulator pacing each frame at
+//! 19200 baud itself (`Cabinet::pace`).
 //!
 //! A pty moves bytes as fast as memory does, whatever baud rate its ends are set to, so on the
 //! plain `rtu` line a frame arrives without its wire time. The `rtu-paced` line puts a relay
@@ -11,15 +12,20 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use lockerd_hal::modbus::emulator::{Board, TcpServer, serve_rtu};
+use lockerd_hal::frames::emulator::serve_pty;
+use lockerd_hal::modbus::emulator::{TcpServer, serve_rtu};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tokio_serial::{SerialPort as _, SerialStream};
 
+use crate::boards::{Boards, KERONG_BAUD};
+
 pub const BAUD: u32 = 9_600;
 /// An RTU FC05 request: address, function, coil (2), value (2), CRC (2).
 pub const FC05_RTU_BYTES: u32 = 8;
+/// A Kerong unlock request: `02 ADDR 31 03 SUM`.
+pub const KERONG_UNLOCK_BYTES: u32 = 5;
 /// 8N1: start bit, 8 data bits, stop bit.
 pub const BITS_PER_CHAR: u32 = 10;
 
@@ -28,16 +34,23 @@ pub enum Transport {
     Tcp,
     Rtu,
     RtuPaced,
+    KerongPaced,
 }
 
 impl Transport {
-    pub const ALL: [Transport; 3] = [Transport::Tcp, Transport::Rtu, Transport::RtuPaced];
+    pub const ALL: [Transport; 4] = [
+        Transport::Tcp,
+        Transport::Rtu,
+        Transport::RtuPaced,
+        Transport::KerongPaced,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Transport::Tcp => "tcp",
             Transport::Rtu => "rtu",
             Transport::RtuPaced => "rtu-paced",
+            Transport::KerongPaced => "kerong-paced",
         }
     }
 
@@ -46,6 +59,7 @@ impl Transport {
             Transport::Tcp => "tcp loopback",
             Transport::Rtu => "rtu 9600 8N1 pty",
             Transport::RtuPaced => "rtu 9600 8N1 paced",
+            Transport::KerongPaced => "kerong 19200 paced",
         }
     }
 
@@ -53,21 +67,43 @@ impl Transport {
     pub fn poll(self) -> Duration {
         match self {
             Transport::Tcp => Duration::from_millis(20),
-            Transport::Rtu | Transport::RtuPaced => Duration::from_millis(50),
+            Transport::Rtu | Transport::RtuPaced | Transport::KerongPaced => {
+                Duration::from_millis(50)
+            }
         }
     }
 
-    /// The FC05 request's time on the wire at the baud rate: what no software can go below.
-    pub fn physical_floor(self) -> Option<Duration> {
+    /// The boards the line serves.
+    pub fn boards(self, compartments: u16) -> Boards {
+        match self {
+            Transport::KerongPaced => Boards::kerong(),
+            _ => Boards::modbus(compartments),
+        }
+    }
+
+    /// The latch command and the baud rate it crosses the line at: FC05 at 9600, or the Kerong
+    /// unlock at 19200; `None` on loopback TCP.
+    pub fn frame(self) -> Option<(u32, u32)> {
         match self {
             Transport::Tcp => None,
-            Transport::Rtu | Transport::RtuPaced => Some(char_time() * FC05_RTU_BYTES),
+            Transport::Rtu | Transport::RtuPaced => Some((FC05_RTU_BYTES, BAUD)),
+            Transport::KerongPaced => Some((KERONG_UNLOCK_BYTES, KERONG_BAUD)),
         }
+    }
+
+    /// The latch command's time on the wire at the baud rate: what no software can go below.
+    pub fn physical_floor(self) -> Option<Duration> {
+        self.frame().map(|(bytes, baud)| char_time_at(baud) * bytes)
     }
 }
 
 fn char_time() -> Duration {
-    Duration::from_secs(u64::from(BITS_PER_CHAR)) / BAUD
+    char_time_at(BAUD)
+}
+
+/// One 8N1 character's time at `baud`.
+pub fn char_time_at(baud: u32) -> Duration {
+    Duration::from_secs(u64::from(BITS_PER_CHAR)) / baud
 }
 
 /// What keeps the emulated boards served; dropped (and stopped) with the bench.
@@ -87,9 +123,25 @@ impl Drop for Line {
     }
 }
 
-/// Serves `board` on `transport`; returns the daemon's `[[bus]]` keys for it (driver and where)
-/// and the line.
-pub async fn serve(transport: Transport, board: &Board) -> anyhow::Result<(String, Line)> {
+/// Serves `boards` on `transport`; returns the daemon's `[[bus]]` keys for it (driver and
+/// where) and the line.
+pub async fn serve(transport: Transport, boards: &Boards) -> anyhow::Result<(String, Line)> {
+    let board = match boards {
+        Boards::Modbus(board) => board,
+        Boards::Kerong(cabinet) => {
+            let (device, daemon_end, task) = serve_pty(cabinet.clone())?;
+            let bus = format!(
+                "driver = \"kerong-cu\"\ndevice = \"{}\"\nbaud = {KERONG_BAUD}\nenergize = \"50ms\"\n",
+                device.display()
+            );
+            let line = Line {
+                _tcp: None,
+                tasks: vec![task],
+                _daemon_end: Some(daemon_end),
+            };
+            return Ok((bus, line));
+        }
+    };
     if transport == Transport::Tcp {
         let server = TcpServer::start(board.clone()).await?;
         let bus = format!("driver = \"modbus-tcp\"\naddress = \"{}\"\n", server.addr());

@@ -1,6 +1,7 @@
-//! A daemon started in-process on emulated relay boards with spring doors, driven over its
-//! HTTP API as a courier and a recipient would: deposits (the door springs open when its latch
-//! is energized, the bench closes it by setting its input, as a hand would) and timed pickups.
+//! A daemon started in-process on emulated boards with spring doors (relay boards, or Kerong
+//! lock-control boards: `crate::boards`), driven over its HTTP API as a courier and a recipient
+//! would: deposits (the door springs open when its latch is energized or its lock released, the
+//! bench closes it as a hand would) and timed pickups.
 
 use std::path::Path;
 use std::time::Duration;
@@ -8,19 +9,19 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use lockerd::config::Config;
 use lockerd::daemon::{self, Options, Running};
-use lockerd_hal::modbus::emulator::{Board, Logged, Request};
 use tokio::time::{Instant, sleep};
 
 use crate::api::Api;
+use crate::boards::Boards;
 use crate::line::{self, Line, Transport};
 
-/// Compartments A1..A8: unit 1, coils 0..7, door inputs 0..7 (input on = door open).
+/// Compartments A1..A8: Modbus unit 1, coils 0..7, door inputs 0..7 (input on = door open), or
+/// locks on the three boards of a Kerong chain.
 pub const COMPARTMENTS: u16 = 8;
-const UNIT: u8 = 1;
 /// How long any awaited state may take before the bench gives up.
 const DEADLINE: Duration = Duration::from_secs(10);
 
-fn config_text(state_dir: &Path, transport: Transport, bus: &str) -> String {
+fn config_text(state_dir: &Path, boards: &Boards, poll: Duration, bus: &str) -> String {
     let mut text = format!(
         r#"
 [locker]
@@ -52,14 +53,13 @@ timeout = "300ms"
 poll = "{poll}ms"
 {bus}"#,
         state_dir.display(),
-        poll = transport.poll().as_millis(),
+        poll = poll.as_millis(),
     );
     for coil in 0..COMPARTMENTS {
         text.push_str(&format!(
-            "\n[[compartment]]\nid = \"{}\"\nsize = \"S\"\naccessible = false\n\
-             latch = {{ bus = \"board\", unit = {UNIT}, coil = {coil} }}\n\
-             door = {{ bus = \"board\", unit = {UNIT}, input = {coil}, open_when = true }}\n",
-            compartment(coil)
+            "\n[[compartment]]\nid = \"{}\"\nsize = \"S\"\naccessible = false\n{}",
+            compartment(coil),
+            boards.wiring("board", coil)
         ));
     }
     text
@@ -80,13 +80,14 @@ pub struct Stored {
     parcel: String,
     coil: u16,
     code: String,
-    /// When its latch was last energized (the deposit).
+    /// When its latch command last reached the boards (the deposit).
     pulsed_at: Instant,
 }
 
 /// One timed pickup.
 pub struct Sample {
-    /// From just before the HTTP request left to the boards' receipt of the FC05 on.
+    /// From just before the HTTP request left to the boards' receipt of the FC05 on (the
+    /// Kerong unlock frame's last byte).
     pub latency: Duration,
     /// Since the previous pulse of the same latch.
     pub rested: Duration,
@@ -96,7 +97,7 @@ pub struct Sample {
 
 /// A daemon on emulated boards, with the tokens and the courier session the bench uses.
 pub struct Bench {
-    board: Board,
+    pub boards: Boards,
     running: Option<Running>,
     api: Api,
     /// The door polling period of the bus.
@@ -106,14 +107,12 @@ pub struct Bench {
 }
 
 impl Bench {
-    pub async fn start(transport: Transport) -> anyhow::Result<Bench> {
-        let board = Board::new(&[UNIT]);
-        for coil in 0..COMPARTMENTS {
-            board.spring_door(UNIT, coil, coil, true);
-        }
-        let (bus, line) = line::serve(transport, &board).await?;
+    /// A daemon on `transport`'s boards, reading its doors every `poll`.
+    pub async fn start(transport: Transport, poll: Duration) -> anyhow::Result<Bench> {
+        let boards = transport.boards(COMPARTMENTS);
+        let (bus, line) = line::serve(transport, &boards).await?;
         let dir = tempfile::tempdir()?;
-        let text = config_text(&dir.path().join("state"), transport, &bus);
+        let text = config_text(&dir.path().join("state"), &boards, poll, &bus);
         let config = Config::parse(&text, &dir.path().join("lockerd.toml"))
             .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
         let options = Options {
@@ -122,10 +121,10 @@ impl Bench {
         };
         let running = daemon::start(config, options).await?;
         Ok(Bench {
-            board,
+            boards,
             api: Api::new(&running).await?,
             running: Some(running),
-            poll: transport.poll(),
+            poll,
             _line: line,
             _dir: dir,
         })
@@ -156,7 +155,7 @@ impl Bench {
     /// Waits until every latch is off, so no pulse holds the bus.
     async fn wait_latches_off(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + DEADLINE;
-        while (0..COMPARTMENTS).any(|coil| self.board.coil(UNIT, coil)) {
+        while !self.boards.latches_off(COMPARTMENTS) {
             ensure!(Instant::now() < deadline, "a latch stayed energized");
             sleep(Duration::from_millis(1)).await;
         }
@@ -169,8 +168,8 @@ impl Bench {
         let sent = Instant::now();
         let (parcel, compartment) = self.api.deposit(&format!("BENCH-{n}")).await?;
         let coil = coil_of(&compartment)?;
-        let pulsed_at = latch_on(&self.board.log(), coil, sent)?.at;
-        self.board.set_input(UNIT, coil, false);
+        let pulsed_at = self.boards.latch_on(coil, sent)?;
+        self.boards.close(coil);
         self.wait_parcel(&parcel, "closed").await?;
         self.api.confirm(&parcel).await?;
         let code = self
@@ -195,34 +194,21 @@ impl Bench {
         // comes at any point of the polling cycle, and whether a poll holds the bus when the
         // request arrives is part of the figure.
         sleep(self.poll.mul_f64(rand::random::<f64>())).await;
-        self.board.clear_log();
+        self.boards.clear_log();
         let t0 = Instant::now();
         let opened_coil = coil_of(&self.api.pickup(&stored.code).await?)?;
-        let log = self.board.log();
-        let on = latch_on(&log, stored.coil, t0)?;
+        let on = self.boards.latch_on(stored.coil, t0)?;
         ensure!(
             opened_coil == stored.coil,
             "the pickup opened coil {opened_coil}"
         );
-        let polls_before = log
-            .iter()
-            .filter(|l| l.at >= t0 && l.at < on.at && l.function() == 0x02)
-            .count();
         let sample = Sample {
-            latency: on.at - t0,
-            rested: on.at - stored.pulsed_at,
-            polls_before,
+            latency: on - t0,
+            rested: on - stored.pulsed_at,
+            polls_before: self.boards.polls_between(t0, on),
         };
-        self.board.set_input(UNIT, stored.coil, false);
+        self.boards.close(stored.coil);
         self.wait_parcel(&stored.parcel, "collected").await?;
         Ok(sample)
     }
-}
-
-/// The first FC05 on to `coil` the boards received at or after `after`.
-fn latch_on(log: &[Logged], coil: u16, after: Instant) -> anyhow::Result<&Logged> {
-    let on = Request::WriteSingleCoil(coil, true);
-    log.iter()
-        .find(|l| l.at >= after && l.unit == UNIT && l.request == on)
-        .with_context(|| format!("the boards never received FC05 on to coil {coil}"))
 }

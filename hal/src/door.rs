@@ -32,4 +32,17 @@ pub trait DoorSensor {
         &mut self,
         states: &mut [DoorState],
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The number of occupancy sensors on this bus (a Kerong board's infrared sensors); none
+    /// unless the driver has them.
+    fn occupancy_count(&self) -> usize {
+        0
+    }
+
+    /// What the last `read_doors` read of the occupancy sensors: `occupied[i]` for sensor `i`,
+    /// `None` where it was not read. Boards that report doors and sensors in one frame give
+    /// both for one request.
+    fn occupancy(&self, occupied: &mut [Option<bool>]) {
+        occupied.fill(None);
+    }
 }

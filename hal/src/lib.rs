@@ -10,8 +10,11 @@
 
 pub mod door;
 pub mod error;
+pub mod frames;
 pub mod gpio;
+pub mod kerong;
 pub mod latch;
+pub mod lockboard;
 pub mod modbus;
 pub mod sim;
 

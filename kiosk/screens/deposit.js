@@ -4,9 +4,9 @@
 // only who makes the calls and where they go between parcels differ (a "depositor").
 
 import { courierApi, errorKey } from '../api.js';
-import { compartmentTitle, el, note } from '../dom.js';
+import { compartmentTitle, el, note, sensedMarks } from '../dom.js';
 import { language, t } from '../i18n.js';
-import { doorOf, live, watchDoor } from '../live.js';
+import { doorOf, live, occupiedOf, watchDoor } from '../live.js';
 import { current, render, show } from '../screen.js';
 import { openedDoor } from '../session.js';
 import { STRINGS } from '../strings.js';
@@ -95,7 +95,7 @@ export function depositScreen(d) {
       openedDoor(id);
       watch = watchDoor(id, { opened: render, closed: render });
     },
-    liveKey: () => [doorOf(id), ...openOld(), ...SIZES.map(available)].join(),
+    liveKey: () => [doorOf(id), occupiedOf(id), ...openOld(), ...SIZES.map(available)].join(),
     render() {
       if (s.resizing) {
         const larger = (z) => SIZES.indexOf(z) > SIZES.indexOf(size);
@@ -110,6 +110,7 @@ export function depositScreen(d) {
       return el('section', { class: 'layout open' },
         compartmentTitle('compartmentOpen', id),
         el('p', { class: 'instruction' }, t(!watch.seenOpen ? 'doorOpening' : doorOf(id) === 'closed' ? 'pressDone' : 'putParcelIn')),
+        sensedMarks(id, occupiedOf),
         openOld().map((c) => el('p', { class: 'note warn' }, t('alsoClose', { id: c }))),
         note(s.message),
         el('div', { class: 'actions' },

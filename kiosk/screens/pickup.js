@@ -4,9 +4,9 @@
 // the thank-you waits for every door.
 
 import { kioskApi } from '../api.js';
-import { compartmentTitle, el, note } from '../dom.js';
+import { compartmentTitle, el, note, sensedMarks } from '../dom.js';
 import { t } from '../i18n.js';
-import { watchDoor } from '../live.js';
+import { occupiedOf, watchDoor } from '../live.js';
 import { current, later, render, setLanguage, show } from '../screen.js';
 import { DEFAULT_LANGUAGE } from '../strings.js';
 import { startScreen } from './start.js';
@@ -35,11 +35,14 @@ export function pickupScreen(answer) {
         doorClosed();
       });
     },
+    // Redrawn when an occupancy sensor changes: the parcel taken out, or still inside.
+    liveKey: () => ids.map(occupiedOf).join(),
     render() {
       const seenOpen = opened.some((o) => o.watch.seenOpen);
       return el('section', { class: 'layout open' },
         compartmentTitle(many ? 'compartmentsOpen' : 'compartmentOpen', ids),
         el('p', { class: 'instruction' }, t(seenOpen ? (many ? 'closeAllWhenDone' : 'closeWhenDone') : (many ? 'takeParcels' : 'takeParcel'))),
+        sensedMarks(ids, occupiedOf),
         reportArea());
     },
   };

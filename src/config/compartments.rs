@@ -3,7 +3,8 @@
 //! state for another; a GPIO pin can be an output or an input, never both.
 
 use super::check::{Check, ConfigError};
-use super::hardware::{BusConfig, CompartmentConfig, DoorRef, LatchRef};
+use super::drivers::{Claim, DoorRef, LatchRef};
+use super::hardware::{BusConfig, CompartmentConfig};
 use super::raw::RawCompartment;
 use super::wiring;
 use std::collections::HashMap;
@@ -37,15 +38,30 @@ pub(super) fn validate(
         }
         let latch = wiring::latch(check, &format!("{key}.latch"), compartment.latch, buses)?;
         let door = wiring::door(check, &format!("{key}.door"), compartment.door, buses)?;
+        let occupancy_key = format!("{key}.occupancy");
+        let occupancy = compartment
+            .occupancy
+            .map(|raw| wiring::occupancy(check, &occupancy_key, raw, buses))
+            .transpose()?;
         not_half_simulated(check, &key, &latch, &door, buses)?;
         claims.latch(check, &key, &id, &latch)?;
         claims.door(check, &key, &id, &door)?;
+        if let Some(sensor) = &occupancy {
+            claims.take(
+                check,
+                &occupancy_key,
+                &id,
+                sensor.claim(),
+                "occupancy sensor",
+            )?;
+        }
         compartments.push(CompartmentConfig {
             id,
             size: compartment.size,
             accessible: compartment.accessible,
             latch,
             door,
+            occupancy,
         });
     }
     Ok(compartments)
@@ -92,14 +108,11 @@ fn is_valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// Hardware already taken, and by which compartment. Sim latches and doors are not here: every
-/// sim compartment is its own channel.
+/// Hardware already taken (each driver says what its latches and doors take), and by which
+/// compartment, as its latch or its door.
 #[derive(Default)]
 struct Claims {
-    coils: HashMap<(String, u8, u16), String>,
-    inputs: HashMap<(String, u8, u16), String>,
-    /// One Pi, one header: a pin is claimed across every gpio bus, as latch or door.
-    pins: HashMap<u8, (String, &'static str)>,
+    taken: HashMap<String, (String, &'static str)>,
 }
 
 impl Claims {
@@ -110,21 +123,7 @@ impl Claims {
         id: &str,
         latch: &LatchRef,
     ) -> Result<(), ConfigError> {
-        match latch {
-            LatchRef::Sim { .. } => Ok(()),
-            LatchRef::Modbus { bus, unit, coil } => {
-                match self.coils.insert((bus.clone(), *unit, *coil), id.to_owned()) {
-                    None => Ok(()),
-                    Some(owner) => Err(check.error(
-                        format!("{key}.latch.coil"),
-                        format!("coil {coil} of unit {unit} on bus {bus:?} is already used by compartment {owner}"),
-                    )),
-                }
-            }
-            LatchRef::Gpio { pin, .. } => {
-                self.pin(check, &format!("{key}.latch.pin"), id, *pin, "latch")
-            }
-        }
+        self.take(check, &format!("{key}.latch"), id, latch.claim(), "latch")
     }
 
     fn door(
@@ -134,41 +133,33 @@ impl Claims {
         id: &str,
         door: &DoorRef,
     ) -> Result<(), ConfigError> {
-        match door {
-            DoorRef::Sim { .. } => Ok(()),
-            DoorRef::Modbus {
-                bus, unit, input, ..
-            } => {
-                match self.inputs.insert((bus.clone(), *unit, *input), id.to_owned()) {
-                    None => Ok(()),
-                    Some(owner) => Err(check.error(
-                        format!("{key}.door.input"),
-                        format!("input {input} of unit {unit} on bus {bus:?} is already used by compartment {owner}"),
-                    )),
-                }
-            }
-            DoorRef::Gpio { pin, .. } => {
-                self.pin(check, &format!("{key}.door.pin"), id, *pin, "door")
-            }
-        }
+        self.take(check, &format!("{key}.door"), id, door.claim(), "door")
     }
 
-    fn pin(
+    fn take(
         &mut self,
         check: &Check,
         key: &str,
         id: &str,
-        pin: u8,
+        claim: Option<Claim>,
         role: &'static str,
     ) -> Result<(), ConfigError> {
-        match self.pins.insert(pin, (id.to_owned(), role)) {
+        let Some(claim) = claim else {
+            return Ok(());
+        };
+        match self.taken.insert(claim.id, (id.to_owned(), role)) {
             None => Ok(()),
-            Some((owner, owner_role)) => Err(check.error(
-                key,
-                format!(
-                    "gpio pin {pin} is already used by the {owner_role} of compartment {owner}"
-                ),
-            )),
+            Some((owner, owner_role)) => {
+                let by = if claim.by_role {
+                    format!("the {owner_role} of compartment {owner}")
+                } else {
+                    format!("compartment {owner}")
+                };
+                Err(check.error(
+                    format!("{key}.{}", claim.field),
+                    format!("{} is already used by {by}", claim.what),
+                ))
+            }
         }
     }
 }

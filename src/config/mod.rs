@@ -9,7 +9,8 @@
 //!
 //! Layout: `raw` is the file's shape as serde reads it; `validate` turns it into a [`Config`],
 //! with `buses`, `compartments` and `wiring` (a compartment's latch and door against its bus's
-//! driver) for the hardware tables, and `push` for `[sync.push]`, `tls` for the API's
+//! driver) for the hardware tables, and `drivers` for what each bus driver reads (one module
+//! per driver, registered in one list, its keys read through `keys`), and `push` for `[sync.push]`, `tls` for the API's
 //! certificate; `sections`, `hardware` and `push` hold the public types; `check` builds every
 //! [`ConfigError`] and holds the limits tables share. The modules' imports form a tree: this
 //! one uses the others, `check` none of them, and none uses this one.
@@ -17,8 +18,10 @@
 mod buses;
 mod check;
 mod compartments;
+mod drivers;
 mod duration;
 mod hardware;
+mod keys;
 mod push;
 mod raw;
 mod sections;
@@ -31,9 +34,11 @@ mod wiring;
 mod tests;
 
 pub use check::ConfigError;
-pub use hardware::{
-    BusConfig, CompartmentConfig, DoorRef, Driver, LatchRef, Level, Parity, Profile, Pull,
+pub use drivers::{
+    BoardLink, DoorRef, Driver, FeedbackClosed, LatchRef, Level, OccupancyRef, Parity, Profile,
+    Pull,
 };
+pub use hardware::{BusConfig, CompartmentConfig};
 pub use push::{PushConfig, PushSecret, is_loopback};
 pub use sections::{
     ApiConfig, Config, DeliveryConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig,

@@ -2,14 +2,14 @@
 //!
 //! Every table denies unknown keys, so a typo is an error rather than a silent default, and is
 //! read as a table only (`table`), never field by field from an array. Bus and
-//! latch/door tables carry every key any driver uses, all optional: which of them are required or
-//! forbidden depends on the driver of the named bus, which only `validate` knows. Reading goes
+//! latch/door tables keep the keys of their driver as TOML values: which of them are required or
+//! forbidden, and their types, only the driver's module knows (`drivers`). Reading goes
 //! through `serde_path_to_error` so an error names its key the way the file spells it
 //! (`compartment[3].latch.coil`).
 
 use super::check::ConfigError;
 use super::duration;
-use super::hardware::{Parity, Profile, Pull};
+use super::keys::Keys;
 use super::push::RawPush;
 use super::sections::{
     ApiConfig, DeliveryConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
@@ -17,7 +17,7 @@ use super::sections::{
 use super::table;
 use crate::domain::Size;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, Deserialize)]
@@ -69,49 +69,16 @@ impl Default for RawSync {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(super) enum DriverKind {
-    Sim,
-    Gpio,
-    ModbusRtu,
-    ModbusTcp,
-}
-
+/// A `[[bus]]`: its name and driver, and the driver's own keys, which only the driver's module
+/// reads (`drivers`).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawBus {
-    pub name: String,
-    pub driver: DriverKind,
-    #[serde(default, deserialize_with = "duration::deserialize_opt")]
-    pub poll: Option<Duration>,
-    #[serde(default, deserialize_with = "duration::deserialize_opt")]
-    pub debounce: Option<Duration>,
-    pub device: Option<PathBuf>,
-    pub baud: Option<u32>,
-    pub parity: Option<Parity>,
-    pub stop_bits: Option<u8>,
-    #[serde(default, deserialize_with = "duration::deserialize_opt")]
-    pub timeout: Option<Duration>,
-    pub profile: Option<Profile>,
-    pub address: Option<String>,
-}
-
-impl RawBus {
-    /// The driver-specific keys and whether the file gave them.
-    pub fn given(&self) -> [(&'static str, bool); 9] {
-        [
-            ("poll", self.poll.is_some()),
-            ("debounce", self.debounce.is_some()),
-            ("device", self.device.is_some()),
-            ("baud", self.baud.is_some()),
-            ("parity", self.parity.is_some()),
-            ("stop_bits", self.stop_bits.is_some()),
-            ("timeout", self.timeout.is_some()),
-            ("profile", self.profile.is_some()),
-            ("address", self.address.is_some()),
-        ]
-    }
+    // serde checks required keys before it reads a flattened map: these are optional here and
+    // required in `buses`, so that a date-time where the table belongs is named as one.
+    pub name: Option<String>,
+    pub driver: Option<String>,
+    #[serde(flatten)]
+    pub keys: Keys,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,56 +89,20 @@ pub(super) struct RawCompartment {
     #[serde(default)]
     pub accessible: bool,
     #[serde(deserialize_with = "table::one")]
-    pub latch: RawLatch,
+    pub latch: RawWire,
     #[serde(deserialize_with = "table::one")]
-    pub door: RawDoor,
+    pub door: RawWire,
+    #[serde(default, deserialize_with = "table::optional")]
+    pub occupancy: Option<RawWire>,
 }
 
-/// Integers are read wide so that an out-of-range unit, coil or pin gets a message with the
-/// allowed range rather than serde's "expected u8".
+/// A compartment's `latch` or `door`: the bus it is on, and keys the bus's driver reads.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawLatch {
-    pub bus: String,
-    pub unit: Option<i64>,
-    pub coil: Option<i64>,
-    pub pin: Option<i64>,
-    pub active_low: Option<bool>,
-}
-
-impl RawLatch {
-    pub fn given(&self) -> [(&'static str, bool); 4] {
-        [
-            ("unit", self.unit.is_some()),
-            ("coil", self.coil.is_some()),
-            ("pin", self.pin.is_some()),
-            ("active_low", self.active_low.is_some()),
-        ]
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawDoor {
-    pub bus: String,
-    pub unit: Option<i64>,
-    pub input: Option<i64>,
-    pub pin: Option<i64>,
-    /// A boolean on a Modbus bus, "high"/"low" on GPIO: which one is only known from the bus.
-    pub open_when: Option<toml::Value>,
-    pub pull: Option<Pull>,
-}
-
-impl RawDoor {
-    pub fn given(&self) -> [(&'static str, bool); 5] {
-        [
-            ("unit", self.unit.is_some()),
-            ("input", self.input.is_some()),
-            ("pin", self.pin.is_some()),
-            ("open_when", self.open_when.is_some()),
-            ("pull", self.pull.is_some()),
-        ]
-    }
+pub(super) struct RawWire {
+    /// Required (in `wiring`); optional here for the reason `RawBus::name` is.
+    pub bus: Option<String>,
+    #[serde(flatten)]
+    pub keys: Keys,
 }
 
 /// Reads `text` into the file's shape; `source` only names the file in errors.

@@ -3,6 +3,7 @@
 //! solenoid's safety limits), buses, compartments, the shipped files and what toml and serde let
 //! through that the file's shape must not (`shape`) have their own modules.
 
+mod boards;
 mod buses;
 mod compartments;
 mod files;

@@ -4,8 +4,9 @@
 //! `sync.push.secret_file` (in `push`) and the API's certificate and key (in `tls`).
 
 use super::check::{Check, ConfigError, MINUTE};
+use super::drivers;
 use super::duration::show;
-use super::hardware::{BusConfig, Driver, Profile};
+use super::hardware::BusConfig;
 use super::raw::{RawFile, RawSync};
 use super::sections::{
     ApiConfig, Config, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
@@ -188,39 +189,17 @@ fn latch(check: &Check, latch: &LatchConfig) -> Result<(), ConfigError> {
     )
 }
 
-/// An `eletechsup` board times the pulse itself (FC06 `0x06XX`: on for XX seconds, then off), so
-/// a daemon killed mid-pulse cannot leave a coil energized; but it counts whole seconds only. A
-/// `latch.pulse` it cannot time exactly would be cut short (never lengthened) by the driver, or
-/// refused outright when under a second: say so at start-up instead.
+/// Each bus's driver checks `[latch]` against what its boards can time (`drivers`).
 fn board_timed_pulse(
     check: &Check,
     latch: &LatchConfig,
     buses: &[BusConfig],
 ) -> Result<(), ConfigError> {
-    let Some(bus) = buses
-        .iter()
-        .find(|bus| profile(&bus.driver) == Some(Profile::Eletechsup))
-    else {
-        return Ok(());
-    };
-    let pulse = latch.pulse;
-    let whole_seconds = pulse >= Duration::from_secs(1) && pulse.subsec_nanos() == 0;
-    check.ensure(whole_seconds, "latch.pulse", || {
-        format!(
-            "{} cannot be timed by bus {:?}: its profile \"eletechsup\" times pulses on the board \
-             in whole seconds, so latch.pulse must be a whole number of seconds, at least 1s \
-             (e.g. \"1s\")",
-            show(pulse),
-            bus.name
-        )
-    })
-}
-
-fn profile(driver: &Driver) -> Option<Profile> {
-    match driver {
-        Driver::ModbusRtu { profile, .. } | Driver::ModbusTcp { profile, .. } => Some(*profile),
-        Driver::Sim { .. } | Driver::Gpio { .. } => None,
+    for bus in buses {
+        let registration = drivers::find(bus.driver.kind()).expect("every driver is registered");
+        (registration.latch_timing)(check, latch, bus)?;
     }
+    Ok(())
 }
 
 fn photo_and_sync(

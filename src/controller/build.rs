@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::domain::CompartmentId;
 use lockerd_hal::sim::SimHandle;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Where a compartment's latch or door is: a bus (index into `buses`) and a channel on it.
@@ -29,6 +30,8 @@ pub struct BusSlot {
     pub doors: Vec<CompartmentId>,
     /// Consecutive equal reads before a door change counts.
     pub stable_reads: u8,
+    /// Occupancy sensor `i` of this bus belongs to `sensors[i]`.
+    pub sensors: Vec<CompartmentId>,
 }
 
 /// Every bus, and where each compartment's latch and door are.
@@ -41,6 +44,8 @@ pub struct Hardware {
     pub sim: Option<(SimHandle, HashMap<CompartmentId, usize>)>,
     /// Pulses and bus requests are counted here for `/metrics`.
     pub telemetry: crate::telemetry::Telemetry,
+    /// What each occupancy sensor last read; absent while unknown (its bus down, not read yet).
+    pub occupancy: Arc<Mutex<HashMap<CompartmentId, bool>>>,
 }
 
 impl Hardware {
@@ -94,6 +99,7 @@ impl Hardware {
             poll: opened.poll,
             doors: opened.doors,
             stable_reads: opened.stable_reads,
+            sensors: opened.sensors,
         });
     }
 }
@@ -107,6 +113,7 @@ pub fn build(config: &Config) -> anyhow::Result<Hardware> {
         doors: HashMap::new(),
         sim: None,
         telemetry: Default::default(),
+        occupancy: Default::default(),
     };
     for bus in &config.buses {
         let opened = drivers::open(&Wiring::new(bus, &config.compartments))?;

@@ -41,6 +41,9 @@ pub trait Bus: Send {
     /// Reads every door of the bus into `states` (`states.len() == door_count()`).
     fn read_doors<'a>(&'a mut self, states: &'a mut [DoorState]) -> BusFuture<'a>;
     fn door_count(&self) -> usize;
+    /// The number of occupancy sensors, and what the last door read read of them.
+    fn occupancy_count(&self) -> usize;
+    fn occupancy(&self, occupied: &mut [Option<bool>]);
     /// The driver itself, for the tools that use what only one driver has (`lockerd hw scan`
     /// probes Modbus unit ids).
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
@@ -75,6 +78,14 @@ where
 
     fn door_count(&self) -> usize {
         DoorSensor::door_count(self)
+    }
+
+    fn occupancy_count(&self) -> usize {
+        DoorSensor::occupancy_count(self)
+    }
+
+    fn occupancy(&self, occupied: &mut [Option<bool>]) {
+        DoorSensor::occupancy(self, occupied)
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {

@@ -80,6 +80,7 @@ mod tests {
             doors: HashMap::new(),
             sim: None,
             telemetry: Default::default(),
+            occupancy: Default::default(),
         }
     }
 

@@ -144,6 +144,7 @@ pub struct ControllerHandle<T> {
     placement: Arc<HashMap<CompartmentId, Vec<usize>>>,
     /// A `sim` bus is configured.
     has_sim: bool,
+    occupancy: Arc<Mutex<HashMap<CompartmentId, bool>>>,
 }
 
 impl<T> Clone for ControllerHandle<T> {
@@ -153,6 +154,7 @@ impl<T> Clone for ControllerHandle<T> {
             health: self.health.clone(),
             placement: self.placement.clone(),
             has_sim: self.has_sim,
+            occupancy: self.occupancy.clone(),
         }
     }
 }
@@ -223,6 +225,13 @@ impl<T> ControllerHandle<T> {
             .is_some_and(|buses| buses.iter().all(|b| health.get(*b).is_some_and(|h| h.ok)))
     }
 
+    /// Whether the occupancy sensor of `compartment` last read something inside; `None` without
+    /// a sensor, or while it cannot be read.
+    pub fn occupied(&self, compartment: &CompartmentId) -> Option<bool> {
+        let occupancy = self.occupancy.lock().unwrap_or_else(|e| e.into_inner());
+        occupancy.get(compartment).copied()
+    }
+
     /// Each bus's health as last seen.
     pub fn health(&self) -> Vec<BusHealth> {
         self.health
@@ -251,6 +260,7 @@ pub fn spawn<T: Send + 'static>(
     let (event_tx, events) = mpsc::unbounded_channel();
     let health = Arc::new(Mutex::new(hardware.initial_health()));
     let has_sim = hardware.sim.is_some();
+    let occupancy = hardware.occupancy.clone();
     let placement = hardware
         .latches
         .keys()
@@ -270,6 +280,7 @@ pub fn spawn<T: Send + 'static>(
         health,
         placement: Arc::new(placement),
         has_sim,
+        occupancy,
     };
     (handle, events, join)
 }

@@ -165,5 +165,6 @@ async fn enable_compartment(
 /// A compartment as the API shows it, with whether its bus answers.
 fn view(state: &AppState, c: crate::domain::Compartment) -> CompartmentView {
     let available = state.locker.available(&c.id);
-    CompartmentView::new(c, available)
+    let occupied = state.locker.occupied(&c.id);
+    CompartmentView::new(c, available).occupied(occupied)
 }

@@ -33,6 +33,8 @@ pub(super) struct Snapshot {
     /// Whether each compartment (of `ids`) was available when built; a bus going down or up
     /// changes what the API shows before its event commits.
     available: Vec<bool>,
+    /// What each occupancy sensor read when built: a change is a new snapshot too.
+    occupied: Vec<Option<bool>>,
     /// The body of `GET /api/v1/compartments`.
     pub list: Bytes,
 }
@@ -116,7 +118,9 @@ impl LiveView {
             .clone()?;
         let unmoved = current.commits == self.locker.commits()
             && (current.ids.iter().zip(&current.available))
-                .all(|(id, was)| self.locker.available(id) == *was);
+                .all(|(id, was)| self.locker.available(id) == *was)
+            && (current.ids.iter().zip(&current.occupied))
+                .all(|(id, was)| self.locker.occupied(id) == *was);
         unmoved.then_some(current)
     }
 
@@ -126,10 +130,13 @@ impl LiveView {
     fn build(&self, commits: u64, rows: Vec<Compartment>) -> Result<Snapshot, ApiError> {
         let ids: Vec<CompartmentId> = rows.iter().map(|c| c.id.clone()).collect();
         let available: Vec<bool> = ids.iter().map(|id| self.locker.available(id)).collect();
+        let occupied: Vec<Option<bool>> = ids.iter().map(|id| self.locker.occupied(id)).collect();
         let compartments = rows
             .into_iter()
-            .zip(&available)
-            .map(|(c, available)| CompartmentView::new(c, *available))
+            .zip(available.iter().zip(&occupied))
+            .map(|(c, (available, occupied))| {
+                CompartmentView::new(c, *available).occupied(*occupied)
+            })
             .collect();
         let list = CompartmentList { compartments };
         let body = serde_json::to_vec(&list).map_err(internal)?;
@@ -138,6 +145,7 @@ impl LiveView {
             commits,
             ids,
             available,
+            occupied,
             list: Bytes::from(body),
         })
     }

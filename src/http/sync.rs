@@ -59,7 +59,13 @@ pub struct Ack {
 /// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`, `actor`; a reason
 /// starting `inspect:` means lockerd took it out of service until someone looks inside);
 /// `maintenance.opened` (`compartment`, `actor`, `reason`); `keypad.locked_out` (`until`,
-/// `lockout_s`, `lockouts_in_a_row`); `incident.reported` (see `POST /api/v1/incidents`).
+/// `lockout_s`, `lockouts_in_a_row`); `incident.reported` (see `POST /api/v1/incidents`);
+/// `access_code.used` (`access_code_id`, `name`, `purpose`, `compartments`, `uses_left`; never
+/// the code);
+/// where a compartment has an occupancy sensor (its `occupied` is not `null`),
+/// `parcel.not_detected` when a deposit's or delivery's door closed and the sensor still reads
+/// empty, and `parcel.left_behind` when a pickup's door closed and it still reads occupied
+/// (`parcel_id`, `tracking_id`, `compartment`, `occupied`; the parcel's state does not change).
 /// Extensions: `security.mass_open` (`credential`, `scope`: `credential` or `locker`, `limit`,
 /// `window_s`) when door openings are refused at a ceiling, once per run of refusals;
 /// `bus.down` (`bus`, `error`) when a hardware bus stops

@@ -250,6 +250,7 @@ impl Inner {
             && let Some(next) = self.try_update_parcel(tx, &parcel, ParcelEvent::DoorClosed)?
         {
             parcel_inside = !next.state.is_final();
+            self.check_occupancy(tx, c, &parcel, &next)?;
             if next.state == ParcelState::Closed {
                 // The parcel is in here now: any other compartment still holding it lets go.
                 for other in store::compartments_holding(tx, &parcel.id)? {

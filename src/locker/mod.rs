@@ -22,6 +22,7 @@ mod feed;
 mod incident;
 mod kiosk;
 mod limits;
+mod occupancy;
 mod photos;
 mod pickup;
 mod recovery;

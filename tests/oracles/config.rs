@@ -135,6 +135,7 @@ fn accepted(config: &Config, text: &str) {
     assert!(!config.compartments.is_empty(), "{}", why("a compartment"));
     let mut ids = HashSet::new();
     let mut outputs = HashSet::new();
+    let mut locks = HashSet::new();
     let mut pins = HashSet::new();
     for c in &config.compartments {
         let id_ok = (1..=16).contains(&c.id.len())
@@ -169,6 +170,22 @@ fn accepted(config: &Config, text: &str) {
             LatchRef::Gpio { pin, .. } => {
                 assert!(*pin <= 27 && pins.insert(*pin), "{}", why("gpio latch pin"));
             }
+            LatchRef::Kerong { bus, board, lock } => {
+                assert!(
+                    *board <= 15 && (1..=16).contains(lock),
+                    "{}",
+                    why("kerong lock")
+                );
+                assert!(locks.insert((bus, *board, *lock)), "{}", why("shared lock"));
+            }
+            LatchRef::Lockboard { bus, board, lock } => {
+                assert!(
+                    (1..=31).contains(board) && (1..=48).contains(lock),
+                    "{}",
+                    why("8A lock")
+                );
+                assert!(locks.insert((bus, *board, *lock)), "{}", why("shared lock"));
+            }
         }
         match &c.door {
             DoorRef::Modbus { unit, .. } => {
@@ -177,7 +194,7 @@ fn accepted(config: &Config, text: &str) {
             DoorRef::Gpio { pin, .. } => {
                 assert!(*pin <= 27 && pins.insert(*pin), "{}", why("gpio door pin"))
             }
-            DoorRef::Sim { .. } => {}
+            DoorRef::Sim { .. } | DoorRef::Kerong { .. } | DoorRef::Lockboard { .. } => {}
         }
     }
     // The table `check-config` prints for an accepted file.

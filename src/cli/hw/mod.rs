@@ -3,7 +3,8 @@
 //! - `status`: does every bus answer, and is every door open or closed?
 //! - `pulse`: one audited opening of one compartment, made by the daemon's own controller with
 //!   no retries, confirmed by the door sensor as the daemon confirms it.
-//! - `scan`: which Modbus unit ids answer on a bus.
+//! - `scan`: which Modbus unit ids answer on a bus, or which lock-control boards (with their
+//!   locks' and sensors' states).
 //!
 //! `status` and `scan` drive the buses directly, through the drivers the controller uses
 //! ([`controller::build`]); `pulse` runs the controller itself, so a latch is pulsed by one code
@@ -15,13 +16,14 @@
 //! Depends on `config`, `controller` (the drivers, and the controller for `pulse`),
 //! `state` (the database) and `store` (the audit entry and event); only `cli` depends on it.
 
+mod boards;
 mod pulse;
 mod scan;
 mod status;
 
 pub use scan::modbus_board;
 
-use crate::config::{BusConfig, Config, Driver};
+use crate::config::{BusConfig, Config};
 use crate::controller::{self, AnyBus, BusError, Hardware};
 use crate::domain::CompartmentId;
 use clap::Subcommand;
@@ -59,16 +61,18 @@ pub enum HwCommand {
         /// The compartment's id, as in the config.
         compartment: String,
     },
-    /// List the unit ids that answer on a Modbus bus.
+    /// List the unit ids that answer on a Modbus bus, or the boards that answer on a
+    /// kerong-cu or lockboard bus with their locks' (and sensors') states.
     Scan {
         #[arg(long, short, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
         /// The bus's name, as in the config.
         #[arg(long)]
         bus: String,
-        /// The unit ids to try: one id or a range such as 1-16.
-        #[arg(long, default_value = "1-247", value_parser = parse_units)]
-        units: RangeInclusive<u8>,
+        /// The unit ids or board ids to try: one id or a range such as 1-16. By default every
+        /// id the driver allows: Modbus 1-247, kerong-cu 0-15, lockboard 1-31.
+        #[arg(long, value_parser = parse_units)]
+        units: Option<RangeInclusive<u8>>,
     },
 }
 
@@ -111,15 +115,15 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
     })
 }
 
-/// `--units`: `N` or `LOW-HIGH`, within the Modbus unit ids 1..=247 (0 is broadcast).
+/// `--units`: `N` or `LOW-HIGH`, within 0..=247 (Modbus unit ids are 1..=247, 0 being
+/// broadcast; Kerong boards are 0..=15): `scan` checks the range against the bus's driver.
 fn parse_units(text: &str) -> Result<RangeInclusive<u8>, String> {
-    let expected =
-        || format!("{text:?}: expected a unit id or a range such as 1-247, within 1-247");
+    let expected = || format!("{text:?}: expected an id or a range such as 1-247, within 0-247");
     let id = |s: &str| {
         s.trim()
             .parse::<u8>()
             .ok()
-            .filter(|u| (1..=247).contains(u))
+            .filter(|u| *u <= 247)
             .ok_or_else(expected)
     };
     let (low, high) = match text.split_once('-') {
@@ -193,13 +197,7 @@ async fn read_doors(
 
 /// A bus as the installer wrote it: `net (modbus-tcp 192.168.10.20:502)`.
 fn describe(bus: &BusConfig) -> String {
-    match &bus.driver {
-        Driver::ModbusRtu { device, .. } => {
-            format!("{} (modbus-rtu {})", bus.name, device.display())
-        }
-        Driver::ModbusTcp { address, .. } => format!("{} (modbus-tcp {address})", bus.name),
-        driver => format!("{} ({})", bus.name, driver.kind()),
-    }
+    format!("{} ({})", bus.name, bus.driver.endpoint())
 }
 
 #[cfg(test)]
@@ -207,11 +205,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn units_are_one_id_or_a_range_within_modbus_unit_ids() {
+    fn units_are_one_id_or_a_range_within_0_to_247() {
         assert_eq!(parse_units("1-247"), Ok(1..=247));
         assert_eq!(parse_units("5"), Ok(5..=5));
         assert_eq!(parse_units("2-4"), Ok(2..=4));
-        for bad in ["0", "248", "0-3", "4-2", "a", "1-", ""] {
+        assert_eq!(parse_units("0-15"), Ok(0..=15), "Kerong board ids");
+        for bad in ["248", "0-300", "4-2", "a", "1-", ""] {
             assert!(parse_units(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -1,4 +1,6 @@
-//! `lockerd hw scan`: which Modbus unit ids answer on a bus.
+//! `lockerd hw scan`: which Modbus unit ids, or lock-control board ids, answer on a bus.
+//!
+//! Board buses (`kerong-cu`, `lockboard`) are scanned by [`super::boards`].
 //!
 //! Units are probed one at a time and each one that answers is printed at once: on RS485 every
 //! silent id costs a whole bus timeout, so a full scan takes a while. A unit that answers with
@@ -15,7 +17,7 @@ use std::ops::RangeInclusive;
 pub(super) async fn run(
     config: &Config,
     name: &str,
-    units: RangeInclusive<u8>,
+    units: Option<RangeInclusive<u8>>,
 ) -> anyhow::Result<()> {
     let Some(bus) = config.bus(name) else {
         bail!(
@@ -29,13 +31,30 @@ pub(super) async fn run(
                 .join(", ")
         );
     };
-    if !bus.driver.is_modbus() {
-        bail!(
-            "bus {name} uses the {} driver: only modbus-rtu and modbus-tcp buses can be scanned",
+    let valid = match super::boards::board_ids(&bus.driver) {
+        Some(ids) => ids,
+        None if bus.driver.is_modbus() => 1..=247,
+        None => bail!(
+            "bus {name} uses the {} driver: only modbus-rtu, modbus-tcp, kerong-cu and lockboard \
+             buses can be scanned",
             bus.driver.kind()
+        ),
+    };
+    let units = units.unwrap_or_else(|| valid.clone());
+    if !(valid.contains(units.start()) && valid.contains(units.end())) {
+        bail!(
+            "bus {name}: --units {}-{} is outside the {} driver's ids {}-{}",
+            units.start(),
+            units.end(),
+            bus.driver.kind(),
+            valid.start(),
+            valid.end()
         );
     }
     let _claim = super::refuse_if_daemon_runs(config, "stop it before scanning its buses").await?;
+    if !bus.driver.is_modbus() {
+        return super::boards::scan(config, name, units).await;
+    }
     let mut board = modbus_board(config, name)?;
     // The configured latches off first, as at every start. With the unit ids still unknown
     // this may well fail; the scan is what finds out, so it goes on.

@@ -2,7 +2,8 @@
 //!
 //! A bus answers when its latch outputs can be driven off and its doors read once. Each bus is
 //! opened and checked on its own, so one that is down (or cannot even be opened) is named
-//! beside the ones that work.
+//! beside the ones that work. Where a compartment has an occupancy sensor (a Kerong lock's
+//! infrared), its line says `occupied` or `empty` after the door, as read with the doors.
 
 use super::{describe, open_buses, read_doors};
 use crate::config::{BusConfig, Config};
@@ -15,6 +16,8 @@ struct BusReport {
     failure: Option<String>,
     /// The compartments whose door is on this bus, in file order, with the door as read.
     doors: Vec<(String, Option<DoorState>)>,
+    /// What the occupancy sensors on this bus read: `None` where the read failed.
+    occupied: HashMap<String, Option<bool>>,
 }
 
 pub(super) async fn run(config: &Config) -> anyhow::Result<()> {
@@ -36,7 +39,11 @@ pub(super) async fn run(config: &Config) -> anyhow::Result<()> {
             .max()
             .unwrap_or(0);
         for (id, state) in &report.doors {
-            println!("  {id:width$}  {}", door_word(*state));
+            let line = format!("  {id:width$}  {}", door_word(*state));
+            match report.occupied.get(id) {
+                Some(occupied) => println!("{line}  {}", occupancy_word(*occupied)),
+                None => println!("{line}"),
+            }
         }
     }
     if failed.is_empty() {
@@ -57,19 +64,37 @@ async fn check(config: &Config, bus: &BusConfig) -> BusReport {
         .filter(|c| c.door.bus() == bus.name)
         .map(|c| c.id.clone())
         .collect();
-    let report = |failure: Option<String>, read: HashMap<String, DoorState>| BusReport {
+    // A sensor of a compartment whose door is on another bus is not shown here.
+    let sensed: Vec<&String> = config
+        .compartments
+        .iter()
+        .filter(|c| c.occupancy.as_ref().is_some_and(|o| o.bus() == bus.name))
+        .map(|c| &c.id)
+        .collect();
+    let report = |failure: Option<String>,
+                  read: HashMap<String, DoorState>,
+                  occupied: HashMap<String, bool>| BusReport {
         failure,
         doors: ids
             .iter()
             .map(|id| (id.clone(), read.get(id).copied()))
             .collect(),
+        occupied: sensed
+            .iter()
+            .map(|&id| (id.clone(), occupied.get(id).copied()))
+            .collect(),
     };
+    let nothing = || (HashMap::new(), HashMap::new());
     let mut hw = match open_buses(config, &[&bus.name]) {
         Ok(hw) => hw,
-        Err(e) => return report(Some(format!("cannot open it: {e:#}")), HashMap::new()),
+        Err(e) => {
+            let (read, occupied) = nothing();
+            return report(Some(format!("cannot open it: {e:#}")), read, occupied);
+        }
     };
     let Some(slot) = hw.buses.first_mut() else {
-        return report(Some("not built".to_owned()), HashMap::new());
+        let (read, occupied) = nothing();
+        return report(Some("not built".to_owned()), read, occupied);
     };
     let mut errors = Vec::new();
     // First, whatever else happens: a coil left on by a crash must not stay on.
@@ -77,15 +102,37 @@ async fn check(config: &Config, bus: &BusConfig) -> BusReport {
         errors.push(format!("switching the latches off: {e}"));
     }
     // Read even when the all-off failed: an installer learns more from which half works.
-    let read = match read_doors(&mut slot.driver, &slot.doors).await {
-        Ok(states) => states.into_iter().map(|(c, s)| (c.0, s)).collect(),
+    let (read, occupied) = match read_doors(&mut slot.driver, &slot.doors).await {
+        Ok(states) => {
+            // The sensors are read with the doors (one status request a board).
+            let mut sensors = vec![None; slot.driver.occupancy_count()];
+            slot.driver.occupancy(&mut sensors);
+            let occupied = slot
+                .sensors
+                .iter()
+                .zip(sensors)
+                .filter_map(|(c, s)| Some((c.0.clone(), s?)))
+                .collect();
+            (
+                states.into_iter().map(|(c, s)| (c.0, s)).collect(),
+                occupied,
+            )
+        }
         Err(e) => {
             errors.push(format!("reading the doors: {e}"));
-            HashMap::new()
+            nothing()
         }
     };
     let failure = (!errors.is_empty()).then(|| errors.join("; "));
-    report(failure, read)
+    report(failure, read, occupied)
+}
+
+fn occupancy_word(occupied: Option<bool>) -> &'static str {
+    match occupied {
+        Some(true) => "occupied",
+        Some(false) => "empty",
+        None => "occupancy unknown",
+    }
 }
 
 fn door_word(state: Option<DoorState>) -> &'static str {

@@ -46,6 +46,7 @@ pub(super) fn open(wiring: &Wiring, debounce: Duration) -> anyhow::Result<Opened
         stable_reads: 1,
         latches: ids(wiring.latches()),
         doors: ids(wiring.doors()),
+        sensors: vec![],
         sim: None,
     })
 }

@@ -10,6 +10,7 @@
 //! Depends on `config` and the hal; only `controller::build` (and `lockerd hw`, through it)
 //! uses it.
 
+mod boards;
 mod gpio;
 mod modbus;
 mod sim;
@@ -40,6 +41,14 @@ impl<'a> Wiring<'a> {
             .filter(move |c| c.latch.bus() == name)
     }
 
+    /// The compartments whose occupancy sensor is on this bus: sensor channel `i` is the `i`-th.
+    pub fn sensors(&self) -> impl Iterator<Item = &'a CompartmentConfig> + '_ {
+        let name = self.bus.name.as_str();
+        self.compartments
+            .iter()
+            .filter(move |c| c.occupancy.as_ref().is_some_and(|o| o.bus() == name))
+    }
+
     /// The compartments whose door is on this bus: door channel `i` is the `i`-th.
     pub fn doors(&self) -> impl Iterator<Item = &'a CompartmentConfig> + '_ {
         let name = self.bus.name.as_str();
@@ -60,6 +69,8 @@ pub struct Opened {
     pub latches: Vec<CompartmentId>,
     /// Door channel `i` of the bus belongs to `doors[i]`.
     pub doors: Vec<CompartmentId>,
+    /// Occupancy sensor `i` of the bus belongs to `sensors[i]`.
+    pub sensors: Vec<CompartmentId>,
     /// The simulated locker behind a `sim` bus, for `ControllerHandle::move_sim_door` and tests.
     pub sim: Option<SimHandle>,
 }
@@ -94,6 +105,11 @@ pub fn open(wiring: &Wiring) -> anyhow::Result<Opened> {
             };
             modbus::open(wiring, transport, *timeout, *poll, *profile)
         }
+        Driver::KerongCu(link) => boards::kerong(wiring, link),
+        Driver::Lockboard {
+            link,
+            feedback_closed,
+        } => boards::lockboard(wiring, link, *feedback_closed),
     }
 }
 

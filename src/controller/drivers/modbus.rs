@@ -81,6 +81,7 @@ pub(super) fn open(
         stable_reads: MODBUS_STABLE_READS,
         latches: ids(wiring.latches()),
         doors: ids(wiring.doors()),
+        sensors: vec![],
         sim: None,
     })
 }

@@ -18,5 +18,6 @@ pub(super) fn open(wiring: &Wiring, poll: Duration) -> Opened {
         stable_reads: 1,
         latches: compartments.clone(),
         doors: compartments,
+        sensors: vec![],
     }
 }

@@ -43,12 +43,32 @@ impl<T: Send + 'static> Task<T> {
         match result {
             Ok(()) => {
                 self.bus_ok(bus);
+                self.read_occupancy(bus);
                 Some(states)
             }
             Err(e) => {
                 self.bus_failed(bus, &e);
                 None
             }
+        }
+    }
+
+    /// What the door read of `bus` read of its occupancy sensors, before any door change it
+    /// brings is reported: whoever handles a door closing sees what is inside now.
+    fn read_occupancy(&mut self, bus: usize) {
+        let slot = &self.hw.buses[bus];
+        if slot.sensors.is_empty() {
+            return;
+        }
+        let mut read = vec![None; slot.driver.occupancy_count()];
+        slot.driver.occupancy(&mut read);
+        let mut occupancy = self.hw.occupancy.lock().unwrap_or_else(|e| e.into_inner());
+        for (c, occupied) in slot.sensors.iter().zip(read) {
+            self.hw.telemetry.set_occupied(c.as_str(), occupied);
+            match occupied {
+                Some(occupied) => occupancy.insert(c.clone(), occupied),
+                None => occupancy.remove(c),
+            };
         }
     }
 
@@ -219,6 +239,11 @@ impl<T: Send + 'static> Task<T> {
             for c in self.hw.buses[bus].doors.clone() {
                 let view = self.doors.entry(c).or_default();
                 (view.state, view.candidate, view.open_since) = (None, None, None);
+            }
+            let mut occupancy = self.hw.occupancy.lock().unwrap_or_else(|e| e.into_inner());
+            for c in &self.hw.buses[bus].sensors {
+                occupancy.remove(c);
+                self.hw.telemetry.set_occupied(c.as_str(), None);
             }
         }
         let poll = self.hw.buses[bus].poll;

@@ -41,10 +41,12 @@ fn hardware(channels: usize) -> (Hardware, SimHandle) {
             poll: Duration::from_millis(250),
             doors: ids.clone(),
             stable_reads: 1,
+            sensors: vec![],
         }],
         latches: map.clone(),
         doors: map,
         telemetry: Default::default(),
+        occupancy: Default::default(),
         sim: Some((
             handle.clone(),
             ids.into_iter().enumerate().map(|(i, c)| (c, i)).collect(),

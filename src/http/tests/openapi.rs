@@ -281,3 +281,37 @@ fn an_operator_is_told_why_it_cannot_deposit_or_log_out() {
     let generic = response(&doc, "POST /api/v1/deposits/{parcel_id}/confirm", "403").unwrap();
     assert!(!generic.contains("operator"), "{generic}");
 }
+
+#[test]
+fn the_event_feed_names_every_event_type_docs_api_md_lists() {
+    let doc = document(false);
+    let (_, operation) = operations(&doc)
+        .into_iter()
+        .find(|(route, _)| route == "GET /api/v1/sync/events")
+        .unwrap();
+    let description = operation["description"].as_str().unwrap();
+    let table = include_str!("../../../docs/api.md")
+        .split("## The event feed")
+        .nth(1)
+        .unwrap();
+    // The first cell of each row of the table: `parcel.opening`, `bus.down`, ...
+    let types: Vec<&str> = table
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| l.strip_prefix("| `"))
+        .flat_map(|l| l.split(" | ").next().unwrap().split(", "))
+        .map(|t| t.trim_matches('`'))
+        .collect();
+    for wanted in ["parcel.not_detected", "parcel.left_behind", "bus.down"] {
+        assert!(
+            types.contains(&wanted),
+            "{wanted} not in docs/api.md: {types:?}"
+        );
+    }
+    for t in types {
+        assert!(
+            description.contains(&format!("`{t}`")),
+            "{t} is not in the OpenAPI description"
+        );
+    }
+}

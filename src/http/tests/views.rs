@@ -103,7 +103,7 @@ fn a_compartment_shows_the_api_shape() {
     c.parcel = Some(ParcelId::from("p9"));
     let v = serde_json::to_value(CompartmentView::new(c.clone(), true)).unwrap();
     let expected = json!({"id": "B2", "size": "XL", "accessible": true, "state": "occupied",
-        "door": "closed", "parcel_id": "p9", "available": true});
+        "door": "closed", "parcel_id": "p9", "available": true, "occupied": null});
     assert_eq!(v, expected);
     // On a bus that does not answer, the door is not known.
     let v = serde_json::to_value(CompartmentView::new(c, false)).unwrap();

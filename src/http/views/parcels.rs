@@ -23,6 +23,9 @@ pub struct CompartmentView {
     /// assigned, a pickup from it answers `503 hardware_unavailable` (the code stays valid), and
     /// its door is `unknown`; it comes back by itself when the bus answers again.
     pub available: bool,
+    /// Whether its occupancy sensor (a Kerong board's infrared sensor) sees something inside;
+    /// `null` without a sensor, or while its bus does not answer.
+    pub occupied: Option<bool>,
 }
 
 impl CompartmentView {
@@ -39,7 +42,14 @@ impl CompartmentView {
             },
             parcel_id: c.parcel.map(|p| p.0),
             available,
+            occupied: None,
         }
+    }
+
+    /// With what its occupancy sensor reads.
+    pub fn occupied(mut self, occupied: Option<bool>) -> Self {
+        self.occupied = occupied;
+        self
     }
 }
 
