@@ -27,18 +27,18 @@ pub struct PickupCode {
 /// Open the compartment of the parcel this code belongs to, or every compartment a standing
 /// pickup code reaches.
 ///
-/// A parcel's own code opens its compartment; `opened` lists that one parcel. A standing pickup
-/// code (`POST /api/v1/access-codes`, purpose `pickup`) opens, one after another, every
-/// compartment in its scope holding a stored parcel, listed in `opened` (`parcel_id` and
-/// `compartment` are the first); each `200` uses one, and its openings never clear the keypad's
-/// failures.
-///
 /// Roles: kiosk, operator. The parcel is `collected` once its door has been seen open and then
 /// closed; the same code never opens anything again. A wrong, used, expired or unknown code is
 /// `invalid_code`, all alike; after too many the keypad locks, and every pickup is `locked_out`
 /// until the lockout ends, a correct code included. When the compartment cannot be opened — its
 /// latch fails, or a maintenance opening of it is in progress — the answer is
 /// `503 hardware_unavailable` and the code stays valid.
+///
+/// A parcel's own code opens its compartment; `opened` lists that one parcel. A standing pickup
+/// code (`POST /api/v1/access-codes`, purpose `pickup`) opens, one after another, every
+/// compartment in its scope holding a stored parcel, listed in `opened` (`parcel_id` and
+/// `compartment` are the first); each `200` uses one, and its openings never clear the keypad's
+/// failures.
 #[utoipa::path(
     post,
     path = "/api/v1/pickup",

@@ -257,7 +257,13 @@ fn routes_that_answer_before_the_latch_fires_do_not_promise_a_hardware_error() {
 fn a_busy_or_failed_pickup_is_hardware_unavailable_and_keeps_the_code() {
     let doc = document(false);
     let route = "POST /api/v1/pickup";
-    assert_eq!(response(&doc, route, "409"), None);
+    // A busy compartment is never a 409 here; the only 409 is a standing code's nothing to
+    // collect.
+    let conflict = response(&doc, route, "409").unwrap_or_default();
+    assert!(
+        conflict.contains("`nothing_to_collect`") && !conflict.contains("compartment_busy"),
+        "{conflict}"
+    );
     let text = response(&doc, route, "503").unwrap();
     assert!(
         text.contains("`hardware_unavailable`") && text.contains("maintenance"),
