@@ -19,6 +19,7 @@ mod check;
 mod compartments;
 mod duration;
 mod hardware;
+mod mqtt;
 mod push;
 mod raw;
 mod sections;
@@ -34,6 +35,7 @@ pub use check::ConfigError;
 pub use hardware::{
     BusConfig, CompartmentConfig, DoorRef, Driver, LatchRef, Level, Parity, Profile, Pull,
 };
+pub use mqtt::{MqttConfig, MqttSecret};
 pub use push::{PushConfig, PushSecret, is_loopback};
 pub use sections::{
     ApiConfig, Config, DeliveryConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig,

@@ -271,6 +271,7 @@ async fn start_api(
     };
     let monitoring = Monitoring {
         push: push_status,
+        mqtt: None,
         metrics_public: config.api.metrics_public,
     };
     let server = crate::http::serve(

@@ -201,6 +201,7 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
         acked_seq: 9,
         pull_acked_seq: 11,
         push_seq: 9,
+        mqtt_seq: 0,
         oldest_unacked_at: Some(T0),
     };
     let push = PushState {
@@ -218,7 +219,7 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
     };
     let v = serde_json::to_value(HealthView::new(
         health,
-        Some(SyncHealthView::new(feed, Some(push), now)),
+        Some(SyncHealthView::new(feed, Some(push), None, now)),
         None,
     ))
     .unwrap();
@@ -241,9 +242,10 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
         acked_seq: 12,
         pull_acked_seq: 12,
         push_seq: 0,
+        mqtt_seq: 0,
         oldest_unacked_at: None,
     };
-    let v = serde_json::to_value(SyncHealthView::new(caught_up, None, now)).unwrap();
+    let v = serde_json::to_value(SyncHealthView::new(caught_up, None, None, now)).unwrap();
     assert_eq!(
         v,
         json!({"last_seq": 12, "acked_seq": 12, "pull_acked_seq": 12, "unacked": 0,
