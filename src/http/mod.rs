@@ -21,6 +21,7 @@ mod extract;
 mod health;
 mod incidents;
 mod kiosk;
+mod link;
 mod live;
 mod metrics;
 mod parcels;
@@ -38,6 +39,7 @@ mod views;
 mod tests;
 
 pub use error::{ApiError, ErrorBody};
+pub use link::{COMMANDS, Link, LinkState, error_body};
 pub use server::Limits;
 
 use crate::config::TlsIdentity;
