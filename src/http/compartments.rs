@@ -71,7 +71,10 @@ async fn get_compartment(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CompartmentView>, ApiError> {
-    Ok(Json(view(&state.locker, state.locker.compartment(&id).await?)))
+    Ok(Json(view(
+        &state.locker,
+        state.locker.compartment(&id).await?,
+    )))
 }
 
 /// Open a compartment for maintenance.

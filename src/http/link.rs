@@ -79,7 +79,12 @@ impl Link {
         (status, body)
     }
 
-    async fn dispatch(&self, name: &str, args: Value, actor: Principal) -> Result<Response, ApiError> {
+    async fn dispatch(
+        &self,
+        name: &str,
+        args: Value,
+        actor: Principal,
+    ) -> Result<Response, ApiError> {
         let l = &self.locker;
         let Value::Object(mut args) = args else {
             return Err(ApiError::InvalidRequest(
@@ -95,7 +100,13 @@ impl Link {
             "withdraw" => run_withdraw(l, take(&mut args, "tracking_id")?, actor).await,
             "open" => {
                 let id = take(&mut args, "compartment")?;
-                run_open(l, id, body_from_value::<Reason>(Value::Object(args))?, actor).await
+                run_open(
+                    l,
+                    id,
+                    body_from_value::<Reason>(Value::Object(args))?,
+                    actor,
+                )
+                .await
             }
             "disable" => {
                 let id = take(&mut args, "compartment")?;

@@ -2,11 +2,11 @@
 
 use super::AppState;
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody, ParcelConflict, ParcelNotFound};
-use crate::locker::{Locker, Principal};
-use axum::response::{IntoResponse, Response};
 use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, page_limit};
 use super::views::{EvidenceView, ParcelPageView, ParcelStateView, ParcelView};
+use crate::locker::{Locker, Principal};
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -7,9 +7,9 @@ use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, Secret,
 use super::views::{ReservationList, ReservationView, SizeView};
 use crate::domain::PickupCode;
 use crate::locker::{Locker, Principal, ReservationRequest};
-use axum::response::{IntoResponse, Response};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
