@@ -418,10 +418,10 @@ impl<'a> Session<'a> {
         let mut offline_pkid = None;
         while let Ok(Ok(event)) = tokio::time::timeout_at(deadline, ev.poll()).await {
             match event {
-                Event::Outgoing(Outgoing::Publish(pkid)) => {
-                    if self.tags.pop_front() == Some(Tag::Status) && self.tags.is_empty() {
-                        offline_pkid = Some(pkid);
-                    }
+                Event::Outgoing(Outgoing::Publish(pkid))
+                    if self.tags.pop_front() == Some(Tag::Status) && self.tags.is_empty() =>
+                {
+                    offline_pkid = Some(pkid);
                 }
                 Event::Incoming(Packet::PubAck(ack)) if Some(ack.pkid) == offline_pkid => break,
                 _ => {}
