@@ -52,6 +52,12 @@ impl Broker {
              persistence_location {}/\nautosave_interval 1\nlistener {port} 127.0.0.1\n",
             dir.display()
         );
+        // Started as root (a CI container), Mosquitto would drop to the `mosquitto` user, which
+        // cannot read the test's private files or write its persistence.
+        // SAFETY: geteuid(2) has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            text.push_str("user root\n");
+        }
         if let Some(tls) = tls {
             text.push_str(&format!(
                 "listener {} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\n\

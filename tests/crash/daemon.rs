@@ -61,6 +61,12 @@ impl Daemon {
         }
     }
 
+    /// Adds `extra` (tables such as `[mqtt]`) to the end of the config file.
+    pub fn append_config(&self, extra: &str) {
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        std::fs::write(&self.config, format!("{text}\n{extra}\n")).expect("write config");
+    }
+
     pub fn state_dir(&self) -> &Path {
         &self.state
     }
