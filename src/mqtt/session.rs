@@ -225,10 +225,12 @@ impl<'a> Session<'a> {
         }
         self.publish(&t.status, b"online".to_vec(), true, Tag::Status)?;
         tracing::info!(host = %self.link.config.host, from_seq = feed.mqtt_seq, "MQTT link connected");
-        self.state_due = true;
         self.last_state = None;
-        self.last_state_at = None;
-        Ok(())
+        self.ha_states.clear();
+        self.ha_configs.clear();
+        // The state, and the discovery configs, before anything the subscriptions bring is
+        // read: a retained config is judged stale only against this connection's discovery.
+        self.publish_state(true).await
     }
 
     /// A message on a topic the link subscribed to. Acknowledged (PUBACK) once handled: a
@@ -243,6 +245,7 @@ impl<'a> Session<'a> {
             self.on_ack(&p.payload).await;
         } else if let Some(ha) = &self.link.ha
             && !p.payload.is_empty()
+            && !self.ha_configs.is_empty()
             && ha.is_stale(&p.topic, &self.ha_configs)
         {
             tracing::info!(topic = %p.topic, "removing a Home Assistant entity no longer configured");
