@@ -67,6 +67,11 @@ impl Daemon {
         std::fs::write(&self.config, format!("{text}\n{extra}\n")).expect("write config");
     }
 
+    /// The running daemon's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
+    }
+
     pub fn state_dir(&self) -> &Path {
         &self.state
     }

@@ -40,8 +40,14 @@ impl Run {
     /// A fresh state directory with an operator token from `lockerd token create`, a running
     /// daemon, kiosk and sync tokens, and `couriers` couriers logged in.
     pub async fn setup(couriers: usize) -> Run {
+        Self::setup_with(couriers, "").await
+    }
+
+    /// Like `setup`, with `extra` (tables such as `[mqtt]`) added to the config.
+    pub async fn setup_with(couriers: usize, extra: &str) -> Run {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut daemon = Daemon::new(dir.path());
+        daemon.append_config(extra);
         let out = daemon
             .cli(&["token", "create", "--role", "operator", "--name", "ops"])
             .await;
