@@ -11,21 +11,20 @@
 //! A figure, never a test: nothing here asserts a speed.
 
 #[allow(dead_code)]
-#[path = "../tests/common/mod.rs"]
-mod common;
-#[allow(dead_code)]
-#[path = "../tests/crash/mod.rs"]
-mod crash;
-#[allow(dead_code)]
 #[path = "../tests/common/mqtt.rs"]
 mod broker;
 #[allow(dead_code)]
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[allow(dead_code)]
 #[path = "../examples/fleet_consumer/consumer.rs"]
 mod consumer;
+#[allow(dead_code)]
+#[path = "../tests/crash/mod.rs"]
+mod crash;
 
 use broker::Broker;
 use crash::run::Run;
-use rand::SeedableRng;
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
@@ -50,7 +49,11 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[tokio::main]
 async fn main() {
-    let (daemons, seconds, kills) = (arg("--daemons", 50), arg("--seconds", 60), arg("--kills", 5));
+    let (daemons, seconds, kills) = (
+        arg("--daemons", 50),
+        arg("--seconds", 60),
+        arg("--kills", 5),
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut broker = Broker::start(&dir.path().join("broker")).await;
     let store = dir.path().join("events.jsonl");
@@ -83,7 +86,6 @@ async fn main() {
     }
     unlinked.start_load(999);
 
-    let mut rng = rand::rngs::StdRng::seed_from_u64(18);
     let step = Duration::from_secs(seconds) / (kills as u32 + 3);
     for k in 0..(kills + 2) {
         tokio::time::sleep(step).await;
@@ -95,7 +97,7 @@ async fn main() {
         } else {
             let victim = (k as usize * 7) % runs.len();
             eprintln!("SIGKILL of daemon {victim}");
-            runs[victim].crash_cycle(k as usize, &mut rng).await;
+            runs[victim].kill_and_restart().await;
         }
     }
     tokio::time::sleep(step).await;
@@ -111,7 +113,10 @@ async fn main() {
     let mut last = HashMap::new();
     for (n, run) in runs.iter().enumerate() {
         let health = run.api.get_ok("/healthz", "").await;
-        last.insert(format!("lockerd/fleet-{n}"), health["sync"]["last_seq"].as_i64().unwrap());
+        last.insert(
+            format!("lockerd/fleet-{n}"),
+            health["sync"]["last_seq"].as_i64().unwrap(),
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     let (stored, missing) = loop {
@@ -120,11 +125,17 @@ async fn main() {
         for line in text.lines() {
             let record: serde_json::Value = serde_json::from_str(line).unwrap();
             let locker = record["locker"].as_str().unwrap().to_owned();
-            seen.entry(locker).or_default().insert(record["event"]["seq"].as_i64().unwrap());
+            seen.entry(locker)
+                .or_default()
+                .insert(record["event"]["seq"].as_i64().unwrap());
         }
         let missing: i64 = last
             .iter()
-            .map(|(l, &n)| (1..=n).filter(|s| !seen.get(l).is_some_and(|x| x.contains(s))).count() as i64)
+            .map(|(l, &n)| {
+                (1..=n)
+                    .filter(|s| !seen.get(l).is_some_and(|x| x.contains(s)))
+                    .count() as i64
+            })
             .sum();
         if missing == 0 || Instant::now() > deadline {
             break (text.lines().count(), missing);
@@ -136,7 +147,10 @@ async fn main() {
     let ledger = consuming.await.unwrap().unwrap();
     println!("| figure | value |\n| --- | --- |");
     println!("| daemons linked | {daemons} (+1 without the link) |");
-    println!("| load | {:.0} s of deposits and pickups, 2 workers a daemon |", load_time.as_secs_f64());
+    println!(
+        "| load | {:.0} s of deposits and pickups, 2 workers a daemon |",
+        load_time.as_secs_f64()
+    );
     println!("| broker restarts, SIGKILLs | 2, {kills} |");
     println!("| events stored by the consumer | {stored} |");
     println!(
@@ -144,7 +158,10 @@ async fn main() {
         stored as f64 / end_to_end.as_secs_f64()
     );
     println!("| events lost | {missing} |");
-    println!("| duplicates dropped by the consumer | {} |", ledger.duplicates);
+    println!(
+        "| duplicates dropped by the consumer | {} |",
+        ledger.duplicates
+    );
     println!("| RSS with the link / without (KiB) | {rss_on} / {rss_off} |");
     for mut run in runs.into_iter().chain(std::iter::once(unlinked)) {
         let _ = run.daemon.stop().await;

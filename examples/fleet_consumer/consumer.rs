@@ -104,8 +104,12 @@ pub struct Options {
     pub subscribed: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// Consumes until the connection cannot be polled any more and `stop` is set; reconnects
-/// by itself (persistent session: the broker keeps events while the consumer is away).
+/// Consumes until `stop` is set; reconnects by itself (persistent session: the broker keeps
+/// events while the consumer is away).
+///
+/// The event loop runs in a task of its own that does nothing but poll and hand messages over:
+/// a publish (an ack) awaited in the same loop that polls would wait for ever once rumqttc's
+/// request queue is full, because only polling empties it.
 pub async fn run(
     mut options: Options,
     stop: tokio::sync::watch::Receiver<bool>,
@@ -122,50 +126,79 @@ pub async fn run(
         .set_max_packet_size(16 * 1024 * 1024, 1024 * 1024);
     let (client, mut eventloop) = AsyncClient::new(mqtt, 1000);
     let events = format!("{}/events", options.filter);
-    let mut stop = stop;
-    loop {
-        let event = tokio::select! {
-            _ = stop.wait_for(|s| *s) => return Ok(ledger),
-            event = eventloop.poll() => event,
-        };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                client
-                    .subscribe(&events, QoS::AtLeastOnce)
-                    .await
-                    .map_err(std::io::Error::other)?;
-            }
-            Ok(Event::Incoming(Packet::SubAck(_))) => {
-                if let Some(subscribed) = options.subscribed.take() {
-                    let _ = subscribed.send(());
-                }
-            }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                let prefix = p.topic.trim_end_matches("/events").to_owned();
-                if let Ok(event) = serde_json::from_slice::<Value>(&p.payload)
-                    && ledger.is_new(&prefix, &event)
-                {
-                    // Stored (and synced to disk) before it is acknowledged anywhere.
-                    writeln!(out, "{}", json!({"locker": prefix, "event": event}))?;
-                    out.sync_data()?;
-                    if let Some(seq) = ledger.stored(&prefix, event["seq"].as_i64().unwrap_or(0)) {
-                        let ack = json!({"seq": seq}).to_string();
-                        let topic = format!("{prefix}/ack");
-                        client
-                            .publish(topic, QoS::AtLeastOnce, false, ack)
-                            .await
-                            .map_err(std::io::Error::other)?;
+    // Bounded in practice by the broker's in-flight window: every message waits for our ack.
+    let (incoming, mut messages) = tokio::sync::mpsc::unbounded_channel();
+    let poller = tokio::spawn({
+        let client = client.clone();
+        let mut subscribed = options.subscribed.take();
+        async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        // try_: never wait on the queue this loop alone empties.
+                        let _ = client.try_subscribe(&events, QoS::AtLeastOnce);
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        if let Some(subscribed) = subscribed.take() {
+                            let _ = subscribed.send(());
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if incoming.send(p).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        eprintln!("broker: {e}; reconnecting");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
-                client.ack(&p).await.map_err(std::io::Error::other)?;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                eprintln!("broker: {e}; reconnecting");
-                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
+    });
+    let mut stop = stop;
+    let result = loop {
+        let p = tokio::select! {
+            _ = stop.wait_for(|s| *s) => break Ok(()),
+            p = messages.recv() => match p {
+                Some(p) => p,
+                None => break Ok(()),
+            },
+        };
+        if let Err(e) = handle(&client, &mut ledger, &mut out, &p).await {
+            break Err(e);
+        }
+    };
+    poller.abort();
+    result.map(|()| ledger)
+}
+
+/// Stores a new event, acknowledges the locker as far as everything is stored, then takes the
+/// message off the broker (PUBACK).
+async fn handle(
+    client: &AsyncClient,
+    ledger: &mut Ledger,
+    out: &mut std::fs::File,
+    p: &rumqttc::Publish,
+) -> std::io::Result<()> {
+    let prefix = p.topic.trim_end_matches("/events").to_owned();
+    if let Ok(event) = serde_json::from_slice::<Value>(&p.payload)
+        && ledger.is_new(&prefix, &event)
+    {
+        // Stored (and synced to disk) before it is acknowledged anywhere.
+        writeln!(out, "{}", json!({"locker": prefix, "event": event}))?;
+        out.sync_data()?;
+        if let Some(seq) = ledger.stored(&prefix, event["seq"].as_i64().unwrap_or(0)) {
+            let ack = json!({"seq": seq}).to_string();
+            let topic = format!("{prefix}/ack");
+            client
+                .publish(topic, QoS::AtLeastOnce, false, ack)
+                .await
+                .map_err(std::io::Error::other)?;
+        }
     }
+    client.ack(p).await.map_err(std::io::Error::other)
 }
 
 /// A command for the locker at `prefix`, signed when `secret` is given, expiring after `ttl`.

@@ -13,6 +13,7 @@
 mod command;
 mod ha;
 mod session;
+mod state;
 
 pub use command::{canonical, sign};
 pub use ha::object_id;

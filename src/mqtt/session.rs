@@ -9,14 +9,12 @@
 //! packet id is matched back to an event.
 
 use super::command::{self, Answer};
-use super::ha::Ha;
 use super::{Link as MqttLink, Topics};
-use crate::domain::Timestamp;
 use crate::http::LinkState;
 use crate::locker::Principal;
 use crate::sync::EventView;
 use rumqttc::{AsyncClient, ConnectReturnCode, Event, EventLoop, Outgoing, Packet, Publish, QoS};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
@@ -35,7 +33,7 @@ const GOODBYE: Duration = Duration::from_secs(2);
 
 /// What a publish was, to act on its PUBACK.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Tag {
+pub(super) enum Tag {
     Event(i64),
     Status,
     Other,
@@ -50,22 +48,26 @@ pub enum Ended {
 }
 
 pub struct Session<'a> {
-    link: &'a MqttLink,
-    client: AsyncClient,
-    connected: bool,
-    tags: VecDeque<Tag>,
-    inflight: HashMap<u16, Tag>,
+    pub(super) link: &'a MqttLink,
+    pub(super) client: AsyncClient,
+    pub(super) connected: bool,
+    pub(super) tags: VecDeque<Tag>,
+    pub(super) inflight: HashMap<u16, Tag>,
     /// Published events in seq order, and whether the broker acknowledged each.
-    sent: VecDeque<(i64, bool)>,
+    pub(super) sent: VecDeque<(i64, bool)>,
     /// The highest seq handed to the client.
-    next_seq: i64,
-    last_state: Option<LinkState>,
-    last_state_at: Option<Instant>,
-    state_due: bool,
-    ha_states: HashMap<String, String>,
-    ha_configs: Vec<(String, Value)>,
-    commands: mpsc::UnboundedSender<Publish>,
-    answers: mpsc::UnboundedReceiver<(Publish, Answer)>,
+    pub(super) next_seq: i64,
+    /// The feed may hold events after `next_seq`: read it when the window has room.
+    pub(super) unread: bool,
+    /// The cursor as last recorded in the store.
+    pub(super) recorded: i64,
+    pub(super) last_state: Option<LinkState>,
+    pub(super) last_state_at: Option<Instant>,
+    pub(super) state_due: bool,
+    pub(super) ha_states: HashMap<String, String>,
+    pub(super) ha_configs: Vec<(String, Value)>,
+    pub(super) commands: mpsc::UnboundedSender<Publish>,
+    pub(super) answers: mpsc::UnboundedReceiver<(Publish, Answer)>,
 }
 
 type Shutdown<'s> = Pin<&'s mut (dyn Future<Output = ()> + Send)>;
@@ -95,6 +97,8 @@ impl<'a> Session<'a> {
             inflight: HashMap::new(),
             sent: VecDeque::new(),
             next_seq: 0,
+            unread: true,
+            recorded: 0,
             last_state: None,
             last_state_at: None,
             state_due: true,
@@ -105,7 +109,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn topics(&self) -> &Topics {
+    pub(super) fn topics(&self) -> &Topics {
         &self.link.topics
     }
 
@@ -128,7 +132,7 @@ impl<'a> Session<'a> {
         let mut feed = locker.feed_changes();
         let mut commits = locker.changes();
         loop {
-            if self.connected {
+            if self.connected && self.unread && self.sent.len() < WINDOW {
                 self.fill().await?;
             }
             let state_at = match (self.state_due, self.last_state_at) {
@@ -146,7 +150,7 @@ impl<'a> Session<'a> {
                     Ok(event) => self.on_event(event).await?,
                     Err(e) => return Err(e.to_string()),
                 },
-                _ = feed.changed() => {}
+                _ = feed.changed() => self.unread = true,
                 _ = commits.changed() => self.state_due = true,
                 Some((publish, answer)) = self.answers.recv() => {
                     let payload = answer.payload().to_string();
@@ -161,7 +165,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn publish(
+    pub(super) fn publish(
         &mut self,
         topic: &str,
         payload: Vec<u8>,
@@ -211,7 +215,7 @@ impl<'a> Session<'a> {
             .feed_status()
             .await
             .map_err(|e| format!("cannot read the event feed: {e}"))?;
-        self.next_seq = feed.mqtt_seq;
+        (self.next_seq, self.recorded, self.unread) = (feed.mqtt_seq, feed.mqtt_seq, true);
         let t = self.topics().clone();
         let sub = |topic: &str| {
             self.client
@@ -296,13 +300,16 @@ impl<'a> Session<'a> {
                 self.ha_event(&kind, at, parcel.as_deref()).await?;
             }
             if count < room {
+                self.unread = false;
                 break;
             }
         }
         Ok(())
     }
 
-    /// The broker has event `seq`: the cursor moves over every acknowledged event in front.
+    /// The broker has event `seq`: the cursor moves over every acknowledged event in front. It
+    /// is recorded (a transaction, an fsync) once caught up or every half window: after a crash
+    /// the few events since are sent again, duplicates that consumers drop on `id`.
     async fn acked(&mut self, seq: i64) {
         if let Some(entry) = self.sent.iter_mut().find(|(s, _)| *s == seq) {
             entry.1 = true;
@@ -313,96 +320,16 @@ impl<'a> Session<'a> {
         }
         let Some(through) = through else { return };
         let locker = self.link.http.locker();
+        self.link.status.published(locker.now());
+        if !self.sent.is_empty() && through - self.recorded < (WINDOW / 2) as i64 {
+            return;
+        }
         if let Err(e) = locker.mqtt_published(through).await {
             // The events are sent again after the next connect: duplicates, never a loss.
             tracing::warn!(error = %e, through, "cannot record the MQTT link's cursor");
+            return;
         }
-        self.link.status.published(locker.now());
-    }
-
-    /// `P/state` (retained) if the locker changed since the last one, or always when `force`;
-    /// with Home Assistant, the entity states that changed.
-    async fn publish_state(&mut self, force: bool) -> Result<(), String> {
-        self.last_state_at = Some(Instant::now());
-        self.state_due = false;
-        let state = match self.link.http.state().await {
-            Ok(state) => state,
-            Err(e) => {
-                tracing::warn!(error = ?e, "cannot read the locker's state for MQTT");
-                return Ok(());
-            }
-        };
-        if !force && self.last_state.as_ref() == Some(&state) {
-            return Ok(());
-        }
-        let now = self.link.http.locker().now();
-        let payload = json!({
-            "at": now.to_rfc3339(),
-            "status": if state.degraded { "degraded" } else { "ok" },
-            "buses": state.buses,
-            "compartments": state.compartments.get("compartments").cloned().unwrap_or(json!([])),
-        });
-        let topic = self.topics().state.clone();
-        self.publish(&topic, payload.to_string().into_bytes(), true, Tag::Other)?;
-        if let Some(ha) = self.link.ha.clone() {
-            self.ha_discovery(&ha, &state)?;
-            for (topic, value) in ha.states(&state) {
-                if self.ha_states.get(&topic) != Some(&value) {
-                    self.publish(&topic, value.clone().into_bytes(), true, Tag::Other)?;
-                    self.ha_states.insert(topic, value);
-                }
-            }
-        }
-        self.last_state = Some(state);
-        Ok(())
-    }
-
-    /// Discovery configs, once per connection and again when the compartments change.
-    fn ha_discovery(&mut self, ha: &Ha, state: &LinkState) -> Result<(), String> {
-        let ids: Vec<String> = state
-            .compartments
-            .get("compartments")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
-            .collect();
-        let configs = ha.discovery(&ids);
-        if configs == self.ha_configs {
-            return Ok(());
-        }
-        for (topic, config) in &configs {
-            self.publish(topic, config.to_string().into_bytes(), true, Tag::Other)?;
-        }
-        self.ha_configs = configs;
-        Ok(())
-    }
-
-    /// What an event changes of the Home Assistant entities the state does not carry.
-    async fn ha_event(
-        &mut self,
-        kind: &str,
-        at: Timestamp,
-        parcel: Option<&str>,
-    ) -> Result<(), String> {
-        let Some(ha) = self.link.ha.clone() else {
-            return Ok(());
-        };
-        match (kind, parcel) {
-            ("parcel.stored", _) => {
-                let topic = ha.state_topic("last_delivery");
-                self.publish(&topic, at.to_rfc3339().into_bytes(), true, Tag::Other)?;
-            }
-            ("parcel.photo_taken", Some(parcel)) if ha.photos => {
-                // A photo deleted by retention since is simply not shown.
-                if let Ok(jpeg) = self.link.http.locker().photo(parcel).await {
-                    let topic = ha.state_topic("photo");
-                    self.publish(&topic, jpeg, true, Tag::Other)?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
+        self.recorded = through;
     }
 
     /// Publishes `offline` (retained) and disconnects, waiting a little for the broker.

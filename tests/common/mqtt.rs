@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use crate::common::{Harness, config_text};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -266,4 +267,39 @@ pub fn events(observer: &Observer, prefix: &str) -> Vec<Value> {
         .map(Message::json)
         .filter(|e| seen.insert(e["id"].as_str().unwrap().to_owned()))
         .collect()
+}
+
+/// A daemon on the usual simulated locker, linked to `broker` (`extra`: more `[mqtt]` keys).
+pub async fn start(broker: &Broker, extra: &str) -> Harness {
+    let url = broker.url();
+    let extra = extra.to_owned();
+    Harness::start_config(MQTT_PATIENCE, move |state_dir| {
+        format!(
+            "{}\n[mqtt]\nurl = \"{url}\"\n{extra}",
+            config_text(state_dir, "")
+        )
+    })
+    .await
+}
+
+pub async fn healthz_mqtt(h: &Harness) -> Value {
+    let (status, body) = h.get("/healthz", "").await;
+    assert_eq!(status, 200, "{body}");
+    body["sync"]["mqtt"].clone()
+}
+
+/// Waits until `/healthz` shows the broker has every event (nothing outstanding).
+pub async fn wait_published(h: &Harness) -> Value {
+    let deadline = tokio::time::Instant::now() + MQTT_PATIENCE;
+    loop {
+        let m = healthz_mqtt(h).await;
+        if m["connected"] == true && m["outstanding"] == 0 {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never caught up: {m}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
