@@ -35,6 +35,24 @@ async fn events_go_up_in_order_with_codes_until_acknowledged_over_mqtt() {
         published["published_seq"].as_i64().unwrap() > 0,
         "{published}"
     );
+    let metrics = h
+        .http
+        .get(h.url("/metrics"))
+        .bearer_auth(&h.operator)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let seq_line = format!("lockerd_mqtt_published_seq {}", published["published_seq"]);
+    for line in [
+        "lockerd_mqtt_up 1",
+        "lockerd_mqtt_outstanding_events 0",
+        &seq_line,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} not in /metrics");
+    }
 
     let last = h.events().await.last().unwrap()["seq"].as_i64().unwrap();
     let up = fleet

@@ -215,7 +215,12 @@ impl<'a> Session<'a> {
             .feed_status()
             .await
             .map_err(|e| format!("cannot read the event feed: {e}"))?;
-        (self.next_seq, self.recorded, self.unread) = (feed.mqtt_seq, feed.mqtt_seq, true);
+        // From what the fleet acknowledged, when that is behind what the broker took: a broker
+        // may drop what it queued for a consumer that was away (Mosquitto keeps 1,000 messages
+        // a client by default), so each connection sends again every event not acknowledged
+        // on P/ack. Duplicates across a reconnect, never a loss.
+        let from = feed.mqtt_seq.min(feed.pull_acked_seq);
+        (self.next_seq, self.recorded, self.unread) = (from, feed.mqtt_seq, true);
         let t = self.topics().clone();
         let sub = |topic: &str| {
             self.client
@@ -228,7 +233,7 @@ impl<'a> Session<'a> {
             sub(&ha.config_filter())?;
         }
         self.publish(&t.status, b"online".to_vec(), true, Tag::Status)?;
-        tracing::info!(host = %self.link.config.host, from_seq = feed.mqtt_seq, "MQTT link connected");
+        tracing::info!(host = %self.link.config.host, from_seq = from, "MQTT link connected");
         self.last_state = None;
         self.ha_states.clear();
         self.ha_configs.clear();

@@ -50,7 +50,8 @@ impl Broker {
         let port = free_port();
         let mut text = format!(
             "per_listener_settings false\nallow_anonymous true\npersistence true\n\
-             persistence_location {}/\nautosave_interval 1\nlistener {port} 127.0.0.1\n",
+             persistence_location {}/\nautosave_interval 1\nmax_queued_messages 1000000\n\
+             listener {port} 127.0.0.1\n",
             dir.display()
         );
         // Started as root (a CI container), Mosquitto would drop to the `mosquitto` user, which
