@@ -10,10 +10,8 @@
 //! (quicker to build, slower to run): `cargo test --bench mqtt_fleet -- --daemons 10`.
 //! A figure, never a test: nothing here asserts a speed.
 
-#[allow(dead_code)]
 #[path = "../tests/common/mqtt.rs"]
 mod broker;
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[allow(dead_code)]

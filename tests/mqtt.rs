@@ -113,7 +113,11 @@ async fn events_go_up_in_order_with_codes_until_acknowledged_over_mqtt() {
                 .cloned()
         })
         .await;
-    assert!(state.retain || fleet.messages(&format!("{PREFIX}/state")).len() > 0);
+    let late = Observer::connect(broker.port, "late", &[&format!("{PREFIX}/state")]).await;
+    let retained = late
+        .wait_for("the retained state", |all| all.first().cloned())
+        .await;
+    assert!(retained.retain, "P/state is retained");
     let state = state.json();
     assert_eq!(state["status"], "ok");
     assert_eq!(state["compartments"].as_array().unwrap().len(), 12);

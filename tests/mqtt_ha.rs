@@ -157,10 +157,10 @@ fn schema_errors(component: &str, config: &Value) -> Vec<String> {
     } else {
         SENSOR_CLASSES
     };
-    if let Some(class) = map.get("device_class") {
-        if component == "image" || !class.as_str().is_some_and(|c| classes.contains(&c)) {
-            errors.push(format!("device_class {class} is not one of {component}'s"));
-        }
+    if let Some(class) = map.get("device_class")
+        && (component == "image" || !class.as_str().is_some_and(|c| classes.contains(&c)))
+    {
+        errors.push(format!("device_class {class} is not one of {component}'s"));
     }
     if let Some(state_class) = map.get("state_class") {
         if !state_class
