@@ -161,3 +161,63 @@ async fn the_broker_down_during_deposits_and_pickups_loses_no_event() {
     assert_eq!(got, (1..=last).collect::<Vec<_>>(), "nothing lost");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_sends_again_what_the_fleet_has_not_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(&dir.path().join("broker")).await;
+    let topic = format!("{PREFIX}/events");
+    let fleet = Observer::connect(broker.port, "fleet", &[&topic]).await;
+    let mut h = start(&broker, "").await;
+    wait_published(&h).await;
+    let copies = |seq: i64| {
+        let all = fleet.messages(&topic);
+        all.iter().filter(|m| m.json()["seq"] == seq).count()
+    };
+    let newest = |h_last: i64| {
+        let fleet = &fleet;
+        let topic = topic.clone();
+        async move {
+            fleet
+                .wait_for("the newest event", |_| {
+                    let all = fleet.messages(&topic);
+                    all.iter().any(|m| m.json()["seq"] == h_last).then_some(())
+                })
+                .await
+        }
+    };
+    let last = h.events().await.last().unwrap()["seq"].as_i64().unwrap();
+    newest(last).await;
+    assert_eq!(copies(1), 1);
+
+    // Not acknowledged: the next connection sends it again, before anything newer.
+    h.restart().await;
+    let last = h.events().await.last().unwrap()["seq"].as_i64().unwrap();
+    newest(last).await;
+    assert_eq!(copies(1), 2, "resent after the reconnect");
+
+    // Acknowledged on P/ack: never again.
+    fleet
+        .publish(
+            &format!("{PREFIX}/ack"),
+            json!({"seq": last}).to_string().into_bytes(),
+        )
+        .await;
+    let deadline = tokio::time::Instant::now() + broker::MQTT_PATIENCE;
+    while healthz_mqtt(&h).await.is_null()
+        || h.get("/healthz", "").await.1["sync"]["pull_acked_seq"] != last
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ack never applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    h.restart().await;
+    let newer = h.events().await.last().unwrap()["seq"].as_i64().unwrap();
+    assert!(newer > last, "a start publishes audit.head");
+    newest(newer).await;
+    assert_eq!(copies(1), 2, "acknowledged events are not resent");
+    assert_eq!(copies(last), 1);
+    h.stop().await;
+}
