@@ -38,6 +38,7 @@ pub mod domain;
 pub mod http;
 pub mod locker;
 pub mod logging;
+pub mod mqtt;
 pub mod photo;
 pub mod state;
 pub mod store;

@@ -27,6 +27,7 @@ impl Api {
             name: "bench".into(),
             courier: None,
             parcel: None,
+            mqtt: false,
         };
         let mut tokens = vec![];
         for (role, name) in [

@@ -22,6 +22,7 @@ mod drivers;
 mod duration;
 mod hardware;
 mod keys;
+mod mqtt;
 mod push;
 mod raw;
 mod sections;
@@ -39,6 +40,7 @@ pub use drivers::{
     Pull,
 };
 pub use hardware::{BusConfig, CompartmentConfig};
+pub use mqtt::{MqttConfig, MqttSecret};
 pub use push::{PushConfig, PushSecret, is_loopback};
 pub use sections::{
     ApiConfig, Config, DeliveryConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig,

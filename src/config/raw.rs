@@ -10,6 +10,7 @@
 use super::check::ConfigError;
 use super::duration;
 use super::keys::Keys;
+use super::mqtt::RawMqtt;
 use super::push::RawPush;
 use super::sections::{
     ApiConfig, DeliveryConfig, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
@@ -37,6 +38,8 @@ pub(super) struct RawFile {
     pub delivery: DeliveryConfig,
     #[serde(default, deserialize_with = "table::one")]
     pub sync: RawSync,
+    #[serde(default, deserialize_with = "table::optional")]
+    pub mqtt: Option<RawMqtt>,
     // Defaulted so that a missing array gets validate's "at least one" message, not serde's.
     #[serde(default, rename = "bus", deserialize_with = "table::many")]
     pub buses: Vec<RawBus>,

@@ -6,6 +6,7 @@
 
 use super::duration;
 use super::hardware::{BusConfig, CompartmentConfig};
+use super::mqtt::MqttConfig;
 use super::push::PushConfig;
 use crate::domain::RateLimit;
 use rustls::sign::CertifiedKey;
@@ -33,6 +34,8 @@ pub struct Config {
     pub photo: PhotoConfig,
     pub delivery: DeliveryConfig,
     pub sync: SyncConfig,
+    /// `[mqtt]`, the fleet link, when configured.
+    pub mqtt: Option<MqttConfig>,
     /// From `[[bus]]`, in file order; names are unique.
     pub buses: Vec<BusConfig>,
     /// From `[[compartment]]`, in file order; ids are unique and every latch and door names a

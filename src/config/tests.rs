@@ -8,6 +8,7 @@ mod buses;
 mod compartments;
 mod files;
 mod latch;
+mod mqtt;
 mod push;
 mod shape;
 mod sharing;

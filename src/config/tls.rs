@@ -54,8 +54,8 @@ pub(super) fn validate(check: &Check, mut api: ApiConfig) -> Result<ApiConfig, C
 }
 
 fn load(check: &Check, cert: &Path, key: &Path) -> Result<TlsIdentity, ConfigError> {
-    let chain = read_chain(check, cert)?;
-    let private = read_key(check, key)?;
+    let chain = read_chain(check, "api.tls_cert", cert)?;
+    let private = read_key(check, "api.tls_key", key)?;
     rustls::server::ParsedCertificate::try_from(&chain[0]).map_err(|e| {
         let what = format!(
             "{}: the first certificate is not valid: {e}",
@@ -82,8 +82,12 @@ fn load(check: &Check, cert: &Path, key: &Path) -> Result<TlsIdentity, ConfigErr
     })
 }
 
-fn read_chain(check: &Check, path: &Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
-    let key = "api.tls_cert";
+/// The certificates of the PEM file `path` (at least one), for `key`.
+pub(super) fn read_chain(
+    check: &Check,
+    key: &str,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let bytes = read(check, key, path)?;
     let chain = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
@@ -97,10 +101,14 @@ fn read_chain(check: &Check, path: &Path) -> Result<Vec<CertificateDer<'static>>
     Ok(chain)
 }
 
-/// The key must not be readable by every user of the machine: it is the API's identity.
-fn read_key(check: &Check, path: &Path) -> Result<PrivateKeyDer<'static>, ConfigError> {
+/// The key must not be readable by every user of the machine: it is the API's (or the MQTT
+/// link's) identity.
+pub(super) fn read_key(
+    check: &Check,
+    key: &str,
+    path: &Path,
+) -> Result<PrivateKeyDer<'static>, ConfigError> {
     use std::os::unix::fs::PermissionsExt;
-    let key = "api.tls_key";
     let bytes = read(check, key, path)?;
     let mode = std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o777)

@@ -11,7 +11,7 @@ use super::raw::{RawFile, RawSync};
 use super::sections::{
     ApiConfig, Config, LatchConfig, LockerConfig, PhotoConfig, PolicyConfig, SyncConfig,
 };
-use super::{buses, compartments, push, tls};
+use super::{buses, compartments, mqtt, push, tls};
 use std::path::Path;
 use std::time::Duration;
 
@@ -50,6 +50,10 @@ pub(super) fn validate(
     )?;
     let api = tls::validate(&check, raw.api)?;
     let sync = photo_and_sync(&check, &raw.photo, raw.sync)?;
+    let mqtt = raw
+        .mqtt
+        .map(|m| mqtt::validate(&check, m, &locker.name))
+        .transpose()?;
     let buses = buses::validate(&check, raw.buses)?;
     board_timed_pulse(&check, &raw.latch, &buses)?;
     let compartments = compartments::validate(&check, raw.compartments, &buses)?;
@@ -63,6 +67,7 @@ pub(super) fn validate(
         photo: raw.photo,
         delivery: raw.delivery,
         sync,
+        mqtt,
         buses,
         compartments,
     })

@@ -13,7 +13,7 @@ use crate::locker::{Clock, InstallKey, Locker, Parts, SystemClock, Ticket};
 use crate::photo::Camera;
 use crate::state::{HardwareClaim, StateDir};
 use crate::store::Db;
-use crate::sync::{PushStatus, Pusher};
+use crate::sync::{MqttStatus, PushStatus, Pusher};
 use crate::telemetry::Telemetry;
 use anyhow::Context;
 use lockerd_hal::sim::SimHandle;
@@ -75,8 +75,9 @@ pub struct Running {
     controller: JoinHandle<()>,
     engine: JoinHandle<()>,
     ticker: JoinHandle<()>,
-    /// The push task, with `[sync.push]`.
-    push: Option<JoinHandle<()>>,
+    /// The push task (with `[sync.push]`) and the MQTT link (with `[mqtt]`): consumers of the
+    /// feed that stop with the API server.
+    links: Vec<JoinHandle<()>>,
     /// The camera task, with `photo.command`.
     camera: Option<JoinHandle<()>>,
 }
@@ -138,7 +139,7 @@ pub async fn start(config: Config, options: Options) -> anyhow::Result<Running> 
         controller: hardware.task,
         engine,
         ticker,
-        push: api.push,
+        links: api.links,
         camera,
     })
 }
@@ -244,15 +245,16 @@ async fn start_camera(
     Some(tokio::spawn(task))
 }
 
-/// The API once listening: its address, the push task that stops with it, and how to stop it.
+/// The API once listening: its address, the push task and MQTT link that stop with it, and
+/// how to stop it.
 struct Api {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
-    push: Option<JoinHandle<()>>,
+    links: Vec<JoinHandle<()>>,
 }
 
-/// Binds the listener, starts the push task, then serves the API.
+/// Binds the listener, starts the push task and the MQTT link, then serves the API.
 async fn start_api(
     config: &Config,
     locker: &Locker,
@@ -269,10 +271,21 @@ async fn start_api(
         Some((status, task)) => (Some(status), Some(task)),
         None => (None, None),
     };
+    let mqtt_status = config.mqtt.as_ref().map(|_| MqttStatus::new());
     let monitoring = Monitoring {
         push: push_status,
+        mqtt: mqtt_status.clone(),
         metrics_public: config.api.metrics_public,
     };
+    let mqtt = mqtt_status.and_then(|status| {
+        crate::mqtt::start(
+            config,
+            locker,
+            monitoring.clone(),
+            status,
+            signal(&server_rx),
+        )
+    });
     let server = crate::http::serve(
         listener,
         locker.clone(),
@@ -293,7 +306,7 @@ async fn start_api(
         addr,
         stop,
         server,
-        push,
+        links: push.into_iter().chain(mqtt).collect(),
     })
 }
 

@@ -40,9 +40,10 @@ impl Running {
                 Ok(())
             }
         };
-        if let Some(push) = self.push.take() {
-            // Stopped with the server: it waits for nothing but its current step.
-            let _ = push.await;
+        for link in std::mem::take(&mut self.links) {
+            // Stopped with the server: each waits for nothing but its current step (the MQTT
+            // link publishes `offline` first, for at most a couple of seconds).
+            let _ = link.await;
         }
         self.locker.stop_opening();
         let _ = self.stop_hardware.send(true);
@@ -67,7 +68,7 @@ impl Running {
         for task in [&self.controller, &self.engine, &self.ticker] {
             task.abort();
         }
-        for task in [&self.push, &self.camera].into_iter().flatten() {
+        for task in self.links.iter().chain(&self.camera) {
             task.abort();
         }
     }
@@ -90,8 +91,8 @@ impl Running {
             }
             Some((task, result)) => {
                 self.server.abort();
-                if let Some(push) = &self.push {
-                    push.abort();
+                for link in &self.links {
+                    link.abort();
                 }
                 self.locker.stop_opening();
                 let _ = self.stop_hardware.send(true);

@@ -7,6 +7,7 @@ use super::error::{
 use super::extract::{Caller, Json, OPERATOR, Path, SYNC};
 use super::views::{Accepted, CompartmentList, CompartmentView};
 use super::{AppState, to_completion};
+use crate::locker::{Locker, Principal};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -70,7 +71,10 @@ async fn get_compartment(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CompartmentView>, ApiError> {
-    Ok(Json(view(&state, state.locker.compartment(&id).await?)))
+    Ok(Json(view(
+        &state.locker,
+        state.locker.compartment(&id).await?,
+    )))
 }
 
 /// Open a compartment for maintenance.
@@ -105,10 +109,20 @@ async fn open_compartment(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Json(body): Json<Reason>,
-) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let locker = state.locker;
+) -> Result<Response, ApiError> {
+    run_open(&state.locker, id, body, actor).await
+}
+
+/// The opening of `POST /api/v1/compartments/{id}/open` (and of the MQTT `open` command).
+pub(super) async fn run_open(
+    locker: &Locker,
+    id: String,
+    body: Reason,
+    actor: Principal,
+) -> Result<Response, ApiError> {
+    let locker = locker.clone();
     to_completion(async move { locker.maintenance_open(&id, &body.reason, &actor).await }).await?;
-    Ok((StatusCode::ACCEPTED, Json(Accepted {})))
+    Ok((StatusCode::ACCEPTED, Json(Accepted {})).into_response())
 }
 
 /// Take a compartment out of service: it is never assigned while disabled.
@@ -133,9 +147,19 @@ async fn disable_compartment(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Json(body): Json<Reason>,
-) -> Result<Json<CompartmentView>, ApiError> {
-    let compartment = state.locker.disable(&id, &body.reason, &actor).await?;
-    Ok(Json(view(&state, compartment)))
+) -> Result<Response, ApiError> {
+    run_disable(&state.locker, id, body, actor).await
+}
+
+/// `POST /api/v1/compartments/{id}/disable` (and the MQTT `disable` command).
+pub(super) async fn run_disable(
+    locker: &Locker,
+    id: String,
+    body: Reason,
+    actor: Principal,
+) -> Result<Response, ApiError> {
+    let compartment = locker.disable(&id, &body.reason, &actor).await?;
+    Ok(Json(view(locker, compartment)).into_response())
 }
 
 /// Put a disabled or faulted compartment back in service; enabling clears a fault.
@@ -158,13 +182,22 @@ async fn enable_compartment(
     Caller(actor): Caller<OPERATOR>,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<CompartmentView>, ApiError> {
-    Ok(Json(view(&state, state.locker.enable(&id, &actor).await?)))
+) -> Result<Response, ApiError> {
+    run_enable(&state.locker, id, actor).await
+}
+
+/// `POST /api/v1/compartments/{id}/enable` (and the MQTT `enable` command).
+pub(super) async fn run_enable(
+    locker: &Locker,
+    id: String,
+    actor: Principal,
+) -> Result<Response, ApiError> {
+    Ok(Json(view(locker, locker.enable(&id, &actor).await?)).into_response())
 }
 
 /// A compartment as the API shows it, with whether its bus answers.
-fn view(state: &AppState, c: crate::domain::Compartment) -> CompartmentView {
-    let available = state.locker.available(&c.id);
-    let occupied = state.locker.occupied(&c.id);
+fn view(locker: &Locker, c: crate::domain::Compartment) -> CompartmentView {
+    let available = locker.available(&c.id);
+    let occupied = locker.occupied(&c.id);
     CompartmentView::new(c, available).occupied(occupied)
 }

@@ -7,7 +7,7 @@ use super::session_cookie;
 use super::views::{AccessCodeCreated, AccessCodeList, CodePurposeView, DeliveryView, SizeView};
 use super::{AppState, to_completion};
 use crate::domain::PickupCode;
-use crate::locker::{AccessCodeRequest, DeliveryRequest};
+use crate::locker::{AccessCodeRequest, DeliveryRequest, Locker, Principal};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -148,7 +148,16 @@ async fn create_access_code(
     Caller(actor): Caller<{ OPERATOR }>,
     State(state): State<AppState>,
     Json(body): Json<NewAccessCode>,
-) -> Result<(StatusCode, Json<AccessCodeCreated>), ApiError> {
+) -> Result<Response, ApiError> {
+    run_create_access_code(&state.locker, body, actor).await
+}
+
+/// `POST /api/v1/access-codes` (and the MQTT `create_access_code` command).
+pub(super) async fn run_create_access_code(
+    locker: &Locker,
+    body: NewAccessCode,
+    actor: Principal,
+) -> Result<Response, ApiError> {
     let request = AccessCodeRequest {
         name: body.name,
         purpose: body.purpose.into(),
@@ -156,8 +165,8 @@ async fn create_access_code(
         expires_at: body.expires_at.map(|t| t.0),
         compartments: body.compartments,
     };
-    let created = state.locker.create_access_code(request, &actor).await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
+    let created = locker.create_access_code(request, &actor).await?;
+    Ok((StatusCode::CREATED, Json(AccessCodeCreated::from(created))).into_response())
 }
 
 /// Access codes, without their codes.
@@ -203,7 +212,16 @@ async fn delete_access_code(
     Caller(actor): Caller<{ OPERATOR }>,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    state.locker.delete_access_code(&id, &actor).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Response, ApiError> {
+    run_delete_access_code(&state.locker, id, actor).await
+}
+
+/// `DELETE /api/v1/access-codes/{id}` (and the MQTT `delete_access_code` command).
+pub(super) async fn run_delete_access_code(
+    locker: &Locker,
+    id: String,
+    actor: Principal,
+) -> Result<Response, ApiError> {
+    locker.delete_access_code(&id, &actor).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

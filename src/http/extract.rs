@@ -183,6 +183,14 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// A body given as an already-parsed JSON value (an MQTT command's `args`), read as [`Json`]
+/// reads a request's body, with the same `400 invalid_request` messages.
+pub fn body_from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize::<_, Object<T>>(value)
+        .map(|Object(body)| body)
+        .map_err(|e| ApiError::InvalidRequest(format!("invalid body: {e}")))
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::PayloadTooLarge;

@@ -1,8 +1,9 @@
 //! Liveness and discovery: the two routes that need no token.
 
-use super::AppState;
 use super::extract::Json;
 use super::views::{HealthView, SyncHealthView};
+use super::{AppState, Monitoring};
+use crate::locker::Locker;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -40,18 +41,28 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     )
 )]
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthView>) {
-    let health = state.locker.health().await;
+    let (status, view) = health_view(&state.locker, &state.monitoring).await;
+    (status, Json(view))
+}
+
+/// `/healthz`'s status and body; the MQTT link's `P/state` and problem sensor read it too.
+pub(super) async fn health_view(
+    locker: &Locker,
+    monitoring: &Monitoring,
+) -> (StatusCode, HealthView) {
+    let health = locker.health().await;
     let status = if health.db_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let sync = state.locker.feed_status().await.ok().map(|feed| {
-        let push = state.monitoring.push.as_ref().map(|p| p.snapshot());
-        SyncHealthView::new(feed, push, state.locker.now())
+    let sync = locker.feed_status().await.ok().map(|feed| {
+        let push = monitoring.push.as_ref().map(|p| p.snapshot());
+        let mqtt = monitoring.mqtt.as_ref().map(|m| m.snapshot());
+        SyncHealthView::new(feed, push, mqtt, locker.now())
     });
-    let keypad = state.locker.keypad().await.ok();
-    (status, Json(HealthView::new(health, sync, keypad)))
+    let keypad = locker.keypad().await.ok();
+    (status, HealthView::new(health, sync, keypad))
 }
 
 /// This OpenAPI document.

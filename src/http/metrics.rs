@@ -8,7 +8,7 @@
 use super::AppState;
 use super::error::{ApiError, AuthErrors};
 use super::extract::{Caller, OPERATOR};
-use crate::sync::PushStatus;
+use crate::sync::{MqttStatus, PushStatus};
 use crate::telemetry::{HttpLabels, Telemetry};
 use axum::extract::{FromRequestParts, State};
 use axum::extract::{MatchedPath, Request};
@@ -48,6 +48,16 @@ pub(super) struct Metrics {
     keypad_lockouts: Gauge,
     /// With `[sync.push]` only: a locker that does not push has no push to be down.
     push: Option<PushGauges>,
+    /// With `[mqtt]` only.
+    mqtt: Option<MqttGauges>,
+}
+
+struct MqttGauges {
+    status: MqttStatus,
+    up: Gauge,
+    last_publish: Gauge,
+    published_seq: Gauge,
+    outstanding: Gauge,
 }
 
 struct PushGauges {
@@ -58,7 +68,8 @@ struct PushGauges {
 }
 
 impl Metrics {
-    pub fn new(push: Option<PushStatus>, telemetry: &Telemetry) -> Metrics {
+    pub fn new(monitoring: &super::Monitoring, telemetry: &Telemetry) -> Metrics {
+        let push = monitoring.push.clone();
         let mut registry = Registry::with_prefix("lockerd");
         telemetry.register(&mut registry);
         let r = &mut registry;
@@ -106,6 +117,10 @@ impl Metrics {
                 "Keypad lockouts in a row; several mean someone keeps typing wrong codes",
             ),
             push: push.map(|status| PushGauges::new(r, status)),
+            mqtt: monitoring
+                .mqtt
+                .clone()
+                .map(|status| MqttGauges::new(r, status)),
             registry,
         }
     }
@@ -134,6 +149,40 @@ impl PushGauges {
                 r,
                 "push_delivered_seq",
                 "The highest seq the push endpoint accepted (push's own cursor)",
+            ),
+            status,
+        }
+    }
+}
+
+impl MqttGauges {
+    fn new(r: &mut Registry, status: MqttStatus) -> MqttGauges {
+        let up = gauge(
+            r,
+            "mqtt_up",
+            "1 while the MQTT link is connected to its broker",
+        );
+        r.register(
+            "mqtt_connection_failures",
+            "MQTT connections that failed or dropped since start",
+            status.failures_counter(),
+        );
+        MqttGauges {
+            up,
+            last_publish: gauge_in_seconds(
+                r,
+                "mqtt_last_publish_timestamp",
+                "Unix time the broker last acknowledged an event; 0 before the first",
+            ),
+            published_seq: gauge(
+                r,
+                "mqtt_published_seq",
+                "The highest seq the MQTT broker acknowledged (the link's own cursor)",
+            ),
+            outstanding: gauge(
+                r,
+                "mqtt_outstanding_events",
+                "Events the MQTT broker has not acknowledged yet",
             ),
             status,
         }
@@ -181,7 +230,9 @@ fn by_state(registry: &mut Registry, name: &str, help: &str) -> Family<StateLabe
 /// and, with `[sync.push]`, `lockerd_push_up` (1 unless the last attempt failed or the push task
 /// stopped), `lockerd_push_failures_total`, `lockerd_push_last_success_timestamp_seconds`
 /// (0 before the first delivery) and `lockerd_push_delivered_seq` (push's own cursor, which a
-/// pull acknowledgement never moves). Alert on the age of the oldest unacknowledged event: it grows
+/// pull acknowledgement never moves); with `[mqtt]`, `lockerd_mqtt_up` (1 while connected),
+/// `lockerd_mqtt_connection_failures_total`, `lockerd_mqtt_last_publish_timestamp_seconds`,
+/// `lockerd_mqtt_published_seq` and `lockerd_mqtt_outstanding_events`. Alert on the age of the oldest unacknowledged event: it grows
 /// whenever the cloud is not getting events, by push or by pull.
 #[utoipa::path(
     get,
@@ -224,6 +275,14 @@ async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Result<Resp
         push.last_success
             .set(s.last_success_at.map_or(0, |t| seconds(t.0)));
         push.delivered_seq.set(feed.push_seq);
+    }
+    if let Some(mqtt) = &m.mqtt {
+        let s = mqtt.status.snapshot();
+        mqtt.up.set(i64::from(s.connected));
+        mqtt.last_publish
+            .set(s.last_publish_at.map_or(0, |t| seconds(t.0)));
+        mqtt.published_seq.set(feed.mqtt_seq);
+        mqtt.outstanding.set((feed.last_seq - feed.mqtt_seq).max(0));
     }
     let mut text = String::new();
     encode(&mut text, &m.registry)

@@ -21,6 +21,7 @@ mod extract;
 mod health;
 mod incidents;
 mod kiosk;
+mod link;
 mod live;
 mod metrics;
 mod parcels;
@@ -38,11 +39,12 @@ mod views;
 mod tests;
 
 pub use error::{ApiError, ErrorBody};
+pub use link::{COMMANDS, Link, LinkState, error_body};
 pub use server::Limits;
 
 use crate::config::TlsIdentity;
 use crate::locker::{Locker, LockerError};
-use crate::sync::PushStatus;
+use crate::sync::{MqttStatus, PushStatus};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use std::future::Future;
@@ -79,6 +81,8 @@ struct AppState {
 pub struct Monitoring {
     /// The push task's state, with `[sync.push]`.
     pub push: Option<PushStatus>,
+    /// The MQTT link's state, with `[mqtt]`.
+    pub mqtt: Option<MqttStatus>,
     /// `api.metrics_public`: `/metrics` without a token.
     pub metrics_public: bool,
 }
@@ -99,10 +103,7 @@ fn build(
         openapi: Arc::new(openapi),
         live: Arc::new(live::LiveView::new(locker.clone())),
         slots: slots::Slots::new(&locker.config().api),
-        metrics: Arc::new(metrics::Metrics::new(
-            monitoring.push.clone(),
-            locker.telemetry(),
-        )),
+        metrics: Arc::new(metrics::Metrics::new(&monitoring, locker.telemetry())),
         locker,
         monitoring,
         closing,

@@ -4,7 +4,9 @@ use super::AppState;
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody, ParcelConflict, ParcelNotFound};
 use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, page_limit};
 use super::views::{EvidenceView, ParcelPageView, ParcelStateView, ParcelView};
+use crate::locker::{Locker, Principal};
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -118,9 +120,19 @@ async fn extend(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Json(body): Json<NewExpiry>,
-) -> Result<Json<ParcelView>, ApiError> {
-    let parcel = state.locker.extend(&id, body.until.0, &actor).await?;
-    Ok(Json(parcel.into()))
+) -> Result<Response, ApiError> {
+    run_extend(&state.locker, id, body, actor).await
+}
+
+/// `POST /api/v1/parcels/{id}/extend` (and the MQTT `extend` command).
+pub(super) async fn run_extend(
+    locker: &Locker,
+    id: String,
+    body: NewExpiry,
+    actor: Principal,
+) -> Result<Response, ApiError> {
+    let parcel = locker.extend(&id, body.until.0, &actor).await?;
+    Ok(Json(ParcelView::from(parcel)).into_response())
 }
 
 /// Issue a new pickup code for a parcel.
@@ -144,9 +156,18 @@ async fn new_code(
     Caller(actor): Caller<OPERATOR>,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<ParcelView>, ApiError> {
-    state.locker.new_code(&id, &actor).await?;
-    Ok(Json(state.locker.parcel(&id).await?.into()))
+) -> Result<Response, ApiError> {
+    run_new_code(&state.locker, id, actor).await
+}
+
+/// `POST /api/v1/parcels/{id}/new-code` (and the MQTT `new_code` command).
+pub(super) async fn run_new_code(
+    locker: &Locker,
+    id: String,
+    actor: Principal,
+) -> Result<Response, ApiError> {
+    locker.new_code(&id, &actor).await?;
+    Ok(Json(ParcelView::from(locker.parcel(&id).await?)).into_response())
 }
 
 /// The parcel's proof-of-delivery photo.

@@ -6,9 +6,10 @@ use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody, RateErrors};
 use super::extract::{Caller, Json, OPERATOR, Path, Query, Rfc3339, SYNC, Secret, page_limit};
 use super::views::{ReservationList, ReservationView, SizeView};
 use crate::domain::PickupCode;
-use crate::locker::ReservationRequest;
+use crate::locker::{Locker, Principal, ReservationRequest};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -92,7 +93,17 @@ async fn put_reservation(
     State(state): State<AppState>,
     Path(tracking_id): Path<String>,
     Json(body): Json<NewReservation>,
-) -> Result<(StatusCode, Json<ReservationView>), ApiError> {
+) -> Result<Response, ApiError> {
+    run_reserve(&state.locker, tracking_id, body, actor).await
+}
+
+/// `PUT /api/v1/sync/reservations/{tracking_id}` (and the MQTT `reserve` command).
+pub(super) async fn run_reserve(
+    locker: &Locker,
+    tracking_id: String,
+    body: NewReservation,
+    actor: Principal,
+) -> Result<Response, ApiError> {
     let request = ReservationRequest {
         size: body.size.into(),
         expires_at: body.expires_at.map(|t| t.0),
@@ -105,12 +116,12 @@ async fn put_reservation(
         photo: body.photo.unwrap_or(true),
         accessible: body.accessible.unwrap_or(false),
     };
-    let (reservation, created) = state.locker.reserve(&tracking_id, request, &actor).await?;
+    let (reservation, created) = locker.reserve(&tracking_id, request, &actor).await?;
     let status = match created {
         true => StatusCode::CREATED,
         false => StatusCode::OK,
     };
-    Ok((status, Json(reservation.into())))
+    Ok((status, Json(ReservationView::from(reservation))).into_response())
 }
 
 /// Withdraw a reservation.
@@ -134,9 +145,18 @@ async fn delete_reservation(
     Caller(actor): Caller<{ SYNC | OPERATOR }>,
     State(state): State<AppState>,
     Path(tracking_id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    state.locker.unreserve(&tracking_id, &actor).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Response, ApiError> {
+    run_withdraw(&state.locker, tracking_id, actor).await
+}
+
+/// `DELETE /api/v1/sync/reservations/{tracking_id}` (and the MQTT `withdraw` command).
+pub(super) async fn run_withdraw(
+    locker: &Locker,
+    tracking_id: String,
+    actor: Principal,
+) -> Result<Response, ApiError> {
+    locker.unreserve(&tracking_id, &actor).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Reservations waiting for their parcel, in tracking-id order. Never their codes.

@@ -71,6 +71,7 @@ impl Inner {
                 name,
                 courier: None,
                 parcel: None,
+                mqtt: false,
             });
         }
         if let Some(courier) = store::session_courier(&conn, &hash, self.now()).ok()? {
@@ -80,6 +81,7 @@ impl Inner {
                 name,
                 courier: Some(courier),
                 parcel: None,
+                mqtt: false,
             });
         }
         // A delivery's session reaches its parcel while it is being deposited: it ends once
@@ -98,6 +100,7 @@ impl Inner {
                 .map_or_else(|| "delivery".to_owned(), |by| by.as_string()),
             courier: None,
             parcel: Some(parcel_id),
+            mqtt: false,
         })
     }
 

@@ -8,6 +8,12 @@
 //! acknowledgement: codes are scrubbed, and events pruned, only up to there. A sync token can
 //! therefore not make the locker forget a code, or an event, that the push endpoint has not got.
 //!
+//! The MQTT link (`[mqtt]`) is a third consumer with a cursor of its own, moved by the broker's
+//! PUBACK; its fleet back end acknowledges on `P/ack`, which is the pull acknowledgement. With
+//! `[mqtt]`, what the cloud is known to have is also bounded by both: the broker has the event
+//! and the back end stored it. Every configured consumer must have an event before its code is
+//! scrubbed or it is pruned.
+//!
 //! Not "both cursors": a locker that only pushes has no pull agent whose acknowledgement would
 //! ever come, so it would keep every code and every event for ever; and where both run they
 //! feed the same cloud, which has a code once push delivered it. A pull agent that lags behind
@@ -26,13 +32,24 @@ impl Inner {
         self.config.sync.push.is_some()
     }
 
+    /// Whether the MQTT link publishes the feed.
+    fn publishes(&self) -> bool {
+        self.config.mqtt.is_some()
+    }
+
     /// How far the cloud is known to have the feed: push's cursor with `[sync.push]`, else the
-    /// pull agent's acknowledgement.
+    /// pull agent's acknowledgement; with `[mqtt]` also no further than the broker accepted and
+    /// the back end acknowledged (on `P/ack`, the pull acknowledgement).
     pub fn delivered_through(&self, conn: &Connection) -> Result<i64> {
-        Ok(match self.pushes() {
+        let pull = store::pull_acked_seq(conn)?;
+        let mut through = match self.pushes() {
             true => store::push_seq(conn)?,
-            false => store::pull_acked_seq(conn)?,
-        })
+            false => pull,
+        };
+        if self.publishes() {
+            through = through.min(pull).min(store::mqtt_seq(conn)?);
+        }
+        Ok(through)
     }
 
     pub fn feed_status(&self) -> Result<FeedStatus> {
@@ -43,6 +60,7 @@ impl Inner {
                 acked_seq,
                 pull_acked_seq: store::pull_acked_seq(c)?,
                 push_seq: store::push_seq(c)?,
+                mqtt_seq: store::mqtt_seq(c)?,
                 oldest_unacked_at: store::oldest_after(c, acked_seq)?,
             })
         })
@@ -86,6 +104,14 @@ impl Inner {
         })
     }
 
+    /// The broker acknowledged every event up to `seq` that the MQTT link published.
+    pub fn mqtt_published(&self, seq: i64) -> Result<()> {
+        self.tx(|tx| {
+            store::advance_mqtt(tx, seq)?;
+            self.settle_feed(tx)
+        })
+    }
+
     /// Scrubs the codes the cloud is known to have. Also run by housekeeping, for a config
     /// that stopped pushing (the pull agent may be further on). Codes newly scrubbed still sit
     /// in the WAL's older frames: the commit is followed by a checkpoint.
@@ -107,6 +133,11 @@ impl Locker {
     pub async fn ack(&self, seq: i64, actor: &Principal) -> Result<()> {
         let by = actor.audit_actor();
         self.blocking(move |inner| inner.ack(&by, seq)).await
+    }
+
+    /// The MQTT broker acknowledged every event up to `seq`.
+    pub async fn mqtt_published(&self, seq: i64) -> Result<()> {
+        self.blocking(move |inner| inner.mqtt_published(seq)).await
     }
 
     /// The push task's batch through `seq` was accepted.

@@ -22,6 +22,7 @@ mod feed;
 mod incident;
 mod kiosk;
 mod limits;
+mod mqtt;
 mod occupancy;
 mod photos;
 mod pickup;
@@ -44,6 +45,7 @@ pub use incident::{
     NOTE_MAX,
 };
 pub use kiosk::{PAIRING_TTL, Pairing, create_pairing_offline};
+pub use mqtt::{COMMANDS_KEPT, CommandClaim};
 pub use secrets::InstallKey;
 pub use sync::StateCounts;
 pub use types::*;

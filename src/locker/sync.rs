@@ -38,6 +38,7 @@ impl Inner {
             tracing::info!(pruned, "delivered events past retention deleted");
         }
         self.prune_login_throttles(tx)?;
+        store::prune_mqtt_commands(tx, now.minus(super::mqtt::COMMANDS_KEPT))?;
         self.delete_old_photos(tx)
     }
 }

@@ -17,6 +17,8 @@ pub struct Principal {
     /// Set for a delivery's own session (a `courier`-role token from `POST
     /// /api/v1/deliveries`): the one parcel it reaches.
     pub parcel: Option<ParcelId>,
+    /// A command of the MQTT link (`name` is its client id): audited as `mqtt:<client_id>`.
+    pub mqtt: bool,
 }
 
 impl Principal {
@@ -24,9 +26,24 @@ impl Principal {
     /// `kiosk:lobby`, `courier:alice`; a delivery's session `delivery:<what admitted it>`,
     /// e.g. `delivery:open_drop`, `delivery:pin:front door`.
     pub fn audit_actor(&self) -> String {
+        if self.mqtt {
+            return format!("mqtt:{}", self.name);
+        }
         match self.parcel {
             Some(_) => format!("delivery:{}", self.name),
             None => format!("{}:{}", self.role.as_str(), self.name),
+        }
+    }
+
+    /// The MQTT link's commands: an operator's reach (every command of the table is an
+    /// operator's or the sync agent's route), audited as `mqtt:<client_id>`.
+    pub fn mqtt(client_id: &str) -> Principal {
+        Principal {
+            role: Role::Operator,
+            name: client_id.to_owned(),
+            courier: None,
+            parcel: None,
+            mqtt: true,
         }
     }
 
@@ -195,6 +212,8 @@ pub struct FeedStatus {
     pub pull_acked_seq: i64,
     /// How far the push endpoint accepted the feed.
     pub push_seq: i64,
+    /// How far the MQTT broker accepted the feed (`[mqtt]`).
+    pub mqtt_seq: i64,
     /// When the oldest event after `acked_seq` happened, if any waits.
     pub oldest_unacked_at: Option<Timestamp>,
 }

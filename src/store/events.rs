@@ -94,6 +94,8 @@ pub fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
 /// was the only cursor; push's has its own (schema 7), so neither moves the other.
 const PULL_ACKED: &str = "acked_seq";
 const PUSH_DELIVERED: &str = "push_seq";
+/// How far the MQTT broker acknowledged (PUBACK) the events the link published.
+const MQTT_PUBLISHED: &str = "mqtt_seq";
 /// Codes are scrubbed from every event up to here (schema 7): the scrub reads only what is new.
 const SCRUBBED: &str = "scrubbed_seq";
 
@@ -105,6 +107,16 @@ pub fn pull_acked_seq(conn: &Connection) -> rusqlite::Result<i64> {
 /// How far the push endpoint accepted the feed.
 pub fn push_seq(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(super::meta_get(conn, PUSH_DELIVERED)?.unwrap_or(0))
+}
+
+/// How far the MQTT broker accepted the feed.
+pub fn mqtt_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(super::meta_get(conn, MQTT_PUBLISHED)?.unwrap_or(0))
+}
+
+/// Moves the MQTT link's cursor to `seq` (the broker acknowledged every event up to it).
+pub fn advance_mqtt(conn: &Connection, seq: i64) -> rusqlite::Result<(i64, i64)> {
+    advance(conn, MQTT_PUBLISHED, seq)
 }
 
 /// Moves the pull agent's acknowledgement to `seq`, never backwards and never past the last

@@ -300,6 +300,17 @@ CREATE INDEX delivery_sessions_by_parcel ON delivery_sessions(parcel_id);
 -- it; NULL = any. Kept so a resize or a move after a failed latch stays within them.
 ALTER TABLE parcels ADD COLUMN compartment_scope TEXT;
 "#,
+    // Schema 13: the MQTT fleet link. A command is executed at most once per id: its result is
+    // kept here (at least 7 days) and published again when the same id comes back.
+    r#"
+CREATE TABLE mqtt_commands (
+    id          TEXT PRIMARY KEY,
+    received_at INTEGER NOT NULL,
+    status      INTEGER NOT NULL,
+    body        TEXT NOT NULL
+);
+CREATE INDEX mqtt_commands_by_time ON mqtt_commands(received_at);
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -17,6 +17,7 @@ mod events;
 mod incidents;
 mod kiosk;
 mod migrations;
+mod mqtt;
 mod parcels;
 mod reservations;
 
@@ -28,6 +29,7 @@ pub use events::*;
 pub use incidents::*;
 pub use kiosk::*;
 pub use migrations::{CURRENT as SCHEMA_VERSION, MigrationError};
+pub use mqtt::*;
 pub use parcels::*;
 pub use reservations::*;
 

@@ -10,6 +10,7 @@
 //! `PushStatus` for `/healthz` and `/metrics`.
 
 mod backoff;
+mod mqtt_status;
 mod push;
 mod status;
 mod wire;
@@ -18,6 +19,7 @@ mod wire;
 mod tests;
 
 pub use backoff::Backoff;
+pub use mqtt_status::{MqttState, MqttStatus};
 pub use push::Pusher;
 pub use status::{PushPhase, PushState, PushStatus};
 pub use wire::{EventView, PushBody, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature};

@@ -116,6 +116,7 @@ pub async fn create_tokens(running: &Running) -> Tokens {
         name: "test".into(),
         courier: None,
         parcel: None,
+        mqtt: false,
     };
     let mut tokens = vec![];
     for (role, name) in [

@@ -23,10 +23,12 @@ const START_DEADLINE: Duration = Duration::from_secs(30);
 /// kill may legitimately meet a dead code, and a lockout would only stall the load.
 pub fn config_text(state_dir: &Path) -> String {
     // Deliveries without an account (open drop) share the load; their ceiling per kiosk is
-    // raised so the load never meets it, and their grace is short so a delivery whose answer
+    // raised so the load never meets it (a courier's own, courier_opens, too: the MQTT fleet
+    // bench runs the load for minutes), and their grace is short so a delivery whose answer
     // (and so its session) a kill took is stored by the locker.
     let policy = "courier_session = \"12h\"\nopens_per_credential = 100000\n\
-                  opens_locker_wide = 100000\ndeposit_grace = \"2s\"\n\n\
+                  opens_locker_wide = 100000\ncourier_opens = 100000\n\
+                  deposit_grace = \"2s\"\n\n\
                   [delivery]\nopen_drop = true";
     let text = crate::common::config_text(state_dir, policy);
     let text = text.replace("keypad_max_failures = 3", "keypad_max_failures = 1000000");
@@ -59,6 +61,18 @@ impl Daemon {
             notify,
             child: None,
         }
+    }
+
+    /// Adds `extra` (tables such as `[mqtt]`) to the end of the config file.
+    pub fn append_config(&self, extra: &str) {
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        std::fs::write(&self.config, format!("{text}\n{extra}\n")).expect("write config");
+    }
+
+    /// The running daemon's process id (the MQTT fleet bench reads its RSS).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
     }
 
     pub fn state_dir(&self) -> &Path {

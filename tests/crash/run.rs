@@ -40,8 +40,14 @@ impl Run {
     /// A fresh state directory with an operator token from `lockerd token create`, a running
     /// daemon, kiosk and sync tokens, and `couriers` couriers logged in.
     pub async fn setup(couriers: usize) -> Run {
+        Self::setup_with(couriers, "").await
+    }
+
+    /// Like `setup`, with `extra` (tables such as `[mqtt]`) added to the config.
+    pub async fn setup_with(couriers: usize, extra: &str) -> Run {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut daemon = Daemon::new(dir.path());
+        daemon.append_config(extra);
         let out = daemon
             .cli(&["token", "create", "--role", "operator", "--name", "ops"])
             .await;
@@ -129,6 +135,19 @@ impl Run {
         self.assert_sound(&format!("after cycle {cycle}"), false)
             .await;
         self.enable_compartments().await;
+    }
+
+    /// SIGKILL now and a restart over the same state, the load paused meanwhile; no checks (a
+    /// consumer that acknowledges, as the MQTT fleet bench's does, scrubs the codes the checks
+    /// look for).
+    #[allow(dead_code)]
+    pub async fn kill_and_restart(&mut self) {
+        self.publish.send_replace(None);
+        self.daemon.kill().await;
+        self.daemon.spawn();
+        self.api = self.daemon.ready().await;
+        self.enable_compartments().await;
+        self.go();
     }
 
     /// An operator who has looked inside puts compartments a restart took out of service (a

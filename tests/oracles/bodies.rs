@@ -183,6 +183,7 @@ impl Rig {
             name: "fuzz".into(),
             courier: None,
             parcel: None,
+            mqtt: false,
         };
         let mut tokens = Vec::new();
         for (caller, role) in [
@@ -249,6 +250,7 @@ impl Rig {
             name: "fuzz".into(),
             courier: None,
             parcel: None,
+            mqtt: false,
         };
         let locker = &self.running.as_ref().expect("running").locker;
         if route.path == "/api/v1/pickup" {

@@ -164,6 +164,45 @@ fn the_default_file_gives_every_key_its_default() {
 }
 
 #[test]
+fn the_default_file_documents_every_mqtt_key() {
+    let text = std::fs::read_to_string(config_dir().join("lockerd.toml")).unwrap();
+    assert!(text.contains("\n# [mqtt]\n"));
+    let start = text.find("# [mqtt]").unwrap();
+    let block: String = text[start..]
+        .lines()
+        .take_while(|line| line.starts_with('#'))
+        .map(|line| line.trim_start_matches("# "))
+        .filter(|line| !line.starts_with(' '))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for key in [
+        "url",
+        "client_id",
+        "topic_prefix",
+        "username",
+        "password_file",
+        "ca_file",
+        "cert_file",
+        "key_file",
+        "keepalive",
+        "allow_plaintext",
+        "command_secret_file",
+        "home_assistant",
+        "discovery_prefix",
+    ] {
+        assert!(
+            block.contains(&format!("\n{key} = ")),
+            "config/lockerd.toml does not document mqtt.{key}"
+        );
+    }
+    // Uncommented, the example loads (its host is not loopback, and the system roots serve).
+    let config = ok(&with(&block));
+    let mqtt = config.mqtt.expect("the example configures the link");
+    assert_eq!(mqtt.client_id, "lockerd-dev-locker");
+    assert!(mqtt.tls.is_some());
+}
+
+#[test]
 fn the_default_files_push_example_loads_once_uncommented() {
     let text = std::fs::read_to_string(config_dir().join("lockerd.toml")).unwrap();
     let start = text.find("# [sync.push]").unwrap();

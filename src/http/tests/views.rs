@@ -201,6 +201,7 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
         acked_seq: 9,
         pull_acked_seq: 11,
         push_seq: 9,
+        mqtt_seq: 0,
         oldest_unacked_at: Some(T0),
     };
     let push = PushState {
@@ -218,7 +219,7 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
     };
     let v = serde_json::to_value(HealthView::new(
         health,
-        Some(SyncHealthView::new(feed, Some(push), now)),
+        Some(SyncHealthView::new(feed, Some(push), None, now)),
         None,
     ))
     .unwrap();
@@ -234,21 +235,41 @@ fn health_shows_how_far_the_cloud_is_behind_and_the_push_state() {
                 "last_success_at": T0.to_rfc3339(),
                 "last_error": "the cloud answered 500 Internal Server Error",
                 "consecutive_failures": 3,
-                "next_attempt_at": T0.plus(std::time::Duration::from_secs(4)).to_rfc3339()}})
+                "next_attempt_at": T0.plus(std::time::Duration::from_secs(4)).to_rfc3339()},
+            "mqtt": null})
     );
     let caught_up = FeedStatus {
         last_seq: 12,
         acked_seq: 12,
         pull_acked_seq: 12,
         push_seq: 0,
+        mqtt_seq: 10,
         oldest_unacked_at: None,
     };
-    let v = serde_json::to_value(SyncHealthView::new(caught_up, None, now)).unwrap();
+    let v = serde_json::to_value(SyncHealthView::new(caught_up, None, None, now)).unwrap();
     assert_eq!(
         v,
         json!({"last_seq": 12, "acked_seq": 12, "pull_acked_seq": 12, "unacked": 0,
-            "oldest_unacked_age_s": null, "push": null})
+            "oldest_unacked_age_s": null, "push": null, "mqtt": null})
     );
+    let link = lockerd_mqtt_state();
+    let v = serde_json::to_value(SyncHealthView::new(caught_up, None, Some(link), now)).unwrap();
+    assert_eq!(
+        v["mqtt"],
+        json!({"enabled": true, "connected": true, "published_seq": 10, "outstanding": 2,
+            "last_publish_at": T0.to_rfc3339(), "last_error": null, "consecutive_failures": 0,
+            "next_attempt_at": null}),
+        "the link's cursor and what the broker has not acknowledged"
+    );
+}
+
+fn lockerd_mqtt_state() -> crate::sync::MqttState {
+    crate::sync::MqttState {
+        enabled: true,
+        connected: true,
+        last_publish_at: Some(T0),
+        ..Default::default()
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@ use super::opt_time;
 use crate::domain::Timestamp;
 use crate::locker::{BusHealth, FeedStatus, Health, KeypadStatus};
 pub use crate::sync::EventView;
-use crate::sync::{PushPhase, PushState};
+use crate::sync::{MqttState, PushPhase, PushState};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -87,6 +87,46 @@ pub struct SyncHealthView {
     pub oldest_unacked_age_s: Option<i64>,
     /// `null` without `[sync.push]` in the config.
     pub push: Option<PushView>,
+    /// The MQTT fleet link; `null` without `[mqtt]` in the config.
+    pub mqtt: Option<MqttView>,
+}
+
+/// The MQTT link: whether it is connected, and how far the broker has the feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MqttView {
+    /// Whether the link's task is running.
+    pub enabled: bool,
+    /// Connected to the broker now.
+    pub connected: bool,
+    /// The link's own cursor: the last seq the broker acknowledged (PUBACK).
+    pub published_seq: i64,
+    /// Events not yet acknowledged by the broker: `last_seq - published_seq`.
+    pub outstanding: i64,
+    /// When the broker last acknowledged an event.
+    #[schema(format = DateTime)]
+    pub last_publish_at: Option<String>,
+    /// Why the connection last failed or dropped; `null` once connected again.
+    pub last_error: Option<String>,
+    /// Connection attempts that failed in a row.
+    pub consecutive_failures: u32,
+    /// When the next connection attempt is due, while backing off.
+    #[schema(format = DateTime)]
+    pub next_attempt_at: Option<String>,
+}
+
+impl MqttView {
+    pub fn new(s: MqttState, feed: &FeedStatus) -> Self {
+        MqttView {
+            enabled: s.enabled,
+            connected: s.connected,
+            published_seq: feed.mqtt_seq,
+            outstanding: (feed.last_seq - feed.mqtt_seq).max(0),
+            last_publish_at: opt_time(s.last_publish_at),
+            last_error: s.last_error,
+            consecutive_failures: s.consecutive_failures,
+            next_attempt_at: opt_time(s.next_attempt_at),
+        }
+    }
 }
 
 /// The push task: what it is doing and how its last attempts went.
@@ -136,8 +176,14 @@ impl HealthView {
 }
 
 impl SyncHealthView {
-    pub fn new(feed: FeedStatus, push: Option<PushState>, now: Timestamp) -> Self {
+    pub fn new(
+        feed: FeedStatus,
+        push: Option<PushState>,
+        mqtt: Option<MqttState>,
+        now: Timestamp,
+    ) -> Self {
         SyncHealthView {
+            mqtt: mqtt.map(|s| MqttView::new(s, &feed)),
             last_seq: feed.last_seq,
             acked_seq: feed.acked_seq,
             pull_acked_seq: feed.pull_acked_seq,
