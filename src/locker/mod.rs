@@ -43,7 +43,7 @@ pub use incident::{
     NOTE_MAX,
 };
 pub use kiosk::{PAIRING_TTL, Pairing, create_pairing_offline};
-pub use secrets::InstallKey;
+pub use secrets::{InstallKey, new_token, token_hash};
 pub use sync::StateCounts;
 pub use types::*;
 
