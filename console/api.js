@@ -4,7 +4,7 @@
 
 const CSRF = { 'X-Lockerd-Csrf': '1' };
 
-/** One call: `{ok, status, data, error}`; `error.code` is `network` when nothing answered. */
+/** One call: `{ok, status, data, error}` (`data`: the JSON, or an SVG's text); `error.code` is `network` when nothing answered. */
 export async function call(method, path, body) {
   const headers = method === 'GET' ? {} : { ...CSRF };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -22,7 +22,8 @@ export async function call(method, path, body) {
     return { ok: false, status: 401, data: null, error: { code: 'unauthorized' } };
   }
   let data = null;
-  try { data = await res.json(); } catch { /* an empty 202 or 204 */ }
+  if ((res.headers.get('content-type') ?? '').startsWith('image/svg+xml')) data = await res.text();
+  else try { data = await res.json(); } catch { /* an empty 202 or 204 */ }
   return { ok: res.ok, status: res.status, data, error: res.ok ? null : (data?.error ?? { code: 'unexpected' }) };
 }
 

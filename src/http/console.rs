@@ -33,9 +33,12 @@ const ASSETS: Assets = assets!(
     [
         ("app.js", JS),
         ("api.js", JS),
+        ("codes.js", JS),
         ("dom.js", JS),
         ("i18n.js", JS),
+        ("lists.js", JS),
         ("parcels.js", JS),
+        ("people.js", JS),
         ("signin.js", JS),
         ("strings.js", JS),
         ("wall.js", JS),
@@ -52,7 +55,8 @@ pub(super) fn pages() -> Router<AppState> {
         )
         .route("/console/", get(index))
         .route("/console/session", post(sign_in))
-        .route("/console/signout", post(sign_out));
+        .route("/console/signout", post(sign_out))
+        .route("/console/qr", post(qr));
     with_assets(router, ASSETS)
 }
 
@@ -114,4 +118,44 @@ async fn sign_out(State(state): State<AppState>, parts: Parts) -> Result<Respons
 /// sign a browser in (into its own session) nor out.
 fn same_origin(parts: &Parts) -> Result<(), ApiError> {
     session_cookie::check_same_origin(parts).map_err(|why| LockerError::CrossSite(why).into())
+}
+
+#[derive(Deserialize)]
+struct QrText {
+    /// What the code says: a courier's `otpauth://` URL, shown once. `Secret`: never logged.
+    text: Secret,
+}
+
+/// The longest text `POST /console/qr` draws: an otpauth URL with a long courier name.
+const QR_MAX: usize = 512;
+
+/// Draws a QR code of `text` as SVG, for the page to show a courier's TOTP secret once: the
+/// secret stays in the page's memory and this answer (`no-store`), never in an address. For a
+/// live console session only, under the CSRF check (`403`, `401` otherwise).
+async fn qr(
+    State(state): State<AppState>,
+    parts: Parts,
+    Json(body): Json<QrText>,
+) -> Result<Response, ApiError> {
+    same_origin(&parts)?;
+    console_holder(&parts.headers, &state)
+        .await
+        .ok_or(ApiError::Unauthorized)?;
+    let text = body.text.expose();
+    if text.is_empty() || text.len() > QR_MAX {
+        let msg = format!("text: must be 1 to {QR_MAX} bytes");
+        return Err(ApiError::InvalidRequest(msg));
+    }
+    let code = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| ApiError::InvalidRequest(format!("text: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    let headers = [
+        (header::CONTENT_TYPE, "image/svg+xml"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    Ok((headers, svg).into_response())
 }

@@ -3,6 +3,7 @@
 // and its audit entry, signing out; screenshots at phone and laptop sizes.
 
 import assert from 'node:assert/strict';
+import jsQR from 'jsqr';
 import * as api from './lib/api.js';
 import { camera, scenario } from './lib/browser.js';
 import { LAYOUTS, OPERATOR_TOKEN, freeCompartment, signedIn, tile, typeToken } from './lib/console.js';
@@ -130,4 +131,75 @@ scenario('a parcel is found by its tracking id, its evidence downloads, its code
     return entries.find((e) => e.action === 'parcel.new_code' && e.detail.parcel_id === parcel.id);
   });
   assert.equal(renewed.actor.split(':')[0], 'operator');
+});
+
+scenario('a courier added in the console logs in with the secret its QR code carries', async (kit) => {
+  const { page } = await signedIn(kit);
+  const shoot = camera('console-people');
+  await page.getByRole('link', { name: 'People' }).click();
+  const name = api.unique('desk-courier');
+  await page.getByLabel('Name').first().fill(name);
+  await page.getByRole('button', { name: 'Add courier' }).click();
+  await page.locator('#totp-qr').waitFor();
+  await shoot(page, 'courier-added');
+  // The QR code read as a phone's camera would: the image drawn, its pixels decoded.
+  const pixels = await page.locator('#totp-qr').evaluate(async (img) => {
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth || 240;
+    canvas.height = img.naturalHeight || 240;
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    return { width: data.width, height: data.height, data: Array.from(data.data) };
+  });
+  const decoded = jsQR(Uint8ClampedArray.from(pixels.data), pixels.width, pixels.height);
+  assert.ok(decoded, 'the QR code decodes');
+  assert.equal(decoded.data, await page.locator('#otpauth').getAttribute('href'), 'the code says the link');
+  const url = new URL(decoded.data);
+  assert.equal(url.protocol, 'otpauth:');
+  assert.equal(url.host, 'totp');
+  assert.equal(decodeURIComponent(url.pathname), `/lockerd:${name}`);
+  const secret = url.searchParams.get('secret');
+  assert.equal(secret, await page.locator('#totp-secret').innerText());
+  assert.equal(url.searchParams.get('issuer'), 'lockerd');
+
+  // The secret shown is the courier's: a login with its TOTP works.
+  const kiosk = (await api.expect(201, 'POST', '/api/v1/tokens', { body: { role: 'kiosk', name: api.unique('console-k') } })).token;
+  await api.expect(200, 'POST', '/api/v1/courier/login', { token: kiosk, body: { courier: name, code: api.totp(secret) } });
+
+  await page.getByRole('button', { name: 'I have noted it' }).click();
+  assert.equal(await page.locator('#totp-secret').count(), 0, 'gone once noted');
+  const row = page.locator('#couriers tr').filter({ hasText: name });
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await row.waitFor({ state: 'detached' });
+  const { couriers } = await api.expect(200, 'GET', '/api/v1/couriers');
+  assert.ok(!couriers.some((c) => c.name === name && c.active !== false), 'removed');
+});
+
+scenario('an access code is created, shown once, and deleted in the console', async (kit) => {
+  const { page } = await signedIn(kit, 'phone');
+  const shoot = camera('console-codes');
+  await page.getByRole('link', { name: 'Codes' }).click();
+  const name = api.unique('desk-pin');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Purpose').selectOption('delivery');
+  await page.getByLabel('Uses (empty: unlimited)').fill('2');
+  await page.getByRole('button', { name: 'Create code' }).click();
+  const code = await page.locator('#new-code').innerText();
+  assert.match(code, /^\d{4,}$/);
+  await shoot(page, 'code-created');
+  const listed = async () => (await api.expect(200, 'GET', '/api/v1/access-codes')).access_codes.find((c) => c.name === name);
+  const made = await listed();
+  assert.equal(made.purpose, 'delivery');
+  assert.equal(made.uses_left, 2);
+  const row = page.locator('#access-codes tr').filter({ hasText: name });
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await row.waitFor({ state: 'detached' });
+  assert.equal(await listed(), undefined, 'deleted');
+  await shoot(page, 'code-deleted');
 });
