@@ -4,11 +4,12 @@
 import { call } from './api.js';
 import { languageButtons, translate } from './i18n.js';
 import * as codes from './codes.js';
+import * as health from './health.js';
 import * as parcels from './parcels.js';
 import * as people from './people.js';
 import * as wall from './wall.js';
 
-const VIEWS = { wall, parcels, people, codes };
+const VIEWS = { wall, parcels, people, codes, health };
 const main = document.getElementById('view');
 let cleanup = () => {};
 

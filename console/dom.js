@@ -16,7 +16,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (name === 'style') Object.assign(node.style, value);
     else node.setAttribute(name, value === true ? '' : String(value));
   }
-  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  node.append(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   return node;
 }
 

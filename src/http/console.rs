@@ -35,6 +35,7 @@ const ASSETS: Assets = assets!(
         ("api.js", JS),
         ("codes.js", JS),
         ("dom.js", JS),
+        ("health.js", JS),
         ("i18n.js", JS),
         ("lists.js", JS),
         ("parcels.js", JS),

@@ -33,6 +33,7 @@ mod tx;
 mod types;
 
 pub use access_codes::{ACCESS_CODES_MAX, AccessCodeRequest, NewAccessCode};
+pub use audit::AuditCheck;
 pub use auth::UNKNOWN_NAME_THROTTLES_MAX;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::Ticket;

@@ -203,3 +203,30 @@ scenario('an access code is created, shown once, and deleted in the console', as
   assert.equal(await listed(), undefined, 'deleted');
   await shoot(page, 'code-deleted');
 });
+
+scenario('health: the buses, a wrong code counted and cleared by unlocking, the audit chain verified', async (kit) => {
+  const kiosk = (await api.expect(201, 'POST', '/api/v1/tokens', { body: { role: 'kiosk', name: api.unique('console-h') } })).token;
+  const stored = await api.storedParcel('S');
+  const wrong = await api.request('POST', '/api/v1/pickup', { token: kiosk, body: { code: api.wrongCode(stored.code) } });
+  assert.equal(wrong.status, 401, wrong.text);
+  const { page } = await signedIn(kit);
+  const shoot = camera('console-health');
+  await page.getByRole('link', { name: 'Health' }).click();
+  await page.locator('#buses tr').first().waitFor();
+  const health = await api.expect(200, 'GET', '/healthz');
+  assert.equal(await page.locator('#buses tr').count(), health.buses.length);
+  await page.locator('#keypad dd').filter({ hasText: /^1$/ }).waitFor();
+  const result = page.locator('#audit-result');
+  await result.filter({ hasText: 'Intact' }).waitFor();
+  const { head } = await api.expect(200, 'GET', '/api/v1/audit/verify');
+  assert.ok(head.seq > 0);
+  await shoot(page, 'laptop');
+
+  await page.getByRole('button', { name: 'Unlock the keypad' }).click();
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await api.waitFor('the keypad count cleared', async () => (await api.keypad()).failures === 0);
+  const { entries } = await api.expect(200, 'GET', `/api/v1/audit?after=${head.seq - 1}&limit=1000`);
+  assert.ok(entries.some((e) => e.action === 'keypad.unlocked' && e.actor.startsWith('operator:')));
+  await page.getByRole('button', { name: 'Verify again' }).click();
+  await result.filter({ hasText: 'Intact' }).waitFor();
+});
