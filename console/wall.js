@@ -134,6 +134,8 @@ export function render(main) {
   source.addEventListener('error', () => say('reconnecting'));
   // Ages move on without a change of state.
   timer = setInterval(draw, 60_000);
+  // The first read does not wait for the stream's first event.
+  refresh();
   showAudit();
   return () => { source.close(); clearInterval(timer); };
 }
