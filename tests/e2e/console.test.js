@@ -230,3 +230,22 @@ scenario('health: the buses, a wrong code counted and cleared by unlocking, the 
   await page.getByRole('button', { name: 'Verify again' }).click();
   await result.filter({ hasText: 'Intact' }).waitFor();
 });
+
+scenario('every view at phone and laptop size, none scrolling sideways', async (kit) => {
+  for (const layout of ['phone', 'laptop']) {
+    const signIn = await kit.blank({ viewport: LAYOUTS[layout] });
+    await signIn.page.goto('/console/');
+    await signIn.page.getByLabel('Operator token').waitFor();
+    const shoot = camera(`console-views-${layout}`);
+    await shoot(signIn.page, 'sign-in');
+    const { page } = await signedIn(kit, layout);
+    for (const [view, heading] of [['wall', 'Wall'], ['parcels', 'Parcels'], ['people', 'People and tokens'], ['codes', 'Codes and reservations'], ['health', 'Health']]) {
+      await page.goto(`/console/#${view}`);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.waitForLoadState('networkidle').catch(() => {});
+      await shoot(page, view);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `${view} at ${layout}: the page scrolls sideways by ${overflow}px`);
+    }
+  }
+});
