@@ -286,11 +286,22 @@ async fn a_deleted_last_entry_is_named_and_verify_runs_beside_the_daemon() {
     assert!(output.status.success(), "stderr:\n{}", text(&output.stderr));
     let count = entries(&h).await.len() as i64;
     assert!(text(&output.stdout).contains(&format!("intact: {count} entries")));
+    // The API's form of the check (the console's Health view) agrees.
+    let (status, check) = h.get("/api/v1/audit/verify", &h.operator).await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!(check["intact"], true, "{check}");
+    assert_eq!(check["entries"], count);
+    assert_eq!(check["head"]["seq"], count);
+    assert!(check["db_bytes"].as_u64().unwrap() > 0);
 
     let db = rusqlite::Connection::open(h.dir.path().join("state/lockerd.db")).unwrap();
     db.execute("DELETE FROM audit WHERE seq = ?1", [count])
         .unwrap();
     assert_broken_at(&config, count);
+    let (_, check) = h.get("/api/v1/audit/verify", &h.operator).await;
+    assert_eq!(check["intact"], false, "{check}");
+    let broken = check["broken"].as_str().unwrap();
+    assert!(broken.contains(&format!("entry {count}")), "{broken}");
     // Not even a later entry hides the gap.
     assert_eq!(unlock().await.0, 204);
     assert_broken_at(&config, count);

@@ -10,6 +10,9 @@
 //! would admit every delivery the others expect refused. Screenshots of every step land in
 //! `<target dir>/kiosk-e2e/`.
 //!
+//! `E2E_ONLY=console` runs only the test files whose names contain `console` (while working on
+//! one page); unset, every file runs.
+//!
 //! Needs node (20 or newer), Debian's chromium and `npm ci` in tests/e2e; `.ci/run` installs
 //! them. Without them the test is skipped with a message, except under CI (`CI` set), where it
 //! fails.
@@ -47,21 +50,23 @@ fn kiosk_page_end_to_end_in_headless_chromium() {
     let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
 
+    let only = std::env::var("E2E_ONLY").ok();
     let (open_drop, others): (Vec<String>, Vec<String>) = test_files()
         .into_iter()
+        .filter(|f| only.as_deref().is_none_or(|o| f.contains(o)))
         .partition(|f| OPEN_DROP_TESTS.contains(&f.as_str()));
-    assert_eq!(
-        open_drop.len(),
-        OPEN_DROP_TESTS.len(),
-        "every open drop test file exists"
-    );
-    run_suite(&Daemon::start(""), &others, &chromium, &artifacts);
-    run_suite(
-        &Daemon::start(OPEN_DROP_CONFIG),
-        &open_drop,
-        &chromium,
-        &artifacts,
-    );
+    if only.is_none() {
+        assert_eq!(
+            open_drop.len(),
+            OPEN_DROP_TESTS.len(),
+            "every open drop test file exists"
+        );
+    }
+    for (config, files) in [("", &others), (OPEN_DROP_CONFIG, &open_drop)] {
+        if !files.is_empty() {
+            run_suite(&Daemon::start(config), files, &chromium, &artifacts);
+        }
+    }
     println!("screenshots: {}", artifacts.display());
 }
 

@@ -1,7 +1,8 @@
-//! The kiosk page's script is ES modules the browser loads as they are (no bundler, no build
-//! step): `app.js` and every module it imports, directly or not, must be served like app.js,
-//! as JavaScript with the same headers, or the page stops before its first screen. Only the
-//! files compiled into the daemon are served. The page itself runs in tests/kiosk_e2e.rs.
+//! The kiosk's and the console's scripts are ES modules the browser loads as they are (no
+//! bundler, no build step): each entry and every module it imports, directly or not, must be
+//! served like it, as JavaScript with the same headers, or the page stops before its first
+//! screen. Only the files compiled into the daemon are served. The pages themselves run in
+//! tests/kiosk_e2e.rs.
 
 mod common;
 
@@ -10,7 +11,8 @@ use reqwest::header;
 use serde_json::Value;
 use std::collections::{BTreeSet, VecDeque};
 
-const ENTRY: &str = "/kiosk/app.js";
+/// The pages' entry modules: the kiosk's, the console's and the console's sign-in page's.
+const ENTRIES: &[&str] = &["/kiosk/app.js", "/console/app.js", "/console/signin.js"];
 
 /// The modules `source` (served at `path`) imports with a relative specifier, as paths.
 fn imports(path: &str, source: &str) -> Vec<String> {
@@ -47,8 +49,8 @@ fn resolve(path: &str, spec: &str) -> String {
 async fn every_module_the_page_imports_is_served_as_javascript() {
     let h = Harness::start().await;
     let http = &h.http;
-    let mut seen = BTreeSet::from([ENTRY.to_owned()]);
-    let mut queue = VecDeque::from([ENTRY.to_owned()]);
+    let mut seen: BTreeSet<String> = ENTRIES.iter().map(|e| e.to_string()).collect();
+    let mut queue: VecDeque<String> = seen.iter().cloned().collect();
     while let Some(path) = queue.pop_front() {
         let response = http.get(h.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
@@ -62,13 +64,20 @@ async fn every_module_the_page_imports_is_served_as_javascript() {
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
         let source = response.text().await.unwrap();
         for module in imports(&path, &source) {
-            assert!(module.starts_with("/kiosk/"), "{path} imports {module}");
+            let folder = &path[..path[1..].find('/').expect("a folder") + 2];
+            assert!(module.starts_with(folder), "{path} imports {module}");
             if seen.insert(module.clone()) {
                 queue.push_back(module);
             }
         }
     }
-    for module in ["/kiosk/strings.js", "/kiosk/screens/start.js"] {
+    let expected = [
+        "/kiosk/strings.js",
+        "/kiosk/screens/start.js",
+        "/console/strings.js",
+        "/console/wall.js",
+    ];
+    for module in expected {
         assert!(seen.contains(module), "{module} among {seen:?}");
     }
 

@@ -3,17 +3,19 @@
 use super::AppState;
 use super::error::{ApiError, AuthErrors, ErrorBody};
 use super::extract::{Caller, Json, OPERATOR, Query, page_limit};
-use super::views::{AuditEntryView, AuditPage};
+use super::views::{AuditEntryView, AuditHeadView, AuditPage};
 use axum::extract::State;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(audit))
+    OpenApiRouter::new()
+        .routes(routes!(audit))
+        .routes(routes!(verify))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,4 +91,79 @@ async fn audit(
         entries: entries.into_iter().map(AuditEntryView::from).collect(),
         next,
     }))
+}
+
+/// The audit chain checked now, with the storage it lives on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditVerifyView {
+    /// Every entry checks out: none was edited, deleted or inserted.
+    pub intact: bool,
+    /// Entries that check out, from the first.
+    pub entries: usize,
+    /// What is wrong with the first entry that does not check out; `null` when intact.
+    pub broken: Option<String>,
+    /// The newest entry (seq and hash), to compare with one recorded elsewhere earlier.
+    pub head: Option<AuditHeadView>,
+    /// The database's size in bytes.
+    pub db_bytes: u64,
+    /// Free and total bytes of the file system of `locker.state_dir`; `null` when it cannot
+    /// be read.
+    pub disk_free_bytes: Option<u64>,
+    pub disk_total_bytes: Option<u64>,
+}
+
+/// Verify the audit chain now (extension).
+///
+/// Roles: operator. Recomputes every entry's hash from the first, as `lockerd audit verify`
+/// does, in one read of the database (a long log holds other requests up for that read), and
+/// says how large the database is and how much room its disk has left.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify",
+    tag = "audit",
+    security(("bearer" = ["operator"])),
+    responses((status = 200, description = "the check", body = AuditVerifyView), AuthErrors)
+)]
+async fn verify(
+    _: Caller<OPERATOR>,
+    State(state): State<AppState>,
+) -> Result<Json<AuditVerifyView>, ApiError> {
+    let check = state.locker.verify_audit().await?;
+    let db_bytes = state.locker.db_bytes().await?;
+    let disk = disk_space(&state.locker.config().locker.state_dir);
+    Ok(Json(AuditVerifyView {
+        intact: check.broken.is_none(),
+        entries: check.entries,
+        broken: check.broken,
+        head: check.head.map(|(seq, hash)| AuditHeadView {
+            seq,
+            hash: hex::encode(hash),
+        }),
+        db_bytes,
+        disk_free_bytes: disk.map(|(free, _)| free),
+        disk_total_bytes: disk.map(|(_, total)| total),
+    }))
+}
+
+/// Free (to an unprivileged user) and total bytes of the file system holding `dir`.
+fn disk_space(dir: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a NUL-terminated string and `stat` is written by statvfs before it is
+    // read, only when it answers 0.
+    let stat = unsafe {
+        if libc::statvfs(path.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return None;
+        }
+        stat.assume_init()
+    };
+    // The fields' widths differ between targets (32-bit on the Pi's armv7).
+    #[allow(clippy::unnecessary_cast)]
+    let (block, free, total) = (
+        (stat.f_frsize as u64).max(1),
+        stat.f_bavail as u64,
+        stat.f_blocks as u64,
+    );
+    Some((free.saturating_mul(block), total.saturating_mul(block)))
 }

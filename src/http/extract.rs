@@ -30,11 +30,16 @@ async fn authenticate(parts: &Parts, state: &AppState, roles: u8) -> Result<Prin
         let principal = state.locker.authenticate(token).await;
         return principal.ok_or(ApiError::Unauthorized);
     }
-    if !session_cookie::from_kiosk_page(&parts.headers) {
+    if !session_cookie::from_page(&parts.headers) {
         return Err(ApiError::Unauthorized);
     }
     session_cookie::check_same_origin(parts)
         .map_err(|why| ApiError::Locker(LockerError::CrossSite(why)))?;
+    if roles & OPERATOR != 0
+        && let Some((_, operator)) = console_holder(&parts.headers, state).await
+    {
+        return Ok(operator);
+    }
     let holder = |name, role| cookie_holder(&parts.headers, state, name, role);
     if roles & COURIER != 0 {
         if let Some(courier) = holder(session_cookie::COURIER_COOKIE, Role::Courier).await {
@@ -61,11 +66,27 @@ pub async fn cookie_holder(
     (principal.role == role).then_some(principal)
 }
 
-/// The secret a caller of a kiosk or operator route authenticated with: the bearer token, or
-/// (from the kiosk page) its kiosk cookie. A live stream keeps it to check it again later.
-pub fn credential(headers: &HeaderMap) -> Option<String> {
+/// The operator token and holder behind the request's console cookie, if its session is live
+/// and the token still is (a deleted token ends its sessions at once).
+pub async fn console_holder(headers: &HeaderMap, state: &AppState) -> Option<(String, Principal)> {
+    let id = session_cookie::cookie(headers, session_cookie::CONSOLE_COOKIE)?;
+    let (token, holder) = state.consoles.get(&id, std::time::Instant::now())?;
+    let now = state.locker.authenticate(&token).await?;
+    (now == holder && holder.role == Role::Operator).then_some((token, holder))
+}
+
+/// The secret `holder`, a caller of a kiosk or operator route, authenticated with: the bearer
+/// token, the operator token behind the console's session, or the kiosk page's cookie. A live
+/// stream keeps it to check it again later.
+pub async fn credential(
+    headers: &HeaderMap,
+    state: &AppState,
+    holder: &Principal,
+) -> Option<String> {
     if headers.contains_key(header::AUTHORIZATION) {
         bearer_token(headers).map(str::to_owned)
+    } else if holder.role == Role::Operator {
+        console_holder(headers, state).await.map(|(token, _)| token)
     } else {
         session_cookie::cookie(headers, session_cookie::KIOSK_COOKIE)
     }

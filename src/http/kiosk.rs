@@ -9,6 +9,7 @@ use super::AppState;
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
 use super::extract::{Caller, Json, KIOSK, OPERATOR, Query, cookie_holder, credential};
 use super::live::KioskFrame;
+use super::pages::{Assets, CSS, JS, assets, page, with_assets};
 use super::session_cookie::{self, KIOSK_COOKIE};
 use super::slots::Slot;
 use super::views::{KioskState, PairingView};
@@ -30,44 +31,28 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 const INDEX: &str = include_str!("../../kiosk/index.html");
 const NOT_PAIRED: &str = include_str!("../../kiosk/not-paired.html");
 
-const JS: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
-
-/// Declares the page's static files: each one's path under `kiosk/`, which is also its path
-/// under `/kiosk/`, compiled in with its content type.
-macro_rules! assets {
-    ($(($file:literal, $content_type:expr)),* $(,)?) => {
-        &[$((
-            concat!("/kiosk/", $file),
-            include_str!(concat!("../../kiosk/", $file)),
-            $content_type,
-        )),*]
-    };
-}
-
 /// The page's scripts and style sheet, served to anyone (they hold no secret): `app.js` is the
 /// entry, and every ES module it imports, directly or not, must be listed here.
-const ASSETS: &[(&str, &str, &str)] = assets![
-    ("app.js", JS),
-    ("api.js", JS),
-    ("dom.js", JS),
-    ("i18n.js", JS),
-    ("live.js", JS),
-    ("screen.js", JS),
-    ("session.js", JS),
-    ("strings.js", JS),
-    ("screens/courier.js", JS),
-    ("screens/deliver.js", JS),
-    ("screens/deposit.js", JS),
-    ("screens/pickup.js", JS),
-    ("screens/returns.js", JS),
-    ("screens/start.js", JS),
-    ("style.css", CSS),
-];
-
-/// Only this server's own files run or load in the page, and no other site may frame it.
-const CSP: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; \
-    form-action 'self'; frame-ancestors 'none'";
+const ASSETS: Assets = assets!(
+    "kiosk",
+    [
+        ("app.js", JS),
+        ("api.js", JS),
+        ("dom.js", JS),
+        ("i18n.js", JS),
+        ("live.js", JS),
+        ("screen.js", JS),
+        ("session.js", JS),
+        ("strings.js", JS),
+        ("screens/courier.js", JS),
+        ("screens/deliver.js", JS),
+        ("screens/deposit.js", JS),
+        ("screens/pickup.js", JS),
+        ("screens/returns.js", JS),
+        ("screens/start.js", JS),
+        ("style.css", CSS),
+    ]
+);
 
 /// The page and its files (outside the API document).
 pub(super) fn pages() -> Router<AppState> {
@@ -75,12 +60,7 @@ pub(super) fn pages() -> Router<AppState> {
         .route("/kiosk", get(|| async { Redirect::permanent("/kiosk/") }))
         .route("/kiosk/", get(index))
         .route("/kiosk/pair", get(pair));
-    // One route per file, not a wildcard: any other path stays the API's ordinary 404.
-    ASSETS
-        .iter()
-        .fold(router, |router, &(path, body, content_type)| {
-            router.route(path, get(move || async move { asset(body, content_type) }))
-        })
+    with_assets(router, ASSETS)
 }
 
 /// The pairing and live-feed routes (in the API document).
@@ -88,27 +68,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_pairing))
         .routes(routes!(events))
-}
-
-fn asset(body: &'static str, content_type: &'static str) -> Response {
-    let headers = [
-        (header::CONTENT_TYPE, content_type),
-        // Revalidate each load, so an updated daemon's page is never mixed with old files.
-        (header::CACHE_CONTROL, "no-cache"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    ];
-    (headers, body).into_response()
-}
-
-fn page(status: StatusCode, body: &'static str) -> Response {
-    let headers = [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::CONTENT_SECURITY_POLICY, CSP),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-    ];
-    (status, headers, body).into_response()
 }
 
 async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -213,7 +172,9 @@ async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let credential = credential(&headers).ok_or(ApiError::Unauthorized)?;
+    let credential = credential(&headers, &state, &holder)
+        .await
+        .ok_or(ApiError::Unauthorized)?;
     let slot = state.slots.take(&holder.audit_actor())?;
     state.live.follow(state.closing.subscribe());
     let mut revocations = state.locker.revocations();

@@ -7,12 +7,15 @@
 //! nothing here touches the store or the hardware.
 //!
 //! Layout: `error` (the error JSON), `extract` (caller, body, query), `views` (answer shapes),
-//! `server` (the listener: TLS, timeouts, the connection cap), `live` (the compartments built
+//! `server` (the listener: TLS, timeouts, the connection cap), `pages` (files served to
+//! browsers: the kiosk's and the console's), `live` (the compartments built
 //! once per change for the live feeds and the list), `slots` (the caps on open live feeds), and
 //! one file of handlers per area of the API.
 
 mod audit;
 mod compartments;
+mod console;
+mod console_session;
 mod couriers;
 mod deliveries;
 mod deposits;
@@ -24,6 +27,7 @@ mod kiosk;
 mod link;
 mod live;
 mod metrics;
+mod pages;
 mod parcels;
 mod pickup;
 mod reservations;
@@ -74,6 +78,8 @@ struct AppState {
     live: Arc<live::LiveView>,
     /// The caps on open live feeds.
     slots: Arc<slots::Slots>,
+    /// Operators' console sessions (the `lockerd_console` cookie).
+    consoles: Arc<console_session::ConsoleSessions>,
 }
 
 /// What the operator's view (`/healthz`, `/metrics`) reads besides the locker.
@@ -103,6 +109,7 @@ fn build(
         openapi: Arc::new(openapi),
         live: Arc::new(live::LiveView::new(locker.clone())),
         slots: slots::Slots::new(&locker.config().api),
+        consoles: Default::default(),
         metrics: Arc::new(metrics::Metrics::new(&monitoring, locker.telemetry())),
         locker,
         monitoring,
@@ -110,7 +117,7 @@ fn build(
         secure_cookies,
     };
     let counted = axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests);
-    finish(routes.merge(kiosk::pages()))
+    finish(routes.merge(kiosk::pages()).merge(console::pages()))
         .layer(counted)
         .with_state(state)
 }

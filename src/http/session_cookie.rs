@@ -1,7 +1,8 @@
-//! The paired kiosk page's credentials: cookies instead of a bearer header (docs/kiosk.md).
+//! The pages' credentials: cookies instead of a bearer header (docs/kiosk.md, docs/console.md).
 //!
-//! `lockerd_kiosk` holds the kiosk's token (set by pairing) and `lockerd_courier` a courier
-//! session begun through the page. Both are HttpOnly and `SameSite=Strict`, so the page's script
+//! `lockerd_kiosk` holds the kiosk's token (set by pairing), `lockerd_courier` a courier
+//! session begun through the kiosk page, and `lockerd_console` an operator's console session
+//! (an id the daemon keeps; never the operator's token). All are HttpOnly and `SameSite=Strict`, so the page's script
 //! never sees them and another site's page does not send them; served over TLS they are also
 //! `Secure`, so the browser never sends them over plain HTTP. Because a browser attaches
 //! cookies by itself, a cookie-authenticated request must also pass [`check_same_origin`]: the
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub const KIOSK_COOKIE: &str = "lockerd_kiosk";
 pub const COURIER_COOKIE: &str = "lockerd_courier";
+pub const CONSOLE_COOKIE: &str = "lockerd_console";
 /// The header the kiosk page sends with every request that changes something. A form on another
 /// site cannot send it, and a cross-origin script can only with a CORS preflight lockerd never
 /// grants.
@@ -39,6 +41,14 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 pub fn from_kiosk_page(headers: &HeaderMap) -> bool {
     !headers.contains_key(header::AUTHORIZATION)
         && (cookie(headers, KIOSK_COOKIE).is_some() || cookie(headers, COURIER_COOKIE).is_some())
+}
+
+/// Whether a request carries any page's cookie (the kiosk's, or the console's) and no bearer
+/// header: it is then authenticated by its cookies and must pass [`check_same_origin`].
+pub fn from_page(headers: &HeaderMap) -> bool {
+    from_kiosk_page(headers)
+        || (!headers.contains_key(header::AUTHORIZATION)
+            && cookie(headers, CONSOLE_COOKIE).is_some())
 }
 
 /// Refuses a cookie-authenticated request that another site may have made: one whose
@@ -103,4 +113,14 @@ pub fn courier_cookie(token: &str, lifetime: Duration, secure: bool) -> HeaderVa
 /// Ends the page's courier session in the browser.
 pub fn clear_courier_cookie(secure: bool) -> HeaderValue {
     set_cookie(COURIER_COOKIE, "", "/api/v1", Duration::ZERO, secure)
+}
+
+/// An operator's console session (`Path=/`: the console's page and the API routes it calls).
+pub fn console_cookie(session: &str, lifetime: Duration, secure: bool) -> HeaderValue {
+    set_cookie(CONSOLE_COOKIE, session, "/", lifetime, secure)
+}
+
+/// Ends the console session in the browser.
+pub fn clear_console_cookie(secure: bool) -> HeaderValue {
+    set_cookie(CONSOLE_COOKIE, "", "/", Duration::ZERO, secure)
 }

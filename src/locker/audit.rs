@@ -117,3 +117,52 @@ impl Locker {
             .await
     }
 }
+
+/// The audit chain checked from its first entry, as `lockerd audit verify` does, and the
+/// database's size on disk.
+#[derive(Debug, Clone)]
+pub struct AuditCheck {
+    /// Entries that check out (all of them when `broken` is `None`).
+    pub entries: usize,
+    /// What is wrong with the first entry that does not check out.
+    pub broken: Option<String>,
+    /// The newest entry: seq and hash.
+    pub head: Option<(i64, Vec<u8>)>,
+}
+
+impl Locker {
+    /// Recomputes the whole chain in one read: a concurrent append is seen whole or not at all.
+    pub async fn verify_audit(&self) -> Result<AuditCheck> {
+        self.blocking(|inner| {
+            inner.read(|c| {
+                let head = store::audit_head(c)?;
+                let (entries, broken) = match store::verify(c) {
+                    Ok(n) => (n, None),
+                    Err(store::VerifyError::Broken(bad)) => {
+                        let good = usize::try_from(bad.seq.saturating_sub(1)).unwrap_or(0);
+                        (good, Some(bad.to_string()))
+                    }
+                    Err(store::VerifyError::Sqlite(e)) => return Err(e.into()),
+                };
+                Ok(AuditCheck {
+                    entries,
+                    broken,
+                    head,
+                })
+            })
+        })
+        .await
+    }
+
+    /// The database's size in bytes (pages in use and free, as SQLite counts them).
+    pub async fn db_bytes(&self) -> Result<u64> {
+        self.blocking(|inner| {
+            inner.read(|c| {
+                let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+                Ok(u64::try_from(pages.saturating_mul(size)).unwrap_or(0))
+            })
+        })
+        .await
+    }
+}

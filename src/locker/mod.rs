@@ -35,6 +35,7 @@ mod tx;
 mod types;
 
 pub use access_codes::{ACCESS_CODES_MAX, AccessCodeRequest, NewAccessCode};
+pub use audit::AuditCheck;
 pub use auth::UNKNOWN_NAME_THROTTLES_MAX;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use core::Ticket;
@@ -46,7 +47,7 @@ pub use incident::{
 };
 pub use kiosk::{PAIRING_TTL, Pairing, create_pairing_offline};
 pub use mqtt::{COMMANDS_KEPT, CommandClaim};
-pub use secrets::InstallKey;
+pub use secrets::{InstallKey, new_token, token_hash};
 pub use sync::StateCounts;
 pub use types::*;
 

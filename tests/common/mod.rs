@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use lockerd::config::Config;
 use lockerd::daemon::{self, Options, Running};
 use lockerd::locker::{ManualClock, Principal, Role};

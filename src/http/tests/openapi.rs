@@ -50,6 +50,7 @@ const API_ROUTES: &[&str] = &[
     "DELETE /api/v1/sync/reservations/{tracking_id}",
     "GET /api/v1/sync/reservations",
     "GET /api/v1/audit",
+    "GET /api/v1/audit/verify",
     "POST /api/v1/kiosk/pairings",
     "GET /api/v1/kiosk/events",
 ];
