@@ -13,6 +13,9 @@
 //!   summed per file: where the bytes go and how many flushes each answer costs.
 //!
 //! Then `--idle-seconds` (10) with no request, the same counters again: idle must write nothing.
+//! Twice, with the same binary: first on a database made beforehand with 4,096-byte pages (as
+//! every lockerd before `store::PAGE_SIZE` made them; an existing database keeps its page size),
+//! then on a new one.
 //! `cargo bench --bench wear -- [--cycles N] [--idle-seconds N]`.
 
 #[allow(dead_code)]
@@ -45,9 +48,7 @@ fn args() -> anyhow::Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
-        let mut number = || -> anyhow::Result<u64> {
-            Ok(it.next().context("a number")?.parse()?)
-        };
+        let mut number = || -> anyhow::Result<u64> { Ok(it.next().context("a number")?.parse()?) };
         match arg.as_str() {
             "--cycles" => args.cycles = number()? as usize,
             "--idle-seconds" => args.idle_seconds = number()?,
@@ -62,11 +63,31 @@ fn args() -> anyhow::Result<Args> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
+    println!(
+        "wear: {} deposit+pickup cycles each, default config (12 sim compartments)",
+        args.cycles
+    );
+    println!("| database | write_bytes/cycle | file | writes/cycle | bytes/cycle | fsyncs/cycle |");
+    println!("| --- | ---: | --- | ---: | ---: | ---: |");
+    // A database made before 1 KiB pages keeps its 4 KiB ones: the same binary, both ways.
+    measure(&args, Some(4096)).await?;
+    measure(&args, None).await
+}
+
+/// One run of the daemon over `--cycles` cycles, then idle; `old_pages` makes its database
+/// beforehand with that page size, as an earlier lockerd did.
+async fn measure(args: &Args, old_pages: Option<i64>) -> anyhow::Result<()> {
     // On this machine's disk, not a tmpfs: write_bytes counts only what reaches a block device.
     let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
     std::fs::create_dir_all(base)?;
     let dir = tempfile::tempdir_in(base)?;
     let state = dir.path().join("state");
+    if let Some(size) = old_pages {
+        std::fs::create_dir_all(&state)?;
+        let conn = rusqlite::Connection::open(state.join("lockerd.db"))?;
+        conn.pragma_update(None, "page_size", size)?;
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    }
     let port = process::free_port()?;
     let mut text = process::config(&state, port, None)?;
     // One bench courier deposits every parcel within one session.
@@ -84,11 +105,9 @@ async fn main() -> anyhow::Result<()> {
 
     let tracer = Tracer::attach(pid, dir.path())?;
     let before = io(pid)?;
-    let started = Instant::now();
     for n in 1..=args.cycles {
         cycle(&mut api, n).await?;
     }
-    let took = started.elapsed();
     let after = io(pid)?;
     let files = tracer.finish(&state)?;
 
@@ -96,31 +115,34 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
     let idle_after = io(pid)?;
     daemon.stop()?;
+    let page_size: i64 = rusqlite::Connection::open(state.join("lockerd.db"))?.pragma_query_value(
+        None,
+        "page_size",
+        |r| r.get(0),
+    )?;
 
-    let per = |a: u64, b: u64| (b - a) as f64 / args.cycles as f64;
+    let c = args.cycles as f64;
+    let label = format!("{page_size}-byte pages");
+    let write_bytes = format!("{:.0}", (after.write_bytes - before.write_bytes) as f64 / c);
+    let syncs: u64 = files.values().map(|f| f.syncs).sum();
+    let writes: u64 = files.values().map(|f| f.writes).sum();
+    let bytes: u64 = files.values().map(|f| f.bytes).sum();
     println!(
-        "wear: {} deposit+pickup cycles in {took:.1?}, default config (12 sim compartments)",
-        args.cycles
+        "| {label} | {write_bytes} | all | {:.1} | {:.0} | {:.1} |",
+        writes as f64 / c,
+        bytes as f64 / c,
+        syncs as f64 / c
     );
-    println!(
-        "| per cycle | write_bytes {:.0} B | write syscalls {:.1} | fsyncs {:.1} |",
-        per(before.write_bytes, after.write_bytes),
-        per(before.syscw, after.syscw),
-        files.values().map(|f| f.syncs).sum::<u64>() as f64 / args.cycles as f64,
-    );
-    println!("| file | writes/cycle | bytes/cycle | fsyncs/cycle |");
-    println!("| --- | ---: | ---: | ---: |");
     for (name, f) in &files {
-        let c = args.cycles as f64;
         println!(
-            "| {name} | {:.1} | {:.0} | {:.1} |",
+            "| {label} | | {name} | {:.1} | {:.0} | {:.1} |",
             f.writes as f64 / c,
             f.bytes as f64 / c,
             f.syncs as f64 / c
         );
     }
     println!(
-        "idle {} s: write_bytes {} B, write syscalls {}",
+        "| {label}, idle {} s | {} | | {} write calls (sockets) | | |",
         args.idle_seconds,
         idle_after.write_bytes - idle_before.write_bytes,
         idle_after.syscw - idle_before.syscw
@@ -158,7 +180,13 @@ async fn wait_parcel(api: &Api, parcel: &str, state: &str) -> anyhow::Result<()>
 }
 
 async fn wait_door(api: &Api, compartment: &str, door: &str) -> anyhow::Result<()> {
-    wait_field(api, &format!("/api/v1/compartments/{compartment}"), "door", door).await
+    wait_field(
+        api,
+        &format!("/api/v1/compartments/{compartment}"),
+        "door",
+        door,
+    )
+    .await
 }
 
 /// Polls a GET (reads write nothing) until `field` is `want`.
@@ -271,7 +299,10 @@ impl Tracer {
                 }
             }
         }
-        ensure!(!files.is_empty(), "strace saw no write to the state directory");
+        ensure!(
+            !files.is_empty(),
+            "strace saw no write to the state directory"
+        );
         Ok(files)
     }
 }
