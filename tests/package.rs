@@ -31,11 +31,7 @@ fn the_package_installs_the_binary_unit_sysusers_and_a_conffile_that_validates()
     let deb = build(dir.path(), "1.2.3");
 
     let control = run(Command::new("dpkg-deb").arg("-f").arg(&deb));
-    for field in [
-        "Package: lockerd",
-        "Version: 1.2.3",
-        "Architecture: amd64",
-    ] {
+    for field in ["Package: lockerd", "Version: 1.2.3", "Architecture: amd64"] {
         assert!(control.contains(field), "{field} not in:\n{control}");
     }
 
@@ -74,9 +70,7 @@ fn the_package_installs_the_binary_unit_sysusers_and_a_conffile_that_validates()
     // unit's StateDirectory=.
     let unit =
         std::fs::read_to_string(root.join("usr/lib/systemd/system/lockerd.service")).unwrap();
-    assert!(unit.contains(
-        "\nExecStart=/usr/bin/lockerd run --config /etc/lockerd/lockerd.toml\n"
-    ));
+    assert!(unit.contains("\nExecStart=/usr/bin/lockerd run --config /etc/lockerd/lockerd.toml\n"));
     assert!(unit.contains("\nStateDirectory=lockerd\n"));
     let config = root.join("etc/lockerd/lockerd.toml");
     let text = std::fs::read_to_string(&config).unwrap();
