@@ -18,6 +18,11 @@ if ! command -v wrk >/dev/null 2>&1; then
     echo "== installing wrk" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
+# `cargo bench --bench wear` (SD-card wear, not run here) attaches strace to the daemon.
+if ! command -v strace >/dev/null 2>&1; then
+    echo "== installing strace" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
+fi
 
 echo "== cargo bench --bench assign" >&2
 cargo bench --bench assign -- --noplot >&2

@@ -6,7 +6,7 @@
 //! What `verify` checks here: every line parses and every value is one systemd accepts when
 //! loading the unit (an unknown key or a bad value is only a warning to `verify`, and does not
 //! always change its exit status, so any output fails the test), ExecStart is an executable
-//! (the built binary stands in for /usr/local/bin/lockerd), and the units it names exist.
+//! (the built binary stands in for /usr/bin/lockerd), and the units it names exist.
 //! What it cannot check in a container: that the `lockerd` user exists (`verify` does not look
 //! User= up; the sysusers test covers the user and its groups), the DeviceAllow= groups (looked
 //! up in the Pi's /proc/devices when the service starts), and the sandbox at run time (there is
@@ -33,7 +33,7 @@ fn run(tool: &str, args: &[&str], path: &Path) -> Output {
 /// The unit as installed, but starting the binary just built, in a scratch directory (the file
 /// name must stay lockerd.service).
 fn unit_copy(dir: &Path, unit: &str) -> PathBuf {
-    let installed = "ExecStart=/usr/local/bin/lockerd ";
+    let installed = "ExecStart=/usr/bin/lockerd ";
     assert!(
         unit.contains(installed),
         "ExecStart names the installed binary"

@@ -38,7 +38,7 @@ impl Api {
             tokens.push(running.locker.create_token(role, name, &admin).await?);
         }
         let [operator, kiosk, sync] = tokens.try_into().expect("three tokens");
-        let mut api = Api {
+        let api = Api {
             http: reqwest::Client::new(),
             base: format!("http://{}", running.addr),
             operator,
@@ -47,6 +47,37 @@ impl Api {
             courier: String::new(),
             feed_seq: 0,
         };
+        api.sign_in().await
+    }
+
+    /// The same for a daemon in another process at `base` (`http://127.0.0.1:PORT`), from an
+    /// operator token made offline: the kiosk and sync tokens are made over the API.
+    #[allow(dead_code)]
+    pub async fn over_http(base: String, operator: String) -> anyhow::Result<Api> {
+        let mut api = Api {
+            http: reqwest::Client::new(),
+            base,
+            operator,
+            kiosk: String::new(),
+            sync: String::new(),
+            courier: String::new(),
+            feed_seq: 0,
+        };
+        for (role, name) in [("kiosk", "kiosk"), ("sync", "cloud")] {
+            let body = json!({"role": role, "name": name});
+            let made = api.post("/api/v1/tokens", &api.operator, body, 201).await?;
+            let token = made["token"].as_str().context("token")?.to_owned();
+            match role {
+                "kiosk" => api.kiosk = token,
+                _ => api.sync = token,
+            }
+        }
+        api.sign_in().await
+    }
+
+    /// Signs the bench courier in and skips the feed's history.
+    async fn sign_in(self) -> anyhow::Result<Api> {
+        let mut api = self;
         api.courier = api.courier_session("bench-courier").await?;
         // History a run starts with carries no live codes: the feed is read from here on.
         let (status, feed) = api

@@ -41,6 +41,15 @@ use std::time::Duration;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Bytes in a database page. Each commit appends every page it changed to the WAL and fsyncs
+/// it, and a checkpoint copies those pages into the database file: a deposit-and-pickup cycle
+/// changes about the same number of pages whatever their size, so smaller pages mean fewer
+/// bytes on a Pi's SD card (`cargo bench --bench wear`: 4,096-byte pages wrote about 550 KB a
+/// cycle, 1,024-byte pages about 210 KB). Durability is the same: a commit is still fsynced
+/// before it is answered. Not 512: event rows (a few hundred bytes of JSON) would spill into
+/// overflow pages and the trees would grow a level deeper, for a few per cent less.
+pub const PAGE_SIZE: i64 = 1024;
+
 /// The database handle shared by every part of the daemon.
 #[derive(Clone)]
 pub struct Db {
@@ -83,6 +92,9 @@ impl Db {
 
     fn setup(mut conn: Connection) -> Result<Db, MigrationError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Before the first write: a new database gets PAGE_SIZE pages (an existing one keeps its
+        // own, which SQLite cannot change in WAL mode; the pragma is then a no-op).
+        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         // journal_mode answers with a row, so it is queried rather than updated.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;

@@ -37,6 +37,36 @@ fn reopening_keeps_data_and_wal_with_full_sync_is_on() {
     assert_eq!((mode.as_str(), sync), ("wal", 2));
 }
 
+/// A new database has small pages (fewer bytes per commit on an SD card); one made with
+/// SQLite's default 4 KiB pages still opens, keeps its pages and its data, and takes writes.
+#[test]
+fn new_databases_have_1_kib_pages_and_old_ones_keep_theirs() {
+    let page_size = |path: &std::path::Path| -> i64 {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.pragma_query_value(None, "page_size", |r| r.get(0))
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.sqlite");
+    Db::open(&new).unwrap();
+    assert_eq!(page_size(&new), 1024);
+
+    let old = dir.path().join("old.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&old).unwrap();
+        conn.pragma_update(None, "page_size", 4096).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x)")
+            .unwrap();
+    }
+    {
+        let db = Db::open(&old).unwrap();
+        append_event(&db.lock(), "parcel.opening", Timestamp(1), &json!({})).unwrap();
+    }
+    let db = Db::open(&old).unwrap();
+    assert_eq!(last_seq(&db.lock()).unwrap(), 1);
+    assert_eq!(page_size(&old), 4096);
+}
+
 #[test]
 fn seq_is_never_reused_after_deletion() {
     let db = Db::open_in_memory().unwrap();
