@@ -144,7 +144,10 @@ pub async fn serve(transport: Transport, boards: &Boards) -> anyhow::Result<(Str
     };
     if transport == Transport::Tcp {
         let server = TcpServer::start(board.clone()).await?;
-        let bus = format!("driver = \"modbus-tcp\"\naddress = \"{}\"\n", server.addr());
+        let bus = format!(
+            "driver = \"modbus-tcp\"\nprofile = \"generic\"\naddress = \"{}\"\n",
+            server.addr()
+        );
         let line = Line {
             _tcp: Some(server),
             tasks: vec![],
@@ -162,7 +165,9 @@ pub async fn serve(transport: Transport, boards: &Boards) -> anyhow::Result<(Str
         }
         _ => vec![serve_rtu(board.clone(), daemon_master)],
     };
-    let bus = format!("driver = \"modbus-rtu\"\ndevice = \"{device}\"\nbaud = {BAUD}\n");
+    let bus = format!(
+        "driver = \"modbus-rtu\"\nprofile = \"generic\"\ndevice = \"{device}\"\nbaud = {BAUD}\n"
+    );
     let line = Line {
         _tcp: None,
         tasks,

@@ -48,7 +48,6 @@ door_left_open = "60s"
 
 [[bus]]
 name = "board"
-profile = "generic"
 timeout = "300ms"
 poll = "{poll}ms"
 {bus}"#,
