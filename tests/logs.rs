@@ -264,6 +264,13 @@ async fn secrets_never_reach_the_log() {
     reader.join().unwrap();
     let log = log.lock().unwrap().clone();
     assert!(log.contains("lockerd ready"), "the log was captured: {log}");
+    // Each door movement is one record naming its compartment (the journal's COMPARTMENT).
+    assert!(
+        log.lines().any(|l| l.contains("door opened")
+            && l.contains("compartment=")
+            && l.contains("cause=\"pickup\"")),
+        "{log}"
+    );
     secrets.extend([
         kiosk,
         session,

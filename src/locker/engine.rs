@@ -293,7 +293,15 @@ impl Inner {
             cause: cause.to_owned(),
             parcel: parcel.cloned(),
         };
-        Ok(store::log_door(tx, c, &entry)?)
+        store::log_door(tx, c, &entry)?;
+        // One journal record per door movement: `journalctl -u lockerd COMPARTMENT=A1` tells
+        // a compartment's story at the default level (never a code: the parcel's id only).
+        let parcel = parcel.map_or("", |p| p.as_str());
+        match open {
+            true => tracing::info!(compartment = %c, parcel, cause, "door opened"),
+            false => tracing::info!(compartment = %c, parcel, cause, "door closed"),
+        }
+        Ok(())
     }
 
     /// Time-driven changes: closed deposits past their grace period become stored, stored
