@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::frames::link::Answer;
 use crate::frames::{BoardError, Link, StatusRead, Transport};
-use crate::{DoorSensor, DoorState, ErrorKind, Latch};
+use crate::{DoorSensor, DoorState, Latch};
 
 /// Read one board.
 pub const READ: u8 = 0x30;
@@ -159,13 +159,6 @@ impl KerongBus {
     }
 }
 
-fn no_channel(what: &str, channel: usize, count: usize) -> BoardError {
-    BoardError::new(
-        ErrorKind::Channel,
-        format!("{what} channel {channel} does not exist: the bus has {count}"),
-    )
-}
-
 impl Latch for KerongBus {
     type Error = BoardError;
 
@@ -187,7 +180,7 @@ impl Latch for KerongBus {
         let addr = *self
             .latches
             .get(channel)
-            .ok_or_else(|| no_channel("latch", channel, self.latches.len()))?;
+            .ok_or_else(|| BoardError::no_channel("latch", channel, self.latches.len()))?;
         let op = format!("board {}: unlock lock {}", addr.board, addr.lock);
         let frame = request(addr.board, addr.lock - 1, UNLOCK);
         let answer = self.link.exchange(&op, &frame, frame_ok, None).await?;

@@ -169,15 +169,10 @@ impl Latch for LockBoardBus {
     /// the bus timeout), so no other frame shares the line with it. The board times the pulse;
     /// an unlock it does not answer is still a sent unlock.
     async fn pulse(&mut self, channel: usize, _duration: Duration) -> Result<(), BoardError> {
-        let addr = *self.latches.get(channel).ok_or_else(|| {
-            BoardError::new(
-                ErrorKind::Channel,
-                format!(
-                    "latch channel {channel} does not exist: the bus has {}",
-                    self.latches.len()
-                ),
-            )
-        })?;
+        let addr = *self
+            .latches
+            .get(channel)
+            .ok_or_else(|| BoardError::no_channel("latch", channel, self.latches.len()))?;
         if addr.lock == 0 {
             // Lock 0 unlocks every lock of the board.
             let message = format!("board {}: lock 0 is not a lock", addr.board);
