@@ -20,9 +20,12 @@ mod consumer;
 #[allow(dead_code)]
 #[path = "../tests/crash/mod.rs"]
 mod crash;
+#[path = "../tests/common/fleet.rs"]
+mod fleet;
 
 use broker::Broker;
 use crash::run::Run;
+use fleet::Fleet;
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
@@ -55,18 +58,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut broker = Broker::start(&dir.path().join("broker")).await;
     let store = dir.path().join("events.jsonl");
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let (subscribed, ready) = tokio::sync::oneshot::channel();
-    let options = consumer::Options {
-        host: "127.0.0.1".into(),
-        port: broker.port,
-        client_id: "fleet".into(),
-        filter: "lockerd/+".into(),
-        store: store.clone(),
-        subscribed: Some(subscribed),
-    };
-    let consuming = tokio::spawn(consumer::run(options, stop));
-    ready.await.unwrap();
+    let consuming = Fleet::start(broker.port, store.clone()).await;
 
     eprintln!("starting {daemons} linked daemons and one without the link");
     let mut runs = vec![];
@@ -141,8 +133,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let end_to_end = started.elapsed();
-    stop_tx.send(true).unwrap();
-    let ledger = consuming.await.unwrap().unwrap();
+    let ledger = consuming.stop().await;
     println!("| figure | value |\n| --- | --- |");
     println!("| daemons linked | {daemons} (+1 without the link) |");
     println!(

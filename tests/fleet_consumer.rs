@@ -8,9 +8,12 @@ mod broker;
 mod common;
 #[path = "../examples/fleet_consumer/consumer.rs"]
 mod consumer;
+#[path = "common/fleet.rs"]
+mod fleet;
 
 use broker::{Broker, MQTT_PATIENCE, Observer};
 use common::{Harness, config_text};
+use fleet::Fleet;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -40,18 +43,7 @@ async fn it_stores_every_event_once_and_acknowledges_in_order() {
     let broker = Broker::start(&dir.path().join("broker")).await;
     // The consumer's session exists before the locker's first event.
     let store = dir.path().join("events.jsonl");
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let (subscribed, ready) = tokio::sync::oneshot::channel();
-    let options = consumer::Options {
-        host: "127.0.0.1".into(),
-        port: broker.port,
-        client_id: "fleet".into(),
-        filter: "lockerd/+".into(),
-        store: store.clone(),
-        subscribed: Some(subscribed),
-    };
-    let consuming = tokio::spawn(consumer::run(options, stop));
-    ready.await.expect("subscribed");
+    let consuming = Fleet::start(broker.port, store.clone()).await;
     let url = broker.url();
     let h = Harness::start_config(MQTT_PATIENCE, |state_dir| {
         format!("{}\n[mqtt]\nurl = \"{url}\"\n", config_text(state_dir, ""))
@@ -108,8 +100,7 @@ async fn it_stores_every_event_once_and_acknowledges_in_order() {
         })
         .await;
     assert_eq!(result["status"], 200, "{result}");
-    stop_tx.send(true).unwrap();
-    let ledger = consuming.await.unwrap().unwrap();
+    let ledger = consuming.stop().await;
     assert!(ledger.stored as i64 >= last, "{ledger:?}");
     assert_eq!(ledger.duplicates, 0, "no reconnect, no duplicate");
     h.stop().await;

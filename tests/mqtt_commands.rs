@@ -38,6 +38,12 @@ async fn command(fleet: &Observer, cmd: Value, secret: Option<&str>) -> Value {
         .await
 }
 
+/// Sends command `name` with `args` under `id`, signed with the locker's secret, and waits for
+/// its result.
+async fn signed(fleet: &Observer, h: &Harness, id: &str, name: &str, args: Value) -> Value {
+    command(fleet, cmd(h, id, name, args), Some(SECRET)).await
+}
+
 fn cmd(h: &Harness, id: &str, name: &str, args: Value) -> Value {
     let expires = h.clock.now().plus(std::time::Duration::from_secs(60));
     json!({"id": id, "expires_at": expires.to_rfc3339(), "command": name, "args": args})
@@ -53,17 +59,13 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
     let extra = format!("command_secret_file = \"{}\"", secret_file.display());
     let h = start(&broker, &extra).await;
     wait_published(&h).await;
-    let s = Some(SECRET);
 
-    let r = command(
+    let r = signed(
         &fleet,
-        cmd(
-            &h,
-            "c1",
-            "reserve",
-            json!({"tracking_id": "T-9", "size": "M"}),
-        ),
-        s,
+        &h,
+        "c1",
+        "reserve",
+        json!({"tracking_id": "T-9", "size": "M"}),
     )
     .await;
     assert_eq!(
@@ -72,15 +74,12 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
         "{r}"
     );
     // The same id again: the stored result, nothing run (a new reserve would answer 200).
-    let again = command(
+    let again = signed(
         &fleet,
-        cmd(
-            &h,
-            "c1",
-            "reserve",
-            json!({"tracking_id": "T-9", "size": "M"}),
-        ),
-        s,
+        &h,
+        "c1",
+        "reserve",
+        json!({"tracking_id": "T-9", "size": "M"}),
     )
     .await;
     assert_eq!(again, r);
@@ -89,27 +88,19 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
         (status, list["reservations"].as_array().unwrap().len()),
         (200, 1)
     );
-    let r = command(
-        &fleet,
-        cmd(&h, "c2", "withdraw", json!({"tracking_id": "T-9"})),
-        s,
-    )
-    .await;
+    let r = signed(&fleet, &h, "c2", "withdraw", json!({"tracking_id": "T-9"})).await;
     assert_eq!(
         (r["status"].clone(), r["body"].clone()),
         (json!(204), Value::Null),
         "{r}"
     );
 
-    let r = command(
+    let r = signed(
         &fleet,
-        cmd(
-            &h,
-            "c3",
-            "disable",
-            json!({"compartment": "D2", "reason": "x"}),
-        ),
-        s,
+        &h,
+        "c3",
+        "disable",
+        json!({"compartment": "D2", "reason": "x"}),
     )
     .await;
     assert_eq!(
@@ -117,27 +108,19 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
         (json!(200), json!("disabled")),
         "{r}"
     );
-    let r = command(
-        &fleet,
-        cmd(&h, "c4", "enable", json!({"compartment": "D2"})),
-        s,
-    )
-    .await;
+    let r = signed(&fleet, &h, "c4", "enable", json!({"compartment": "D2"})).await;
     let (_, local) = h.get("/api/v1/compartments/D2", &h.operator).await;
     assert_eq!(
         (r["status"].clone(), r["body"].clone()),
         (json!(200), local),
         "{r}"
     );
-    let r = command(
+    let r = signed(
         &fleet,
-        cmd(
-            &h,
-            "c5",
-            "open",
-            json!({"compartment": "C1", "reason": "check"}),
-        ),
-        s,
+        &h,
+        "c5",
+        "open",
+        json!({"compartment": "C1", "reason": "check"}),
     )
     .await;
     assert_eq!(
@@ -157,15 +140,12 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
     assert_eq!(opening["actor"], "mqtt:lockerd-test-locker", "{audit}");
 
     // A route's refusal is the same status and body over MQTT.
-    let r = command(
+    let r = signed(
         &fleet,
-        cmd(
-            &h,
-            "c6",
-            "open",
-            json!({"compartment": "ZZ", "reason": "x"}),
-        ),
-        s,
+        &h,
+        "c6",
+        "open",
+        json!({"compartment": "ZZ", "reason": "x"}),
     )
     .await;
     let local = h
@@ -179,12 +159,7 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
         (r["status"].as_u64().unwrap() as u16, r["body"].clone()),
         local
     );
-    let r = command(
-        &fleet,
-        cmd(&h, "c7", "disable", json!({"compartment": "D1"})),
-        s,
-    )
-    .await;
+    let r = signed(&fleet, &h, "c7", "disable", json!({"compartment": "D1"})).await;
     assert_eq!(
         (r["status"].clone(), r["body"]["error"]["code"].clone()),
         (json!(400), json!("invalid_request")),
@@ -198,15 +173,12 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
         .now()
         .plus(std::time::Duration::from_secs(10 * 86400))
         .to_rfc3339();
-    let r = command(
+    let r = signed(
         &fleet,
-        cmd(
-            &h,
-            "c8",
-            "extend",
-            json!({"parcel_id": parcel, "until": until}),
-        ),
-        s,
+        &h,
+        "c8",
+        "extend",
+        json!({"parcel_id": parcel, "until": until}),
     )
     .await;
     assert_eq!(
@@ -214,37 +186,24 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
         (json!(200), json!(parcel)),
         "{r}"
     );
-    let r = command(
-        &fleet,
-        cmd(&h, "c9", "new_code", json!({"parcel_id": parcel})),
-        s,
-    )
-    .await;
+    let r = signed(&fleet, &h, "c9", "new_code", json!({"parcel_id": parcel})).await;
     assert_eq!(r["status"], 200, "{r}");
     assert!(
         h.event_types()
             .await
             .contains(&"parcel.code_changed".to_owned())
     );
-    let r = command(
+    let r = signed(
         &fleet,
-        cmd(
-            &h,
-            "c10",
-            "create_access_code",
-            json!({"name": "owner", "purpose": "pickup"}),
-        ),
-        s,
+        &h,
+        "c10",
+        "create_access_code",
+        json!({"name": "owner", "purpose": "pickup"}),
     )
     .await;
     assert_eq!(r["status"], 201, "{r}");
     let id = r["body"]["id"].as_str().unwrap().to_owned();
-    let r = command(
-        &fleet,
-        cmd(&h, "c11", "delete_access_code", json!({"id": id})),
-        s,
-    )
-    .await;
+    let r = signed(&fleet, &h, "c11", "delete_access_code", json!({"id": id})).await;
     assert_eq!(r["status"], 204, "{r}");
 
     // Refused, nothing done: expired, unsigned, badly signed, unknown, malformed.
@@ -261,7 +220,7 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
             .minus(std::time::Duration::from_secs(1))
             .to_rfc3339()
     );
-    let r = command(&fleet, late, s).await;
+    let r = command(&fleet, late, Some(SECRET)).await;
     assert_eq!(
         (r["status"].clone(), r["body"]["error"]["code"].clone()),
         (json!(410), json!("command_expired")),
@@ -274,7 +233,7 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
         json!({"compartment": "D1", "reason": "x"}),
     );
     forever.as_object_mut().unwrap().remove("expires_at");
-    assert_eq!(command(&fleet, forever, s).await["status"], 410);
+    assert_eq!(command(&fleet, forever, Some(SECRET)).await["status"], 410);
     let unsigned = cmd(
         &h,
         "c14",
@@ -295,7 +254,7 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
     );
     let r = command(&fleet, forged, Some("another-secret-of-enough-length-000")).await;
     assert_eq!(r["status"], 401, "{r}");
-    let r = command(&fleet, cmd(&h, "c16", "explode", json!({})), s).await;
+    let r = signed(&fleet, &h, "c16", "explode", json!({})).await;
     assert_eq!(
         (r["status"].clone(), r["body"]["error"]["code"].clone()),
         (json!(400), json!("invalid_request")),
@@ -325,15 +284,12 @@ async fn every_command_answers_as_its_local_route_once_per_id() {
     // Results survive a restart: the same id is answered from the store, not run again.
     let mut h = h;
     h.restart().await;
-    let r = command(
+    let r = signed(
         &fleet,
-        cmd(
-            &h,
-            "c3",
-            "disable",
-            json!({"compartment": "D2", "reason": "x"}),
-        ),
-        s,
+        &h,
+        "c3",
+        "disable",
+        json!({"compartment": "D2", "reason": "x"}),
     )
     .await;
     assert_eq!(r["status"], 200);

@@ -18,6 +18,14 @@ impl BoardError {
         }
     }
 
+    /// A `what` channel (`latch`) the bus does not have: it has `count`.
+    pub(crate) fn no_channel(what: &str, channel: usize, count: usize) -> Self {
+        Self::new(
+            ErrorKind::Channel,
+            format!("{what} channel {channel} does not exist: the bus has {count}"),
+        )
+    }
+
     /// An I/O failure on the link: the device or connection is gone, or never came up.
     pub(crate) fn io(op: &str, err: &std::io::Error) -> Self {
         let kind = match err.kind() {

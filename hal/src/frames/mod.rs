@@ -14,9 +14,11 @@
 pub mod emulator;
 mod error;
 pub(crate) mod link;
+mod status;
 
 pub use error::BoardError;
 pub use link::{Link, Transport};
+pub(crate) use status::StatusRead;
 
 /// The checksum rule of a protocol: whether `frame` (checksum last) is whole and valid.
 pub type FrameCheck = fn(&[u8]) -> bool;

@@ -17,8 +17,8 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::frames::link::Answer;
-use crate::frames::{BoardError, Link, Transport, hex};
-use crate::{DoorSensor, DoorState, ErrorKind, Latch};
+use crate::frames::{BoardError, Link, StatusRead, Transport};
+use crate::{DoorSensor, DoorState, Latch};
 
 /// Read one board.
 pub const READ: u8 = 0x30;
@@ -87,6 +87,14 @@ impl BoardStatus {
     }
 }
 
+/// A `0x30` read of one board.
+const STATUS_READ: StatusRead<BoardStatus> = StatusRead {
+    what: "read",
+    request: |board| request(board, 0, READ),
+    check: frame_ok,
+    parse: BoardStatus::parse,
+};
+
 fn bit(lock: u8) -> u16 {
     1u16.checked_shl(u32::from(lock.saturating_sub(1)))
         .unwrap_or(0)
@@ -126,24 +134,7 @@ impl KerongBus {
 
     /// Reads one board's locks and sensors.
     pub async fn read_board(&mut self, board: u8) -> Result<BoardStatus, BoardError> {
-        let op = format!("board {board}: read");
-        match self
-            .link
-            .exchange(&op, &request(board, 0, READ), frame_ok, None)
-            .await?
-        {
-            Answer::Silence => Err(BoardError::new(
-                ErrorKind::Timeout,
-                format!("{op}: no answer within {:?}", self.link.timeout()),
-            )),
-            Answer::Frame(frame) => BoardStatus::parse(board, &frame).ok_or_else(|| {
-                let message = format!(
-                    "{op}: bad reply: {} (not board {board}'s status)",
-                    hex(&frame)
-                );
-                BoardError::new(ErrorKind::Protocol, message)
-            }),
-        }
+        STATUS_READ.read(&mut self.link, board).await
     }
 
     /// The boards in `boards` that answer a read, with what they read. A silent or garbled
@@ -152,15 +143,7 @@ impl KerongBus {
         &mut self,
         boards: RangeInclusive<u8>,
     ) -> Result<Vec<BoardStatus>, BoardError> {
-        let mut present = Vec::new();
-        for board in boards.filter(|b| BOARDS.contains(b)) {
-            match self.read_board(board).await {
-                Ok(status) => present.push(status),
-                Err(e) if matches!(e_kind(&e), ErrorKind::Timeout | ErrorKind::Protocol) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(present)
+        STATUS_READ.scan(&mut self.link, boards, BOARDS).await
     }
 
     fn boards(&self) -> Vec<u8> {
@@ -174,17 +157,6 @@ impl KerongBus {
         boards.dedup();
         boards
     }
-}
-
-fn e_kind(e: &BoardError) -> ErrorKind {
-    crate::Error::kind(e)
-}
-
-fn no_channel(what: &str, channel: usize, count: usize) -> BoardError {
-    BoardError::new(
-        ErrorKind::Channel,
-        format!("{what} channel {channel} does not exist: the bus has {count}"),
-    )
 }
 
 impl Latch for KerongBus {
@@ -208,7 +180,7 @@ impl Latch for KerongBus {
         let addr = *self
             .latches
             .get(channel)
-            .ok_or_else(|| no_channel("latch", channel, self.latches.len()))?;
+            .ok_or_else(|| BoardError::no_channel("latch", channel, self.latches.len()))?;
         let op = format!("board {}: unlock lock {}", addr.board, addr.lock);
         let frame = request(addr.board, addr.lock - 1, UNLOCK);
         let answer = self.link.exchange(&op, &frame, frame_ok, None).await?;

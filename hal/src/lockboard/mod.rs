@@ -15,8 +15,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use crate::frames::link::Answer;
-use crate::frames::{BoardError, Link, Transport, hex};
+use crate::frames::{BoardError, Link, StatusRead, Transport};
 use crate::{DoorSensor, DoorState, ErrorKind, Latch};
 
 pub const UNLOCK: u8 = 0x8A;
@@ -99,6 +98,14 @@ impl BoardStatus {
     }
 }
 
+/// A query-all of one board.
+const STATUS_READ: StatusRead<BoardStatus> = StatusRead {
+    what: "query all",
+    request: |board| query(board, 0),
+    check: frame_ok,
+    parse: BoardStatus::parse,
+};
+
 /// A bus of 8A/80 boards: latch channel `i` is `latches[i]`, door channel `i` the feedback of
 /// `doors[i]`. A door read sends one query-all per board with a door here.
 #[derive(Debug)]
@@ -129,24 +136,7 @@ impl LockBoardBus {
 
     /// Queries every lock of one board.
     pub async fn read_board(&mut self, board: u8) -> Result<BoardStatus, BoardError> {
-        let op = format!("board {board}: query all");
-        match self
-            .link
-            .exchange(&op, &query(board, 0), frame_ok, None)
-            .await?
-        {
-            Answer::Silence => Err(BoardError::new(
-                ErrorKind::Timeout,
-                format!("{op}: no answer within {:?}", self.link.timeout()),
-            )),
-            Answer::Frame(frame) => BoardStatus::parse(board, &frame).ok_or_else(|| {
-                let message = format!(
-                    "{op}: bad reply: {} (not board {board}'s status)",
-                    hex(&frame)
-                );
-                BoardError::new(ErrorKind::Protocol, message)
-            }),
-        }
+        STATUS_READ.read(&mut self.link, board).await
     }
 
     /// The boards in `boards` that answer a query-all. A silent or garbled board is absent.
@@ -154,19 +144,7 @@ impl LockBoardBus {
         &mut self,
         boards: RangeInclusive<u8>,
     ) -> Result<Vec<BoardStatus>, BoardError> {
-        let mut present = Vec::new();
-        for board in boards.filter(|b| BOARDS.contains(b)) {
-            match self.read_board(board).await {
-                Ok(status) => present.push(status),
-                Err(e)
-                    if matches!(
-                        crate::Error::kind(&e),
-                        ErrorKind::Timeout | ErrorKind::Protocol
-                    ) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(present)
+        STATUS_READ.scan(&mut self.link, boards, BOARDS).await
     }
 
     /// Whether a lock whose status reads `eleven` is latched.
@@ -191,15 +169,10 @@ impl Latch for LockBoardBus {
     /// the bus timeout), so no other frame shares the line with it. The board times the pulse;
     /// an unlock it does not answer is still a sent unlock.
     async fn pulse(&mut self, channel: usize, _duration: Duration) -> Result<(), BoardError> {
-        let addr = *self.latches.get(channel).ok_or_else(|| {
-            BoardError::new(
-                ErrorKind::Channel,
-                format!(
-                    "latch channel {channel} does not exist: the bus has {}",
-                    self.latches.len()
-                ),
-            )
-        })?;
+        let addr = *self
+            .latches
+            .get(channel)
+            .ok_or_else(|| BoardError::no_channel("latch", channel, self.latches.len()))?;
         if addr.lock == 0 {
             // Lock 0 unlocks every lock of the board.
             let message = format!("board {}: lock 0 is not a lock", addr.board);

@@ -52,28 +52,16 @@ pub(super) const KERONG: Registration = Registration {
     single: false,
     bus: kerong_bus,
     latch: |need, raw| {
-        let (board, lock) = lock(need, raw, KERONG_BOARDS, KERONG_LOCKS)?;
-        Ok(LatchRef::Kerong {
-            bus: need.bus_name(),
-            board,
-            lock,
-        })
+        let (bus, board, lock) = lock(need, raw, KERONG_BOARDS, KERONG_LOCKS)?;
+        Ok(LatchRef::Kerong { bus, board, lock })
     },
     door: |need, raw| {
-        let (board, lock) = lock(need, raw, KERONG_BOARDS, KERONG_LOCKS)?;
-        Ok(DoorRef::Kerong {
-            bus: need.bus_name(),
-            board,
-            lock,
-        })
+        let (bus, board, lock) = lock(need, raw, KERONG_BOARDS, KERONG_LOCKS)?;
+        Ok(DoorRef::Kerong { bus, board, lock })
     },
     occupancy: Some(|need, raw| {
-        let (board, lock) = lock(need, raw, KERONG_BOARDS, KERONG_LOCKS)?;
-        Ok(OccupancyRef::Kerong {
-            bus: need.bus_name(),
-            board,
-            lock,
-        })
+        let (bus, board, lock) = lock(need, raw, KERONG_BOARDS, KERONG_LOCKS)?;
+        Ok(OccupancyRef::Kerong { bus, board, lock })
     }),
     latch_timing: energize_fits,
 };
@@ -92,20 +80,12 @@ pub(super) const LOCKBOARD: Registration = Registration {
     occupancy_keys: &[],
     bus: lockboard_bus,
     latch: |need, raw| {
-        let (board, lock) = lock(need, raw, LOCKBOARD_BOARDS, LOCKBOARD_LOCKS)?;
-        Ok(LatchRef::Lockboard {
-            bus: need.bus_name(),
-            board,
-            lock,
-        })
+        let (bus, board, lock) = lock(need, raw, LOCKBOARD_BOARDS, LOCKBOARD_LOCKS)?;
+        Ok(LatchRef::Lockboard { bus, board, lock })
     },
     door: |need, raw| {
-        let (board, lock) = lock(need, raw, LOCKBOARD_BOARDS, LOCKBOARD_LOCKS)?;
-        Ok(DoorRef::Lockboard {
-            bus: need.bus_name(),
-            board,
-            lock,
-        })
+        let (bus, board, lock) = lock(need, raw, LOCKBOARD_BOARDS, LOCKBOARD_LOCKS)?;
+        Ok(DoorRef::Lockboard { bus, board, lock })
     },
     occupancy: None,
     ..KERONG
@@ -224,37 +204,40 @@ struct LockKeys {
     lock: Option<i64>,
 }
 
+/// The bus, board and lock of a latch, door or sensor on a board bus, each in its range.
 fn lock(
     need: &Need,
     raw: &Keys,
     boards: RangeInclusive<i64>,
     locks: RangeInclusive<i64>,
-) -> Result<(u8, u8), ConfigError> {
+) -> Result<(String, u8, u8), ConfigError> {
     let keys: LockKeys = keys::read(need.check, need.key, raw)?;
-    let kind = need.bus.driver.kind();
-    let board = need.get("board", keys.board)?;
-    if !boards.contains(&board) {
+    let board = in_range(need, "board", keys.board, boards, " (the DIP switches)")?;
+    let lock = in_range(need, "lock", keys.lock, locks, "")?;
+    Ok((need.bus_name(), board, lock))
+}
+
+/// `field`, required and within `range`.
+fn in_range(
+    need: &Need,
+    field: &str,
+    value: Option<i64>,
+    range: RangeInclusive<i64>,
+    note: &str,
+) -> Result<u8, ConfigError> {
+    let value = need.get(field, value)?;
+    if !range.contains(&value) {
+        let kind = need.bus.driver.kind();
         return Err(need.invalid(
-            "board",
+            field,
             format!(
-                "board {board} is out of range; {kind} boards are {}..={} (the DIP switches)",
-                boards.start(),
-                boards.end()
+                "{field} {value} is out of range; {kind} {field}s are {}..={}{note}",
+                range.start(),
+                range.end()
             ),
         ));
     }
-    let lock = need.get("lock", keys.lock)?;
-    if !locks.contains(&lock) {
-        return Err(need.invalid(
-            "lock",
-            format!(
-                "lock {lock} is out of range; {kind} locks are {}..={}",
-                locks.start(),
-                locks.end()
-            ),
-        ));
-    }
-    Ok((board as u8, lock as u8))
+    Ok(value as u8)
 }
 
 /// The board energizes a lock for its own time: a cap it would exceed is no cap.
