@@ -88,13 +88,13 @@ impl Inner {
             }
             // Never a code the keypad takes already (a parcel's, a reservation's, another
             // access code's): a typed code must mean one thing.
-            let code = loop {
+            let (code, hash) = loop {
                 let code = new_pickup_code(self.config.policy.code_length);
-                if !store::code_hash_in_use(tx, &self.key.code_hash(code.expose()))? {
-                    break code;
+                let hash = self.key.code_hash(code.expose());
+                if !store::code_hash_in_use(tx, &hash)? {
+                    break (code, hash);
                 }
             };
-            let hash = self.key.code_hash(code.expose());
             if !store::insert_access_code(tx, &access_code, &hash)? {
                 return Err(LockerError::Conflict(format!(
                     "an access code named {} already exists",

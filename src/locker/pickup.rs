@@ -90,17 +90,20 @@ impl Inner {
                 Ok(throttle) => throttle,
                 Err(locked) => return Ok(Err(locked)),
             };
-            let hash = self.key.code_hash(code);
-            let found = match self.well_formed_code(code) {
-                true => store::parcel_by_code_hash(tx, &hash)?,
-                false => None,
+            // A code of the wrong shape is looked up nowhere: it is simply a wrong one.
+            let hash = self
+                .well_formed_code(code)
+                .then(|| self.key.code_hash(code));
+            let found = match &hash {
+                Some(hash) => store::parcel_by_code_hash(tx, hash)?,
+                None => None,
             };
             // Found by its keyed hash: comparing the hashes again would add nothing.
             let usable = found.filter(|parcel| collectable(parcel, now));
             let Some(parcel) = usable else {
-                let standing = match self.well_formed_code(code) {
-                    true => self.access_code(tx, &hash, CodePurpose::Pickup)?,
-                    false => None,
+                let standing = match &hash {
+                    Some(hash) => self.access_code(tx, hash, CodePurpose::Pickup)?,
+                    None => None,
                 };
                 return match standing {
                     Some(standing) => Ok(self
