@@ -25,6 +25,9 @@ function show() {
   cleanup = view.render(main, rest.map(decodeURIComponent)) ?? (() => {});
 }
 
+// A console link opened in a browser that is signed in already: its code leaves the address
+// bar unspent (it lapses by itself); this session goes on.
+if (location.hash.startsWith('#link=')) history.replaceState(null, '', '/console/#wall');
 translate();
 languageButtons(document.getElementById('langs'), show);
 document.getElementById('signout').addEventListener('click', async () => {

@@ -1,6 +1,7 @@
-// The sign-in page: the operator token typed once, posted to the daemon, which answers with
-// the session's HttpOnly cookie. The field is emptied whatever the answer; the token is never
-// stored by the page.
+// The sign-in page: the operator token typed once, or a one-time console link's code (the
+// address's fragment, `#link=…`, which no server sees), posted to the daemon, which answers with
+// the session's HttpOnly cookie. The field is emptied whatever the answer; neither is ever
+// stored by the page, and the link's code leaves the address bar as the page loads.
 
 import { call } from './api.js';
 import { languageButtons, t, translate } from './i18n.js';
@@ -17,7 +18,30 @@ function show(key) {
 
 translate();
 languageButtons(document.getElementById('langs'), () => show(shown));
-field.focus();
+
+let link = location.hash.startsWith('#link=') ? location.hash.slice('#link='.length) : null;
+const linked = document.getElementById('linked');
+if (link !== null) {
+  history.replaceState(null, '', '/console/');
+  linked.hidden = false;
+  document.getElementById('use-link').focus();
+  document.getElementById('use-link').addEventListener('click', async () => {
+    const code = link;
+    link = null;
+    linked.hidden = true;
+    if (!code) return;
+    show(null);
+    const r = await call('POST', '/console/session', { link: code });
+    if (r.ok) {
+      location.replace('/console/');
+      return;
+    }
+    show(r.status === 401 ? 'linkUnknown' : 'networkError');
+    field.focus();
+  });
+} else {
+  field.focus();
+}
 
 form.addEventListener('submit', async (e) => {
   e.preventDefault();

@@ -191,3 +191,344 @@ async fn a_kiosk_cookie_does_not_open_the_console() {
     let (status, _) = kiosk.call("GET", "/api/v1/compartments", None).await;
     assert_eq!(status, 403, "the kiosk's role may not");
 }
+
+/// A console link's code: what follows `#link=` in `url`.
+fn link_code(url: &str) -> String {
+    let (path, code) = url.split_once("#link=").expect("a console link");
+    assert!(path.ends_with("/console/"), "{url}");
+    code.to_owned()
+}
+
+async fn new_link(h: &Harness, name: &str) -> String {
+    let (status, link) = h
+        .post("/api/v1/console/links", &h.operator, json!({"name": name}))
+        .await;
+    assert_eq!(status, 201, "{link}");
+    assert_eq!(link["name"], name);
+    link_code(link["url"].as_str().unwrap())
+}
+
+async fn use_link(browser: &mut Browser, code: &str) -> u16 {
+    let (status, _) = browser
+        .call("POST", "/console/session", Some(json!({"link": code})))
+        .await;
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_link_signs_one_browser_in_once_as_an_operator_of_its_name() {
+    let h = Harness::start().await;
+    let code = new_link(&h, "desk-phone").await;
+
+    // Loading the page the link names spends nothing: the code is in the fragment.
+    let mut phone = Browser::new(&h);
+    let (status, _, body) = phone.open("/console/").await;
+    assert!(is_sign_in_page(status, &body), "{status}");
+    // Another site cannot make a browser spend it either.
+    let (status, _) = phone
+        .call_with(
+            "POST",
+            "/console/session",
+            Some(json!({"link": code})),
+            &[("sec-fetch-site", "cross-site"), ("x-lockerd-csrf", "1")],
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    assert_eq!(use_link(&mut phone, &code).await, 204);
+    assert!(phone.has_cookie("lockerd_console"));
+    let (status, _, page) = phone.open("/console/").await;
+    assert_eq!(status, 200, "signed in");
+    assert!(!page.contains(&code));
+    let (status, done) = phone
+        .call(
+            "POST",
+            "/api/v1/compartments/A1/disable",
+            Some(json!({"reason": "cleaning"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    let (_, audit) = h.get("/api/v1/audit?limit=1000", &h.operator).await;
+    let entries = audit["entries"].as_array().unwrap();
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
+    for want in [
+        ("operator:ops", "console.link_created"),
+        ("lockerd", "console.linked"),
+        ("operator:desk-phone", "compartment.disabled"),
+    ] {
+        assert!(actions.contains(&want), "{want:?} in {actions:?}");
+    }
+    assert!(
+        !audit.to_string().contains(&code),
+        "the code is not audited"
+    );
+    let (_, tokens) = h.get("/api/v1/tokens", &h.operator).await;
+    let made = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "desk-phone")
+        .expect("the link's token is listed")
+        .clone();
+    assert_eq!(made["role"], "operator");
+
+    // Once only: a second browser with the same code gets nothing.
+    let mut other = Browser::new(&h);
+    assert_eq!(use_link(&mut other, &code).await, 401);
+    assert!(!other.has_cookie("lockerd_console"));
+
+    // A new link under the name replaces its token: the first phone is signed out.
+    let again = new_link(&h, "desk-phone").await;
+    let mut new_phone = Browser::new(&h);
+    assert_eq!(use_link(&mut new_phone, &again).await, 204);
+    let (status, _) = phone.call("GET", "/api/v1/compartments", None).await;
+    assert_eq!(status, 401, "the replaced browser");
+    let (status, _) = new_phone.call("GET", "/api/v1/compartments", None).await;
+    assert_eq!(status, 200);
+
+    // Deleting the token signs its browser out.
+    let (status, _) = h
+        .request(
+            "DELETE",
+            "/api/v1/tokens/desk-phone",
+            Some(&h.operator),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _, body) = new_phone.open("/console/").await;
+    assert!(is_sign_in_page(status, &body), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_link_lapses_and_is_no_kiosk_pairing_nor_the_other_way_round() {
+    let h = Harness::start().await;
+
+    // Ten minutes, by the locker's clock.
+    let late = new_link(&h, "late").await;
+    h.clock.advance(std::time::Duration::from_secs(10 * 60 + 1));
+    let mut browser = Browser::new(&h);
+    assert_eq!(use_link(&mut browser, &late).await, 401);
+
+    // A kiosk's pairing code posted as a console link signs nothing in and stays unspent.
+    let (_, pairing) = h
+        .post(
+            "/api/v1/kiosk/pairings",
+            &h.operator,
+            json!({"name": "lobby"}),
+        )
+        .await;
+    let url = pairing["url"].as_str().unwrap().to_owned();
+    let kiosk_code = url.split_once("code=").unwrap().1.to_owned();
+    assert_eq!(use_link(&mut browser, &kiosk_code).await, 401);
+    let mut kiosk = Browser::new(&h);
+    let (status, _, _) = kiosk.open(&url).await;
+    assert_eq!(status, 303, "the pairing still works");
+
+    // And a console link opened as a kiosk pairing pairs nothing.
+    let console = new_link(&h, "desk").await;
+    let mut stranger = Browser::new(&h);
+    let (status, _, _) = stranger.open(&format!("/kiosk/pair?code={console}")).await;
+    assert_eq!(status, 401);
+    assert_eq!(use_link(&mut browser, &console).await, 204, "still live");
+
+    // A link may not take over a kiosk's (or the cloud's) token name.
+    let (status, body) = h
+        .post(
+            "/api/v1/console/links",
+            &h.operator,
+            json!({"name": "lobby"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "conflict");
+
+    // Token or link, not both, not neither; nothing else but an operator may make links.
+    for body in [json!({"token": h.operator, "link": console}), json!({})] {
+        let (status, answer) = browser.call("POST", "/console/session", Some(body)).await;
+        assert_eq!(status, 400, "{answer}");
+    }
+    for token in [&h.kiosk, &h.sync] {
+        let (status, _) = h
+            .post("/api/v1/console/links", token, json!({"name": "x"}))
+            .await;
+        assert_eq!(status, 403);
+    }
+}
+
+/// A live feed opened with `browser`'s cookies.
+async fn console_feed(h: &Harness, browser: &Browser) -> reqwest::Response {
+    let feed = browser
+        .http
+        .get(format!("{}/api/v1/kiosk/events", h.base))
+        .header(header::COOKIE, browser.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status().as_u16(), 200);
+    feed
+}
+
+/// Whether the feed ends cleanly; fails unless it ends within 30 s (keep-alives or not).
+async fn ends(mut feed: reqwest::Response) -> bool {
+    let end = async {
+        loop {
+            match feed.chunk().await {
+                Ok(Some(_)) => continue,
+                other => return other.is_ok(),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), end)
+        .await
+        .expect("the feed ended within 30 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_the_sessions_live_feed_and_no_other() {
+    let h = Harness::start().await;
+    let mut signed_out = Browser::new(&h);
+    assert_eq!(sign_in(&mut signed_out, &h.operator).await, 204);
+    let open = console_feed(&h, &signed_out).await;
+    // Another console's feed, and one opened with the operator's token itself.
+    let mut staying = Browser::new(&h);
+    assert_eq!(sign_in(&mut staying, &h.operator).await, 204);
+    let mut other = console_feed(&h, &staying).await;
+    next_state(&mut other).await;
+    let mut bearer = h
+        .api
+        .http
+        .get(format!("{}/api/v1/kiosk/events", h.base))
+        .bearer_auth(&h.operator)
+        .send()
+        .await
+        .unwrap();
+    next_state(&mut bearer).await;
+
+    let (status, _) = signed_out.call("POST", "/console/signout", None).await;
+    assert_eq!(status, 204);
+    assert!(ends(open).await, "the signed-out feed ended cleanly");
+
+    let (status, _) = h
+        .post(
+            "/api/v1/compartments/B1/disable",
+            &h.operator,
+            json!({"reason": "still here"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for feed in [&mut other, &mut bearer] {
+        let state = next_state(feed).await;
+        assert!(state.contains("\"id\":\"B1\""), "{state}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_session_lapses_with_its_live_feed() {
+    let h = Harness::start_with("console_session = \"3s\"").await;
+    let mut browser = Browser::new(&h);
+    assert_eq!(sign_in(&mut browser, &h.operator).await, 204);
+    let answer = browser
+        .http
+        .post(format!("{}/console/session", h.base))
+        .header("x-lockerd-csrf", "1")
+        .json(&json!({"token": h.operator}))
+        .send()
+        .await
+        .unwrap();
+    let set = answer.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        set.split("; ").any(|a| a == "Max-Age=3"),
+        "the cookie lapses with it: {set}"
+    );
+    let open = console_feed(&h, &browser).await;
+    assert!(ends(open).await, "the lapsed session's feed ended cleanly");
+    let (status, _) = browser.call("GET", "/api/v1/compartments", None).await;
+    assert_eq!(status, 401, "the session is over");
+}
+
+/// The next `state` event of a live feed (keep-alive comments skipped); fails unless one comes
+/// within 30 s.
+async fn next_state(feed: &mut reqwest::Response) -> String {
+    let next = async {
+        loop {
+            let chunk = feed.chunk().await.unwrap().expect("the feed goes on");
+            let text = String::from_utf8_lossy(&chunk).into_owned();
+            if text.contains("event: state") {
+                return text;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), next)
+        .await
+        .expect("a state within 30 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockerd_console_link_prints_a_link_the_running_daemon_honours() {
+    let h = Harness::start().await;
+    // The harness's own state directory, as an operator's config would name it, with the API on
+    // every address (plain HTTP allowed for the test).
+    let config = h.dir.path().join("cli.toml");
+    let text = common::config_text(&h.dir.path().join("state"), "").replace(
+        "listen = \"127.0.0.1:0\"",
+        "listen = \"0.0.0.0:8080\"\nallow_plaintext = true",
+    );
+    std::fs::write(&config, text).unwrap();
+    let link = |args: &[&str]| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lockerd"));
+        command.args(["console", "link", "--config"]).arg(&config);
+        command.args(args);
+        async move {
+            let output = command.output().await.unwrap();
+            let stdout = String::from_utf8(output.stdout).unwrap();
+            let stderr = String::from_utf8(output.stderr).unwrap();
+            (output.status.success(), stdout, stderr)
+        }
+    };
+
+    let (ok, stdout, stderr) = link(&["--name", "desk", "--host", "locker.example"]).await;
+    assert!(ok, "{stdout}\n{stderr}");
+    let url = stdout.trim();
+    assert!(
+        url.starts_with("http://locker.example:8080/console/#link="),
+        "{url}"
+    );
+    assert!(stderr.contains("operator desk"), "{stderr}");
+    assert!(!stderr.contains(&link_code(url)), "the code only on stdout");
+    let mut browser = Browser::new(&h);
+    assert_eq!(use_link(&mut browser, &link_code(url)).await, 204);
+    let (status, _, _) = browser.open("/console/").await;
+    assert_eq!(status, 200);
+
+    // Without --host, on every address: this machine's host name.
+    let (ok, stdout, _) = link(&["--name", "desk-2"]).await;
+    assert!(ok);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let want = format!("http://{}:8080/console/#link=", host.trim());
+    assert!(stdout.starts_with(&want), "{stdout} (want {want})");
+
+    // The name of the harness's own operator token: a warning that the link replaces it.
+    let (ok, _, stderr) = link(&["--name", "ops"]).await;
+    assert!(ok);
+    assert!(stderr.contains("replaces it"), "{stderr}");
+
+    // A kiosk's name: refused, nothing printed.
+    let mut kiosk = Browser::new(&h);
+    let (_, pairing) = h
+        .post(
+            "/api/v1/kiosk/pairings",
+            &h.operator,
+            json!({"name": "lobby"}),
+        )
+        .await;
+    let (status, _, _) = kiosk.open(pairing["url"].as_str().unwrap()).await;
+    assert_eq!(status, 303);
+    let (ok, stdout, stderr) = link(&["--name", "lobby"]).await;
+    assert!(!ok, "{stdout}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("kiosk token"), "{stderr}");
+}

@@ -118,6 +118,11 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// The operator console (`/console/`).
+    Console {
+        #[command(subcommand)]
+        command: ConsoleCommand,
+    },
     /// HTTPS for the API: a first self-signed certificate, the configured one's fingerprint.
     Tls {
         #[command(subcommand)]
@@ -135,6 +140,26 @@ enum KioskCommand {
         /// The kiosk token's name (pairing again under it unpairs the old browser).
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConsoleCommand {
+    /// Print a one-time link (valid 10 minutes) that signs the browser opening it in to the
+    /// console, without typing a token: the link makes an operator token named NAME that the
+    /// daemon keeps for that browser's session.
+    Link {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The operator token's name, one per person or browser (e.g. `desk-laptop`). A link
+        /// spent under a name replaces that name's token: the browser signed in by the name's
+        /// previous link, and anything else using that token, loses access.
+        #[arg(long)]
+        name: String,
+        /// The name or address the browser reaches the locker at (default: api.listen's
+        /// address, or this machine's host name when the API listens on every address).
+        #[arg(long)]
+        host: Option<String>,
     },
 }
 
@@ -178,6 +203,9 @@ pub fn main() -> ExitCode {
         Command::Kiosk {
             command: KioskCommand::Pair { config, name },
         } => exit(kiosk_pair(&config, &name)),
+        Command::Console {
+            command: ConsoleCommand::Link { config, name, host },
+        } => exit(console_link(&config, &name, host.as_deref())),
         Command::Tls { command } => crate::cli::tls::main(command),
     }
 }
@@ -306,23 +334,70 @@ fn kiosk_pair(path: &std::path::Path, name: &str) -> anyhow::Result<()> {
         Err(_) => std::process::exit(2),
     };
     let db = crate::state::StateDir::new(&config.locker.state_dir).open_database()?;
-    let pairing = crate::locker::create_pairing_offline(&db, name)?;
+    let pairing = crate::locker::create_pairing_offline(&db, name, Role::Kiosk)?;
     // The kiosk's browser runs on the locker itself: a wildcard address means this host.
     let mut addr = config.api.listen;
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let scheme = if config.api.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    println!("{scheme}://{addr}{}", pairing.path());
+    println!("{}://{addr}{}", scheme(&config), pairing.path());
     eprintln!(
         "open this link once in the kiosk's browser before {}; it pairs it as {name}",
         pairing.expires_at.to_rfc3339()
     );
     Ok(())
+}
+
+fn console_link(path: &std::path::Path, name: &str, host: Option<&str>) -> anyhow::Result<()> {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(_) => std::process::exit(2),
+    };
+    let db = crate::state::StateDir::new(&config.locker.state_dir).open_database()?;
+    let replaces = crate::store::list_tokens(&db.lock())?
+        .into_iter()
+        .any(|t| t.name == name && t.role == Role::Operator);
+    let link = crate::locker::create_pairing_offline(&db, name, Role::Operator)?;
+    // The console's browser is usually elsewhere on the LAN: a wildcard address means this
+    // machine's host name, which the operator may replace (the code is in the fragment).
+    let listen = config.api.listen;
+    let host = match host {
+        Some(host) => host.to_owned(),
+        None if listen.ip().is_unspecified() => {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "localhost".into())
+        }
+        None => match listen.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        },
+    };
+    println!(
+        "{}://{host}:{}{}",
+        scheme(&config),
+        listen.port(),
+        link.path()
+    );
+    eprintln!(
+        "open this link once in the console's browser before {}; it signs it in as operator {name}",
+        link.expires_at.to_rfc3339()
+    );
+    if replaces {
+        eprintln!(
+            "an operator token named {name} exists: this link replaces it once spent (its \
+             browser, or any tool using it, loses access)"
+        );
+    }
+    Ok(())
+}
+
+fn scheme(config: &Config) -> &'static str {
+    if config.api.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    }
 }
 
 fn backup(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {

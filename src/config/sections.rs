@@ -150,6 +150,10 @@ pub struct PolicyConfig {
     pub keypad_lockout_max: Duration,
     #[serde(deserialize_with = "duration::deserialize")]
     pub courier_session: Duration,
+    /// How long an operator stays signed in to the console (`/console/`) from sign-in,
+    /// whatever is done meanwhile.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub console_session: Duration,
     /// Door openings one operator credential may ask for per `opens_window` (maintenance).
     pub opens_per_credential: u32,
     /// The same for every credential together.
@@ -196,6 +200,7 @@ impl Default for PolicyConfig {
             keypad_lockout: Duration::from_secs(60),
             keypad_lockout_max: Duration::from_secs(24 * 3600),
             courier_session: Duration::from_secs(15 * 60),
+            console_session: Duration::from_secs(12 * 3600),
             opens_per_credential: 10,
             opens_locker_wide: 30,
             opens_window: Duration::from_secs(60),

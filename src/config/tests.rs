@@ -334,13 +334,28 @@ fn keypad_limits_are_checked() {
 
 #[test]
 fn policy_periods_must_be_positive() {
-    for key in ["dwell", "deposit_grace", "courier_session"] {
+    for key in [
+        "dwell",
+        "deposit_grace",
+        "courier_session",
+        "console_session",
+    ] {
         refused(
             &with(&format!("[policy]\n{key} = \"0s\"")),
             &format!("policy.{key}"),
             "longer than 0s",
         );
     }
+}
+
+#[test]
+fn a_console_session_lapses_within_a_week() {
+    refused(
+        &with("[policy]\nconsole_session = \"8d\""),
+        "policy.console_session",
+        "at most 7d",
+    );
+    ok(&with("[policy]\nconsole_session = \"7d\""));
 }
 
 #[test]

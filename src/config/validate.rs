@@ -127,6 +127,13 @@ fn policy(check: &Check, policy: &PolicyConfig) -> Result<(), ConfigError> {
         },
     )?;
     check.positive("policy.courier_session", policy.courier_session)?;
+    check.positive("policy.console_session", policy.console_session)?;
+    // A console cookie is an operator's power in a browser: it must lapse within a week.
+    check.ensure(
+        policy.console_session <= 7 * DAY,
+        "policy.console_session",
+        || format!("must be at most 7d, got {}", show(policy.console_session)),
+    )?;
     check.positive("policy.opens_window", policy.opens_window)?;
     for (key, n) in [
         ("policy.opens_per_credential", policy.opens_per_credential),

@@ -2,17 +2,19 @@
 //!
 //! The page's files under `console/` are compiled into the binary like the kiosk's. `/console/`
 //! serves the app only to a browser holding a live console session; any other gets the sign-in
-//! page. Signing in takes an operator token once (`POST /console/session`) and answers with the
-//! `lockerd_console` cookie, the session's id: the token is kept by the daemon, never by the page.
+//! page. Signing in takes an operator token once, or a one-time link's code
+//! (`lockerd console link`; the link's token is made by the daemon and never leaves it), at
+//! `POST /console/session`, and answers with the `lockerd_console` cookie, the session's id: the
+//! token is kept by the daemon, never by the page.
 //! The page then calls the ordinary `/api/v1` routes, authenticated by that cookie under the
 //! kiosk page's CSRF check. A kiosk, sync or courier credential cannot sign in.
 
 use super::AppState;
-use super::console_session::CONSOLE_SESSION;
-use super::error::ApiError;
-use super::extract::{Json, Secret, console_holder};
+use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
+use super::extract::{Caller, Json, OPERATOR, Secret, console_holder};
 use super::pages::{Assets, CSS, JS, assets, page, with_assets};
 use super::session_cookie::{self, CONSOLE_COOKIE};
+use super::views::PairingView;
 use crate::locker::{LockerError, Role};
 use axum::Router;
 use axum::extract::State;
@@ -22,6 +24,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use std::time::Instant;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 const INDEX: &str = include_str!("../../console/index.html");
 const SIGN_IN: &str = include_str!("../../console/signin.html");
@@ -47,6 +51,51 @@ const ASSETS: Assets = assets!(
     ]
 );
 
+/// Making a one-time sign-in link (in the API document).
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_link))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewConsoleLink {
+    /// The operator token's name the link makes, one per person or browser. Spending a link
+    /// under a name replaces that name's operator token: the browser signed in by its previous
+    /// link, and anything else using that token, loses access.
+    #[schema(example = "desk-phone")]
+    pub name: String,
+}
+
+/// Make a one-time link that signs a browser in to the console (extension).
+///
+/// Roles: operator. `url` is `/console/#link=<code>`: opening it on this server within 10
+/// minutes shows the sign-in page with a "Sign in with this link" button, which spends the code
+/// (`POST /console/session {"link"}`) and signs that browser in as an operator named `name`.
+/// The code rides in the fragment, which browsers never send, so no log or link preview holds
+/// or spends it. Sign the browser out for good by deleting the token of that name.
+#[utoipa::path(
+    post,
+    path = "/api/v1/console/links",
+    tag = "console",
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 201, description = "the link; shown once", body = PairingView),
+        (status = 409, description = "`conflict`: a token of another role has this name", body = ErrorBody),
+        BodyErrors,
+        AuthErrors,
+    )
+)]
+async fn create_link(
+    Caller(actor): Caller<OPERATOR>,
+    State(state): State<AppState>,
+    Json(body): Json<NewConsoleLink>,
+) -> Result<(StatusCode, Json<PairingView>), ApiError> {
+    let link = state
+        .locker
+        .create_pairing(&body.name, Role::Operator, &actor)
+        .await?;
+    Ok((StatusCode::CREATED, Json(link.into())))
+}
+
 /// The page, its files, signing in and out (outside the API document, like the kiosk's page).
 pub(super) fn pages() -> Router<AppState> {
     let router = Router::new()
@@ -68,21 +117,41 @@ async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
 }
 
+/// What signs in: an operator token, or the code of a one-time console link
+/// (`lockerd console link`), never both. `Secret` keeps either out of any message or log.
 #[derive(Deserialize)]
 struct SignIn {
-    /// An operator token; `Secret` keeps it out of any message or log.
-    token: Secret,
+    token: Option<Secret>,
+    link: Option<Secret>,
 }
 
-/// Signs in with an operator token: `204` and the session's cookie. `401 unauthorized` for a
-/// token that is not live, `403 forbidden` for one of another role or a cross-site request.
+/// Signs in with an operator token or a console link's code: `204` and the session's cookie.
+/// `401 unauthorized` for a token that is not live or a link that is unknown, spent or lapsed,
+/// `403 forbidden` for a token of another role or a cross-site request.
 async fn sign_in(
     State(state): State<AppState>,
     parts: Parts,
     Json(body): Json<SignIn>,
 ) -> Result<Response, ApiError> {
     same_origin(&parts)?;
-    let token = body.token.expose();
+    let linked;
+    let token = match (&body.token, &body.link) {
+        (Some(token), None) => token.expose(),
+        (None, Some(link)) => {
+            let code = link.expose();
+            // A link's code is 32 hex digits; anything longer is not worth hashing.
+            let spent = match code.len() <= 128 {
+                true => state.locker.redeem_pairing(code, Role::Operator).await?,
+                false => None,
+            };
+            linked = spent.ok_or(ApiError::Unauthorized)?;
+            linked.as_str()
+        }
+        _ => {
+            let msg = "give either token or link".to_owned();
+            return Err(ApiError::InvalidRequest(msg));
+        }
+    };
     let holder = state
         .locker
         .authenticate(token)
@@ -91,9 +160,11 @@ async fn sign_in(
     if holder.role != Role::Operator {
         return Err(LockerError::Forbidden.into());
     }
-    tracing::info!(operator = %holder.name, "console session began");
+    let how = if body.link.is_some() { "link" } else { "token" };
+    tracing::info!(operator = %holder.name, how, "console session began");
     let id = state.consoles.begin(token, holder, Instant::now());
-    let cookie = session_cookie::console_cookie(&id, CONSOLE_SESSION, state.secure_cookies);
+    let lifetime = state.consoles.lifetime();
+    let cookie = session_cookie::console_cookie(&id, lifetime, state.secure_cookies);
     let headers = [
         (header::SET_COOKIE, cookie),
         (

@@ -6,6 +6,7 @@
 //! a request without a valid token is refused before its body is read or judged.
 
 use super::AppState;
+use super::console_session::Live;
 use super::error::ApiError;
 use super::session_cookie;
 use crate::domain::Timestamp;
@@ -70,25 +71,70 @@ pub async fn cookie_holder(
 /// and the token still is (a deleted token ends its sessions at once).
 pub async fn console_holder(headers: &HeaderMap, state: &AppState) -> Option<(String, Principal)> {
     let id = session_cookie::cookie(headers, session_cookie::CONSOLE_COOKIE)?;
-    let (token, holder) = state.consoles.get(&id, std::time::Instant::now())?;
-    let now = state.locker.authenticate(&token).await?;
-    (now == holder && holder.role == Role::Operator).then_some((token, holder))
+    let live = console_session(&id, state).await?;
+    Some((live.token, live.holder))
 }
 
-/// The secret `holder`, a caller of a kiosk or operator route, authenticated with: the bearer
-/// token, the operator token behind the console's session, or the kiosk page's cookie. A live
-/// stream keeps it to check it again later.
+/// The console session `id`, if it and its operator token are live.
+async fn console_session(id: &str, state: &AppState) -> Option<Live> {
+    let live = state.consoles.get(id, std::time::Instant::now())?;
+    let now = state.locker.authenticate(&live.token).await?;
+    (now == live.holder && live.holder.role == Role::Operator).then_some(live)
+}
+
+/// What the caller of a live stream authenticated with, kept to check it again while the stream
+/// lasts. Never logged.
+pub enum Credential {
+    /// A bearer token, or the kiosk page's cookie (which is its token).
+    Token(String),
+    /// The console's session cookie: the session's id, and when the session lapses.
+    Console {
+        id: String,
+        ends: std::time::Instant,
+    },
+}
+
+impl Credential {
+    /// Whether it still stands for `holder`: the token is not deleted (nor replaced), and a
+    /// console session is not signed out or over.
+    pub async fn holds(&self, state: &AppState, holder: &Principal) -> bool {
+        match self {
+            Credential::Token(token) => {
+                state.locker.authenticate(token).await.as_ref() == Some(holder)
+            }
+            Credential::Console { id, .. } => console_session(id, state)
+                .await
+                .is_some_and(|live| &live.holder == holder),
+        }
+    }
+
+    /// When it lapses by itself, if it does (a console session).
+    pub fn ends(&self) -> Option<std::time::Instant> {
+        match self {
+            Credential::Token(_) => None,
+            Credential::Console { ends, .. } => Some(*ends),
+        }
+    }
+}
+
+/// The credential `holder`, a caller of a kiosk or operator route, authenticated with: the
+/// bearer token, the console's session, or the kiosk page's cookie.
 pub async fn credential(
     headers: &HeaderMap,
     state: &AppState,
     holder: &Principal,
-) -> Option<String> {
+) -> Option<Credential> {
     if headers.contains_key(header::AUTHORIZATION) {
-        bearer_token(headers).map(str::to_owned)
+        bearer_token(headers).map(|t| Credential::Token(t.to_owned()))
     } else if holder.role == Role::Operator {
-        console_holder(headers, state).await.map(|(token, _)| token)
+        let id = session_cookie::cookie(headers, session_cookie::CONSOLE_COOKIE)?;
+        let live = console_session(&id, state).await?;
+        Some(Credential::Console {
+            id,
+            ends: live.ends,
+        })
     } else {
-        session_cookie::cookie(headers, session_cookie::KIOSK_COOKIE)
+        session_cookie::cookie(headers, session_cookie::KIOSK_COOKIE).map(Credential::Token)
     }
 }
 

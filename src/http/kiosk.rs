@@ -7,13 +7,13 @@
 
 use super::AppState;
 use super::error::{ApiError, AuthErrors, BodyErrors, ErrorBody};
-use super::extract::{Caller, Json, KIOSK, OPERATOR, Query, cookie_holder, credential};
+use super::extract::{Caller, Credential, Json, KIOSK, OPERATOR, Query, cookie_holder, credential};
 use super::live::KioskFrame;
 use super::pages::{Assets, CSS, JS, assets, page, with_assets};
 use super::session_cookie::{self, KIOSK_COOKIE};
 use super::slots::Slot;
 use super::views::{KioskState, PairingView};
-use crate::locker::{Locker, Principal, Role};
+use crate::locker::{Principal, Role};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -87,7 +87,7 @@ struct PairQuery {
 async fn pair(State(state): State<AppState>, Query(query): Query<PairQuery>) -> Response {
     let code = query.code.filter(|c| !c.is_empty() && c.len() <= 128);
     let token = match code {
-        Some(code) => state.locker.redeem_pairing(&code).await,
+        Some(code) => state.locker.redeem_pairing(&code, Role::Kiosk).await,
         None => Ok(None),
     };
     match token {
@@ -141,7 +141,10 @@ async fn create_pairing(
     State(state): State<AppState>,
     Json(body): Json<NewPairing>,
 ) -> Result<(StatusCode, Json<PairingView>), ApiError> {
-    let pairing = state.locker.create_pairing(&body.name, &actor).await?;
+    let pairing = state
+        .locker
+        .create_pairing(&body.name, Role::Kiosk, &actor)
+        .await?;
     Ok((StatusCode::CREATED, Json(pairing.into())))
 }
 
@@ -150,8 +153,9 @@ async fn create_pairing(
 /// Roles: kiosk, operator. Server-sent events: an event `state` at once, and another whenever a
 /// committed change altered what it shows (a door moved, a compartment was taken or freed).
 /// Its `data` is a `KioskState`. Comment lines keep the connection alive. The stream ends when
-/// the daemon stops, and when the token it was opened with is deleted (or, for a kiosk page,
-/// replaced by pairing again); browsers reconnect by themselves. At most `api.max_streams`
+/// the daemon stops, when the token it was opened with is deleted (or, for a kiosk page,
+/// replaced by pairing again), and, for the console's page, when the session its cookie stands
+/// for ends (signed out, or over); browsers reconnect by themselves. At most `api.max_streams`
 /// streams are open at once, `api.max_streams_per_token` of them with one token.
 #[utoipa::path(
     get,
@@ -184,8 +188,9 @@ async fn events(
     let feed = Feed {
         frames: state.live.subscribe(),
         revocations,
+        sign_outs: state.consoles.endings(),
         closing: state.closing.subscribe(),
-        locker: state.locker.clone(),
+        state: state.clone(),
         credential,
         holder,
         last: None,
@@ -203,10 +208,13 @@ async fn events(
 struct Feed {
     frames: watch::Receiver<Option<Arc<KioskFrame>>>,
     revocations: watch::Receiver<u64>,
+    /// Console sessions ended before their time (signed out).
+    sign_outs: watch::Receiver<u64>,
     closing: watch::Receiver<bool>,
-    locker: Locker,
-    /// The token it was opened with, checked again whenever a token is removed. Never logged.
-    credential: String,
+    state: AppState,
+    /// What it was opened with, checked again whenever a token is removed or a console session
+    /// ends; a console session's feed also ends when the session lapses. Never logged.
+    credential: Credential,
     holder: Principal,
     last: Option<Arc<KioskFrame>>,
     /// Given back when the stream is dropped: it ended, or its client went away.
@@ -215,18 +223,18 @@ struct Feed {
 
 /// What woke a feed.
 enum Wake {
-    TokenRemoved,
+    CredentialEnded,
     StateBuilt,
 }
 
 impl Feed {
-    /// The next `state` event, or `None` to end: the server closes, or the token is gone.
+    /// The next `state` event, or `None` to end: the server closes, the token is gone, or the
+    /// console session it was opened with is over.
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Feed)> {
         loop {
             match self.wake().await? {
-                Wake::TokenRemoved => {
-                    let now = self.locker.authenticate(&self.credential).await;
-                    if now.as_ref() != Some(&self.holder) {
+                Wake::CredentialEnded => {
+                    if !self.credential.holds(&self.state, &self.holder).await {
                         return None;
                     }
                 }
@@ -246,12 +254,22 @@ impl Feed {
         }
     }
 
-    /// Waits for a removed token or a new state; `None` once the server closes.
+    /// Waits for a removed token, a console sign-out or a new state; `None` once the server
+    /// closes or the console session lapses.
     async fn wake(&mut self) -> Option<Wake> {
+        let lapses = self.credential.ends();
+        let lapsed = async {
+            match lapses {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
             _ = self.closing.wait_for(|c| *c) => None,
-            removed = self.revocations.changed() => removed.ok().map(|()| Wake::TokenRemoved),
+            () = lapsed => None,
+            removed = self.revocations.changed() => removed.ok().map(|()| Wake::CredentialEnded),
+            ended = self.sign_outs.changed() => ended.ok().map(|()| Wake::CredentialEnded),
             built = self.frames.changed() => built.ok().map(|()| Wake::StateBuilt),
         }
     }

@@ -109,7 +109,9 @@ fn build(
         openapi: Arc::new(openapi),
         live: Arc::new(live::LiveView::new(locker.clone())),
         slots: slots::Slots::new(&locker.config().api),
-        consoles: Default::default(),
+        consoles: Arc::new(console_session::ConsoleSessions::new(
+            locker.config().policy.console_session,
+        )),
         metrics: Arc::new(metrics::Metrics::new(&monitoring, locker.telemetry())),
         locker,
         monitoring,
@@ -173,6 +175,7 @@ fn api(with_sim: bool) -> OpenApiRouter<AppState> {
         .merge(reservations::routes())
         .merge(incidents::routes())
         .merge(kiosk::routes())
+        .merge(console::routes())
         .merge(audit::routes());
     if with_sim {
         api.merge(sim::routes())
@@ -216,6 +219,7 @@ pub fn openapi(with_sim: bool) -> OpenApiDoc {
         (name = "sync", description = "The event feed for the cloud-sync agent."),
         (name = "audit", description = "The tamper-evident audit log (operator)."),
         (name = "kiosk", description = "Pairing the kiosk page and its live feed (extension)."),
+        (name = "console", description = "One-time sign-in links for the operator console (extension)."),
         (name = "sim", description = "Simulated hardware; only with a `sim` bus."),
     )
 )]

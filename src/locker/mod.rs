@@ -20,10 +20,10 @@ mod engine;
 mod evidence;
 mod feed;
 mod incident;
-mod kiosk;
 mod limits;
 mod mqtt;
 mod occupancy;
+mod pairing;
 mod photos;
 mod pickup;
 mod recovery;
@@ -45,8 +45,8 @@ pub use incident::{
     INCIDENTS_PER_COMPARTMENT_PER_DAY, INCIDENTS_WITHOUT_COMPARTMENT_PER_DAY, IncidentReport,
     NOTE_MAX,
 };
-pub use kiosk::{PAIRING_TTL, Pairing, create_pairing_offline};
 pub use mqtt::{COMMANDS_KEPT, CommandClaim};
+pub use pairing::{PAIRING_TTL, Pairing, create_pairing_offline};
 pub use secrets::{InstallKey, new_token, token_hash};
 pub use sync::StateCounts;
 pub use types::*;

@@ -1,33 +1,38 @@
-//! Kiosk pairing codes, and a parcel's wish for an accessible compartment.
+//! One-time links (a kiosk's pairing, an operator's console link), and a parcel's wish for an
+//! accessible compartment.
 
 use crate::domain::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// Records a pairing code by its hash.
+/// Records a link's code by its hash, with the role of the token it gives.
 pub fn insert_pairing(
     conn: &Connection,
     hash: &[u8],
     name: &str,
+    role: &str,
     expires_at: Timestamp,
 ) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO kiosk_pairings (hash, name, expires_at) VALUES (?1, ?2, ?3)",
-        params![hash, name, expires_at.0],
+        "INSERT INTO kiosk_pairings (hash, name, role, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![hash, name, role, expires_at.0],
     )?;
     Ok(())
 }
 
-/// Spends the pairing code with this hash: its name if it was live at `now`. Spent and lapsed
-/// codes are gone afterwards either way.
+/// Spends the link with this hash and role: its name if it was live at `now`. Spent and lapsed
+/// codes are gone afterwards either way; a code for another role stays (a kiosk's code posted
+/// as a console link, or the other way round, spends nothing).
 pub fn take_pairing(
     conn: &Connection,
     hash: &[u8],
+    role: &str,
     now: Timestamp,
 ) -> rusqlite::Result<Option<String>> {
     let name = conn
         .query_row(
-            "DELETE FROM kiosk_pairings WHERE hash = ?1 AND expires_at > ?2 RETURNING name",
-            params![hash, now.0],
+            "DELETE FROM kiosk_pairings WHERE hash = ?1 AND role = ?2 AND expires_at > ?3 \
+             RETURNING name",
+            params![hash, role, now.0],
             |r| r.get(0),
         )
         .optional()?;

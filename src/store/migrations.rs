@@ -311,6 +311,11 @@ CREATE TABLE mqtt_commands (
 );
 CREATE INDEX mqtt_commands_by_time ON mqtt_commands(received_at);
 "#,
+    // Schema 14: the console's one-time sign-in links share the kiosk's pairing links: a link
+    // now records the role of the token it gives (`kiosk`, or `operator` for the console).
+    r#"
+ALTER TABLE kiosk_pairings ADD COLUMN role TEXT NOT NULL DEFAULT 'kiosk';
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -105,6 +105,7 @@ pub const ROUTES: &[Route] = &[
     route("/api/v1/sync/ack", Caller::Sync, &["seq"]),
     route("/api/v1/sim/doors/{compartment}", Operator, &["open"]),
     route("/api/v1/kiosk/pairings", Operator, &["name"]),
+    route("/api/v1/console/links", Operator, &["name"]),
 ];
 
 const COMPARTMENTS: &[&str] = &["A1", "A2", "B1", "B2", "C1", "D1", "D2", "ZZ"];

@@ -52,6 +52,7 @@ const API_ROUTES: &[&str] = &[
     "GET /api/v1/audit",
     "GET /api/v1/audit/verify",
     "POST /api/v1/kiosk/pairings",
+    "POST /api/v1/console/links",
     "GET /api/v1/kiosk/events",
 ];
 

@@ -5,14 +5,16 @@ use crate::locker::Pairing;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// A one-time pairing link for a kiosk browser.
+/// A one-time link that gives a browser a token it never sees: a kiosk's pairing link, or a
+/// console sign-in link.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PairingView {
-    /// The kiosk token's name once paired.
+    /// The name of the token the link makes (a kiosk's, or an operator's for the console).
     #[schema(example = "kiosk-1")]
     pub name: String,
-    /// The link to open in the kiosk's browser (a path on this server), once, before
-    /// `expires_at`. It carries a secret: hand it over like a password.
+    /// The link to open in the browser (a path on this server), once, before `expires_at`:
+    /// `/kiosk/pair?code=…` for a kiosk, `/console/#link=…` for the console. It carries a
+    /// secret: hand it over like a password.
     #[schema(example = "/kiosk/pair?code=3f2a...")]
     pub url: String,
     #[schema(format = DateTime)]
