@@ -20,6 +20,12 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Replaces what `holder` shows with `children`, leaving out the null ones (as `el` does):
+ * `replaceChildren` itself would show them as the text "null". */
+export function fill(holder, ...children) {
+  holder.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 /** Asks to confirm `title` (`text` says what will happen); with `reason`, a reason must be
  * typed. Resolves to the reason ('' without one), or null when cancelled. */
 export function confirmAction({ title, text, reason = true }) {

@@ -1,7 +1,7 @@
 // The console's lists: a table shown a page at a time ("More" shows the next page), and the
 // box for what is shown only once (a courier's TOTP secret, a token, an access code).
 
-import { el } from './dom.js';
+import { el, fill } from './dom.js';
 import { t } from './i18n.js';
 
 /** Rows per page of a list. */
@@ -11,7 +11,7 @@ export const PAGE = 25;
  * time. */
 export function pagedTable(holder, headings, items, cells, shown = PAGE) {
   if (!items.length) { holder.replaceChildren(el('p', { class: 'muted' }, t('none'))); return; }
-  holder.replaceChildren(
+  fill(holder,
     el('table', {},
       el('thead', {}, el('tr', {}, headings.map((h) => el('th', {}, h)))),
       el('tbody', {}, items.slice(0, shown).map((item) => el('tr', {}, cells(item).map((c) => el('td', {}, c)))))),

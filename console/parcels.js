@@ -3,7 +3,7 @@
 // door history, audit entries, from its evidence), the evidence as a download, extend, new code.
 
 import { call } from './api.js';
-import { confirmAction, el, errorKey, say } from './dom.js';
+import { confirmAction, el, errorKey, fill, say } from './dom.js';
 import { t, when } from './i18n.js';
 
 const STATES = ['', 'opening', 'open', 'closed', 'stored', 'collected', 'expired', 'returned', 'cancelled'];
@@ -52,7 +52,7 @@ export function render(main, [id]) {
       el('td', {}, t(`parcel_${p.state}`)),
       el('td', {}, p.compartment ?? ''),
       el('td', {}, when(p.deposited_at))));
-    results.replaceChildren(
+    fill(results,
       el('p', {}, t('found', { n: found.length })),
       found.length ? el('table', {}, el('thead', {}, el('tr', {},
         el('th', {}, t('trackingId')), el('th', {}, t('state')), el('th', {}, t('compartment')), el('th', {}, t('deposited')))),

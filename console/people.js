@@ -1,5 +1,6 @@
 // People (`#people`): couriers (add, with the TOTP secret shown once as a QR code; list;
-// remove) and API tokens (kiosk, sync, operator: create, shown once; list; delete).
+// remove), API tokens (kiosk, sync, operator: create, shown once; list; delete), and a one-time
+// sign-in link for another device (shown once, as a QR code and as text).
 
 import { call } from './api.js';
 import { confirmAction, el, errorKey, say } from './dom.js';
@@ -13,6 +14,7 @@ export function render(main) {
   const name = el('input', { id: 'courier-name', autocomplete: 'off', required: true, maxlength: '64' });
   const tokenName = el('input', { id: 'token-name', autocomplete: 'off', required: true, maxlength: '64' });
   const role = el('select', { id: 'token-role' }, ['kiosk', 'sync', 'operator'].map((r) => el('option', { value: r }, t(`role_${r}`))));
+  const deviceName = el('input', { id: 'device-name', autocomplete: 'off', required: true, maxlength: '64' });
   main.append(
     el('h1', {}, t('peopleTitle')), shownOnce,
     el('h2', {}, t('couriers')),
@@ -26,6 +28,10 @@ export function render(main) {
       el('label', { for: 'token-role' }, t('role')), role,
       el('button', { type: 'submit', class: 'primary' }, t('createToken'))),
     tokens,
+    el('h2', {}, t('linkDevice')),
+    el('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); linkDevice(); } },
+      el('label', { for: 'device-name' }, t('linkName')), deviceName,
+      el('button', { type: 'submit', class: 'primary' }, t('makeLink'))),
   );
 
   async function loadCouriers() {
@@ -74,6 +80,21 @@ export function render(main) {
     tokenName.value = '';
     shownOnce.replaceChildren(secretBox(t('tokenCreated', { name: r.data.name }), [
       el('p', {}, el('code', { id: 'new-token' }, r.data.token)),
+    ]));
+    loadTokens();
+  }
+
+  // The link's code is in its fragment: the QR code and the text below are its only copies.
+  async function linkDevice() {
+    const r = await call('POST', '/api/v1/console/links', { name: deviceName.value.trim() });
+    if (!r.ok) { say(errorKey(r)); return; }
+    deviceName.value = '';
+    const url = `${location.origin}${r.data.url}`;
+    const qr = await call('POST', '/console/qr', { text: url });
+    shownOnce.replaceChildren(secretBox(t('linkMade', { name: r.data.name }), [
+      qr.ok ? el('img', { class: 'qr', id: 'link-qr', alt: t('linkQrAlt', { name: r.data.name }), src: `data:image/svg+xml;base64,${btoa(qr.data)}` }) : null,
+      el('p', {}, t('linkHint', { name: r.data.name })),
+      el('p', {}, el('code', { id: 'console-link' }, url)),
     ]));
     loadTokens();
   }

@@ -133,17 +133,10 @@ scenario('a parcel is found by its tracking id, its evidence downloads, its code
   assert.equal(renewed.actor.split(':')[0], 'operator');
 });
 
-scenario('a courier added in the console logs in with the secret its QR code carries', async (kit) => {
-  const { page } = await signedIn(kit);
-  const shoot = camera('console-people');
-  await page.getByRole('link', { name: 'People' }).click();
-  const name = api.unique('desk-courier');
-  await page.getByLabel('Name').first().fill(name);
-  await page.getByRole('button', { name: 'Add courier' }).click();
-  await page.locator('#totp-qr').waitFor();
-  await shoot(page, 'courier-added');
-  // The QR code read as a phone's camera would: the image drawn, its pixels decoded.
-  const pixels = await page.locator('#totp-qr').evaluate(async (img) => {
+/** The text of the QR code `selector` shows, read as a phone's camera would: the image drawn,
+ * its pixels decoded. */
+async function readQr(page, selector) {
+  const pixels = await page.locator(selector).evaluate(async (img) => {
     await img.decode();
     const canvas = document.createElement('canvas');
     canvas.width = img.naturalWidth || 240;
@@ -157,8 +150,58 @@ scenario('a courier added in the console logs in with the secret its QR code car
   });
   const decoded = jsQR(Uint8ClampedArray.from(pixels.data), pixels.width, pixels.height);
   assert.ok(decoded, 'the QR code decodes');
-  assert.equal(decoded.data, await page.locator('#otpauth').getAttribute('href'), 'the code says the link');
-  const url = new URL(decoded.data);
+  return decoded.data;
+}
+
+scenario('a phone signs in once with the link the console shows as a QR code', async (kit) => {
+  const { page } = await signedIn(kit);
+  const shoot = camera('console-link');
+  await page.getByRole('link', { name: 'People' }).click();
+  const name = api.unique('desk-phone');
+  await page.getByLabel('Device name').fill(name);
+  await page.getByRole('button', { name: 'Make a sign-in link' }).click();
+  await page.locator('#link-qr').waitFor();
+  await page.locator('#link-qr').scrollIntoViewIfNeeded();
+  await shoot(page, 'link-made');
+  assert.ok(!/\bnull\b/.test(await page.locator('#view').innerText()), 'no stray "null" under the lists');
+  const link = await readQr(page, '#link-qr');
+  assert.equal(link, await page.locator('#console-link').innerText(), 'the code says the link shown');
+  assert.match(link, /\/console\/#link=[0-9a-f]{32}$/);
+
+  // The phone opens it: the sign-in page, the code gone from the address bar, nothing spent yet.
+  const phone = await kit.blank({ viewport: LAYOUTS.phone });
+  assert.equal((await phone.page.goto(link)).status(), 401);
+  const button = phone.page.getByRole('button', { name: 'Sign in with this link' });
+  await button.waitFor();
+  assert.ok(!phone.page.url().includes('link='), `the address bar: ${phone.page.url()}`);
+  await shoot(phone.page, 'link-sign-in');
+  await button.click();
+  await tile(phone.page, 'A1').waitFor();
+  await shoot(phone.page, 'linked');
+  const { tokens } = await api.expect(200, 'GET', '/api/v1/tokens');
+  assert.equal(tokens.find((k) => k.name === name)?.role, 'operator', 'the link made the operator token');
+
+  // Once only: another browser with the same link is told so.
+  const late = await kit.blank({ viewport: LAYOUTS.phone });
+  await late.page.goto(link);
+  await late.page.getByRole('button', { name: 'Sign in with this link' }).click();
+  await late.page.getByRole('alert').filter({ hasText: 'does not work any more' }).waitFor();
+  await shoot(late.page, 'link-spent');
+  assert.equal((await late.page.goto('/console/')).status(), 401, 'not signed in');
+});
+
+scenario('a courier added in the console logs in with the secret its QR code carries', async (kit) => {
+  const { page } = await signedIn(kit);
+  const shoot = camera('console-people');
+  await page.getByRole('link', { name: 'People' }).click();
+  const name = api.unique('desk-courier');
+  await page.getByLabel('Name').first().fill(name);
+  await page.getByRole('button', { name: 'Add courier' }).click();
+  await page.locator('#totp-qr').waitFor();
+  await shoot(page, 'courier-added');
+  const decoded = await readQr(page, '#totp-qr');
+  assert.equal(decoded, await page.locator('#otpauth').getAttribute('href'), 'the code says the link');
+  const url = new URL(decoded);
   assert.equal(url.protocol, 'otpauth:');
   assert.equal(url.host, 'totp');
   assert.equal(decodeURIComponent(url.pathname), `/lockerd:${name}`);
