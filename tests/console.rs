@@ -132,15 +132,7 @@ async fn the_session_refuses_cross_site_requests_and_ends_on_sign_out_or_token_d
     assert_eq!(status, 401);
 
     // The live feed takes the console's cookie.
-    let feed = browser
-        .http
-        .get(format!("{}/api/v1/kiosk/events", h.base))
-        .header(header::COOKIE, browser.cookie_header())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(feed.status().as_u16(), 200);
-    drop(feed);
+    drop(console_feed(&h, &browser).await);
 
     // Signing out ends the session in the daemon, not only in this browser.
     let kept = browser.cookie_header();
@@ -470,14 +462,7 @@ async fn next_state(feed: &mut reqwest::Response) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lockerd_console_link_prints_a_link_the_running_daemon_honours() {
     let h = Harness::start().await;
-    // The harness's own state directory, as an operator's config would name it, with the API on
-    // every address (plain HTTP allowed for the test).
-    let config = h.dir.path().join("cli.toml");
-    let text = common::config_text(&h.dir.path().join("state"), "").replace(
-        "listen = \"127.0.0.1:0\"",
-        "listen = \"0.0.0.0:8080\"\nallow_plaintext = true",
-    );
-    std::fs::write(&config, text).unwrap();
+    let config = h.cli_config();
     let link = |args: &[&str]| {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lockerd"));
         command.args(["console", "link", "--config"]).arg(&config);

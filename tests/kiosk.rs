@@ -393,14 +393,7 @@ async fn the_live_feed_shows_doors_and_free_compartments_as_they_change_and_ends
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lockerd_kiosk_pair_prints_a_link_the_running_daemon_honours() {
     let h = Harness::start().await;
-    // The harness's own state directory, with the address an operator would configure (plain
-    // HTTP on every address only when allowed).
-    let config = h.dir.path().join("cli.toml");
-    let text = common::config_text(&h.dir.path().join("state"), "").replace(
-        "listen = \"127.0.0.1:0\"",
-        "listen = \"0.0.0.0:8080\"\nallow_plaintext = true",
-    );
-    std::fs::write(&config, text).unwrap();
+    let config = h.cli_config();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_lockerd"))
         .args(["kiosk", "pair", "--name", "screen-1", "--config"])
         .arg(&config)

@@ -237,6 +237,19 @@ impl Deref for Harness {
 }
 
 impl Harness {
+    /// A config file for the CLI's commands that write the harness's own state directory
+    /// (`kiosk pair`, `console link`), with the address an operator would configure: the API on
+    /// every address, port 8080 (plain HTTP allowed for the test).
+    pub fn cli_config(&self) -> std::path::PathBuf {
+        let config = self.dir.path().join("cli.toml");
+        let text = config_text(&self.dir.path().join("state"), "").replace(
+            "listen = \"127.0.0.1:0\"",
+            "listen = \"0.0.0.0:8080\"\nallow_plaintext = true",
+        );
+        std::fs::write(&config, text).unwrap();
+        config
+    }
+
     pub async fn start() -> Harness {
         Self::start_with("").await
     }
