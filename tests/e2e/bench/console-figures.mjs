@@ -81,15 +81,27 @@ async function main() {
     };
 
     // First paint of the 200-tile wall: from the navigation's start to the frame after the
-    // 200th tile exists (the first load warms nothing: every file is revalidated).
+    // 200th tile exists, timed inside the page (a MutationObserver installed before the page's
+    // own scripts), so no round trip to this script is counted. Every load is a new document:
+    // going from /console/#wall to itself would only move within the page, and its clock would
+    // go on from the first load. The first load warms nothing: every file is revalidated.
     const paints = [];
     const fcps = [];
     const { page } = await consoleScreen();
+    await page.addInitScript(() => {
+      window.wallPainted = new Promise((resolve) => {
+        const seen = new MutationObserver(() => {
+          if (document.querySelectorAll('.tile').length < 200) return;
+          seen.disconnect();
+          requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())));
+        });
+        seen.observe(document, { childList: true, subtree: true });
+      });
+    });
     for (let i = 0; i < PAINTS; i += 1) {
+      await page.goto('about:blank');
       await page.goto('/console/#wall');
-      await page.waitForFunction(() => document.querySelectorAll('.tile').length === 200);
-      const t = await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())))));
-      paints.push(t);
+      paints.push(await page.evaluate(() => window.wallPainted));
       fcps.push(await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN));
     }
     await page.context().close();
