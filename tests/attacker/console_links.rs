@@ -1,0 +1,123 @@
+//! The console's one-time sign-in links (`/console/#link=…`) and the kiosk's pairing links, from
+//! someone who got hold of a link, races its owner for it, or holds another role's credential.
+
+use crate::common::Harness;
+use crate::common::browser::Browser;
+use serde_json::json;
+
+/// A console link's code for `name`, made by the harness's operator.
+async fn new_link(h: &Harness, name: &str) -> String {
+    let (status, link) = h
+        .post("/api/v1/console/links", &h.operator, json!({"name": name}))
+        .await;
+    assert_eq!(status, 201, "{link}");
+    let url = link["url"].as_str().unwrap();
+    url.split_once("#link=")
+        .expect("a console link")
+        .1
+        .to_owned()
+}
+
+/// Posts `code` as the sign-in page does: the status.
+async fn use_link(browser: &mut Browser, code: &str) -> u16 {
+    let body = Some(json!({"link": code}));
+    browser.call("POST", "/console/session", body).await.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_racing_for_one_link_get_exactly_one_session() {
+    let h = Harness::start().await;
+    let code = new_link(&h, "desk").await;
+    let racers = (0..8).map(|_| {
+        let (mut browser, code) = (Browser::new(&h), code.clone());
+        tokio::spawn(async move {
+            let status = use_link(&mut browser, &code).await;
+            (status, browser.has_cookie("lockerd_console"))
+        })
+    });
+    let mut answers = Vec::new();
+    for racer in racers.collect::<Vec<_>>() {
+        answers.push(racer.await.unwrap());
+    }
+    let won: Vec<_> = answers.iter().filter(|(s, _)| *s == 204).collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|&(status, cookie)| (status == 204) == cookie && (status == 204 || status == 401)),
+        "the others get 401 and no cookie: {answers:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_whose_name_went_to_a_kiosk_meanwhile_signs_nothing_in() {
+    let h = Harness::start().await;
+    // Made while the name is free; a kiosk is paired under it before the link is spent.
+    let code = new_link(&h, "front").await;
+    let (_, pairing) = h
+        .post(
+            "/api/v1/kiosk/pairings",
+            &h.operator,
+            json!({"name": "front"}),
+        )
+        .await;
+    let mut kiosk = Browser::new(&h);
+    let (status, _, _) = kiosk.open(pairing["url"].as_str().unwrap()).await;
+    assert_eq!(status, 303, "paired");
+
+    let mut browser = Browser::new(&h);
+    assert_eq!(use_link(&mut browser, &code).await, 401);
+    assert!(!browser.has_cookie("lockerd_console"));
+    let (status, _, _) = kiosk.open("/kiosk/").await;
+    assert_eq!(status, 200, "the kiosk keeps its token");
+    let (_, tokens) = h.get("/api/v1/tokens", &h.operator).await;
+    let front: Vec<_> = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["name"] == "front")
+        .map(|t| t["role"].clone())
+        .collect();
+    assert_eq!(front, [json!("kiosk")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_roles_neither_make_links_nor_sign_in_with_one_and_huge_codes_are_refused() {
+    let h = Harness::start().await;
+    let courier = h.courier_session("alice").await;
+    for (token, what) in [
+        (&h.kiosk, "kiosk"),
+        (&h.sync, "sync"),
+        (&courier, "courier"),
+    ] {
+        let (status, _) = h
+            .post("/api/v1/console/links", token, json!({"name": "mine"}))
+            .await;
+        assert_eq!(status, 403, "a {what} credential");
+    }
+    // A kiosk's own cookie, from its page.
+    let (_, pairing) = h
+        .post(
+            "/api/v1/kiosk/pairings",
+            &h.operator,
+            json!({"name": "lobby"}),
+        )
+        .await;
+    let mut kiosk = Browser::new(&h);
+    kiosk.open(pairing["url"].as_str().unwrap()).await;
+    assert!(kiosk.has_cookie("lockerd_kiosk"));
+    let (status, _) = kiosk
+        .call("POST", "/api/v1/console/links", Some(json!({"name": "k"})))
+        .await;
+    assert_eq!(status, 403, "the kiosk page");
+    // Its token posted as a link's code is no code.
+    assert_eq!(use_link(&mut kiosk, &h.kiosk).await, 401);
+    assert!(!kiosk.has_cookie("lockerd_console"));
+
+    let mut browser = Browser::new(&h);
+    let long = "a".repeat(200);
+    assert_eq!(use_link(&mut browser, &long).await, 401);
+    let huge = "a".repeat(70 * 1024);
+    assert_eq!(use_link(&mut browser, &huge).await, 413);
+    assert!(!browser.has_cookie("lockerd_console"));
+}
