@@ -25,6 +25,62 @@ async fn use_link(browser: &mut Browser, code: &str) -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaked_link_is_cancelled_by_deleting_its_name_before_anyone_spends_it() {
+    let h = Harness::start().await;
+    // The link went to the wrong chat. The docs' answer is to delete the token of that name;
+    // it must also stop the link that has not made the token yet.
+    let leaked = new_link(&h, "desk-phone").await;
+    let (status, body) = h
+        .request(
+            "DELETE",
+            "/api/v1/tokens/desk-phone",
+            Some(&h.operator),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let mut stranger = Browser::new(&h);
+    assert_eq!(use_link(&mut stranger, &leaked).await, 401, "cancelled");
+    assert!(!stranger.has_cookie("lockerd_console"));
+    let (_, tokens) = h.get("/api/v1/tokens", &h.operator).await;
+    assert!(
+        !tokens.to_string().contains("desk-phone"),
+        "no token was made: {tokens}"
+    );
+
+    // Likewise a kiosk's pairing link.
+    let (_, pairing) = h
+        .post(
+            "/api/v1/kiosk/pairings",
+            &h.operator,
+            json!({"name": "lobby-2"}),
+        )
+        .await;
+    let (status, _) = h
+        .request("DELETE", "/api/v1/tokens/lobby-2", Some(&h.operator), None)
+        .await;
+    assert_eq!(status, 204);
+    let mut kiosk = Browser::new(&h);
+    let (status, _, _) = kiosk.open(pairing["url"].as_str().unwrap()).await;
+    assert_eq!(status, 401, "the pairing link is cancelled too");
+    assert!(!kiosk.has_cookie("lockerd_kiosk"));
+
+    // The cancellation is audited, and a name with neither token nor link is still unknown.
+    let (_, audit) = h.get("/api/v1/audit?limit=1000", &h.operator).await;
+    let removed = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "token.removed" && e["detail"]["name"] == "desk-phone")
+        .count();
+    assert_eq!(removed, 1, "{audit}");
+    let (status, _) = h
+        .request("DELETE", "/api/v1/tokens/nobody", Some(&h.operator), None)
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browsers_racing_for_one_link_get_exactly_one_session() {
     let h = Harness::start().await;
     let code = new_link(&h, "desk").await;
