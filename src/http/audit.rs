@@ -53,8 +53,9 @@ pub struct AuditAfter {
 /// `has_code`, `photo`, `accessible`); `reservation.withdrawn` (`tracking_id`);
 /// `reservation.lapsed` (`tracking_ids`); `sync.acked` (`seq_before`, `seq_after`: the pull agent's
 /// acknowledgement moved, by the sync token named in `actor`); `kiosk.pairing_created` (`name`,
-/// `expires_at`); `kiosk.paired` (`name`, `role`); `console.link_created` (`name`, `expires_at`);
-/// `console.linked` (`name`, `role`); `security.mass_open` (`credential`, `scope`,
+/// `expires_at`); `kiosk.paired` (`name`, `role`, `replaced`: a token of that name was taken
+/// away); `console.link_created` (`name`, `expires_at`); `console.linked` (the same as
+/// `kiosk.paired`); `security.mass_open` (`credential`, `scope`,
 /// `limit`, `window_s`: door openings refused at a ceiling). Extension: `next`.
 #[utoipa::path(
     get,

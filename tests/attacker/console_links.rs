@@ -177,3 +177,35 @@ async fn other_roles_neither_make_links_nor_sign_in_with_one_and_huge_codes_are_
     assert_eq!(use_link(&mut browser, &huge).await, 413);
     assert!(!browser.has_cookie("lockerd_console"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_that_replaces_an_operators_token_says_so_in_the_audit_log() {
+    let h = Harness::start().await;
+    // A script's operator token; an operator makes a link under its name and spends it, which
+    // takes the token from the script.
+    let (status, _) = h
+        .post(
+            "/api/v1/tokens",
+            &h.operator,
+            json!({"role": "operator", "name": "nightly-export"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let taken = new_link(&h, "nightly-export").await;
+    let fresh = new_link(&h, "desk").await;
+    for code in [&taken, &fresh] {
+        assert_eq!(use_link(&mut Browser::new(&h), code).await, 204);
+    }
+    let (_, audit) = h.get("/api/v1/audit?limit=1000", &h.operator).await;
+    let linked = |name: &str| {
+        let entries = audit["entries"].as_array().unwrap().iter();
+        let mut linked = entries.filter(|e| e["action"] == "console.linked");
+        linked.find(|e| e["detail"]["name"] == name).unwrap()["detail"].clone()
+    };
+    assert_eq!(
+        linked("nightly-export")["replaced"],
+        true,
+        "the script's token went"
+    );
+    assert_eq!(linked("desk")["replaced"], false);
+}
