@@ -209,3 +209,86 @@ async fn a_link_that_replaces_an_operators_token_says_so_in_the_audit_log() {
     );
     assert_eq!(linked("desk")["replaced"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_under_any_allowed_name_can_be_revoked_and_odd_names_are_refused() {
+    let h = Harness::start().await;
+    // Whatever name a link may carry, its token must be deletable by that name: deleting it
+    // is the only way to sign its browser out for good.
+    let name = "Büro / Empfang 📱?#%";
+    let code = new_link(&h, name).await;
+    let mut browser = Browser::new(&h);
+    assert_eq!(use_link(&mut browser, &code).await, 204);
+    let (status, _) = browser.call("GET", "/api/v1/compartments", None).await;
+    assert_eq!(status, 200);
+    let path: String = name
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let (status, body) = h
+        .request(
+            "DELETE",
+            &format!("/api/v1/tokens/{path}"),
+            Some(&h.operator),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = browser.call("GET", "/api/v1/compartments", None).await;
+    assert_eq!(status, 401, "signed out");
+
+    let long = "ü".repeat(33);
+    for bad in [long.as_str(), "", "   ", "desk\u{7}", "desk\nphone"] {
+        let (status, body) = h
+            .post("/api/v1/console/links", &h.operator, json!({"name": bad}))
+            .await;
+        assert_eq!(status, 400, "{bad:?}: {body}");
+    }
+}
+
+/// Whether `feed` ends cleanly within 30 s (keep-alive comments or not).
+async fn ends(mut feed: reqwest::Response) -> bool {
+    let end = async {
+        loop {
+            match feed.chunk().await {
+                Ok(Some(_)) => continue,
+                other => return other.is_ok(),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), end)
+        .await
+        .expect("the feed ended within 30 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_pushed_out_by_the_cap_loses_its_live_feed_too() {
+    let h = Harness::start().await;
+    let mut first = Browser::new(&h);
+    assert_eq!(
+        use_link(&mut first, &new_link(&h, "first").await).await,
+        204
+    );
+    let feed = first
+        .http
+        .get(format!("{}/api/v1/kiosk/events", h.base))
+        .header(reqwest::header::COOKIE, first.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status().as_u16(), 200);
+    // 64 sessions are live at most: 64 more sign-ins push the first out.
+    for _ in 0..64 {
+        let body = Some(json!({"token": h.operator}));
+        let (status, _) = Browser::new(&h)
+            .call("POST", "/console/session", body)
+            .await;
+        assert_eq!(status, 204);
+    }
+    let (status, _) = first.call("GET", "/api/v1/compartments", None).await;
+    assert_eq!(status, 401, "pushed out");
+    assert!(ends(feed).await, "its feed ended with it");
+}
