@@ -28,3 +28,6 @@ mod bypasses;
 
 #[path = "attacker/deliveries.rs"]
 mod deliveries;
+
+#[path = "attacker/console_links.rs"]
+mod console_links;

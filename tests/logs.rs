@@ -1,6 +1,6 @@
-//! The real binary at debug level never writes a pickup code, a token or a TOTP secret to its
-//! log, through a whole deposit and pickup (and `lockerd token create` prints its token only on
-//! stdout).
+//! The real binary at debug level never writes a pickup code, a token, a TOTP secret, a one-time
+//! link's code or a console session's id to its log, through a whole deposit and pickup and a
+//! console and kiosk link spent (and `lockerd token create` prints its token only on stdout).
 
 mod common;
 
@@ -256,6 +256,58 @@ async fn secrets_never_reach_the_log() {
     )
     .await;
 
+    // One-time links: a console link spent as the sign-in page spends it, the session it
+    // begins, a kiosk's pairing link opened, and a wrong link's code.
+    let root = format!("http://{addr}");
+    let console_link = call(
+        Method::POST,
+        "/console/links".into(),
+        operator.clone(),
+        json!({"name": "desk"}),
+    )
+    .await;
+    let console_url = console_link["url"].as_str().expect("a console link");
+    let console_code = console_url.split_once("#link=").unwrap().1.to_owned();
+    let sign_in = |link: String| {
+        http.post(format!("{root}/console/session"))
+            .header("x-lockerd-csrf", "1")
+            .json(&json!({ "link": link }))
+            .send()
+    };
+    let signed_in = sign_in(console_code.clone()).await.unwrap();
+    assert_eq!(signed_in.status(), 204);
+    let set = signed_in.headers()["set-cookie"].to_str().unwrap();
+    let console_cookie = set.split(';').next().unwrap().to_owned();
+    let console_session = console_cookie.split_once('=').unwrap().1.to_owned();
+    let listed = http
+        .get(format!("{base}/compartments"))
+        .header("cookie", &console_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let wrong_link = "0123456789abcdef0123456789abcdef".to_owned();
+    assert_eq!(sign_in(wrong_link.clone()).await.unwrap().status(), 401);
+    let pairing = call(
+        Method::POST,
+        "/kiosk/pairings".into(),
+        operator.clone(),
+        json!({"name": "lobby"}),
+    )
+    .await;
+    let pairing_url = pairing["url"].as_str().expect("a pairing link").to_owned();
+    let pairing_code = pairing_url.split_once("code=").unwrap().1.to_owned();
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let paired = no_redirect
+        .get(format!("{root}{pairing_url}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paired.status(), 303);
+
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -285,6 +337,10 @@ async fn secrets_never_reach_the_log() {
         delivery_pin,
         standing,
         "1212121212".to_owned(),
+        console_code,
+        console_session,
+        wrong_link,
+        pairing_code,
     ]);
     for s in &secrets {
         assert!(

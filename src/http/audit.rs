@@ -48,12 +48,14 @@ pub struct AuditAfter {
 /// `compartment.disabled`, `compartment.enabled` (`compartment`, `reason`); `keypad.locked_out`
 /// (`until`, `lockout_s`, `lockouts_in_a_row`); `keypad.unlocked` (`was_locked_until`, `failures`);
 /// `courier.created`, `courier.removed` (`courier_id`, `name`); `courier.logged_in` (`courier_id`,
-/// `expires_at`); `courier.logged_out` (`courier_id`); `token.created`, `token.removed` (`name`,
-/// `role`); `reservation.created`, `reservation.replaced` (`tracking_id`, `size`, `expires_at`,
+/// `expires_at`); `courier.logged_out` (`courier_id`); `token.created` (`name`, `role`);
+/// `token.removed` (`name`, `role`, `links_cancelled`: its links not spent yet); `reservation.created`, `reservation.replaced` (`tracking_id`, `size`, `expires_at`,
 /// `has_code`, `photo`, `accessible`); `reservation.withdrawn` (`tracking_id`);
 /// `reservation.lapsed` (`tracking_ids`); `sync.acked` (`seq_before`, `seq_after`: the pull agent's
 /// acknowledgement moved, by the sync token named in `actor`); `kiosk.pairing_created` (`name`,
-/// `expires_at`); `kiosk.paired` (`name`, `role`); `security.mass_open` (`credential`, `scope`,
+/// `expires_at`); `kiosk.paired` (`name`, `role`, `replaced`: a token of that name was taken
+/// away); `console.link_created` (`name`, `expires_at`); `console.linked` (the same as
+/// `kiosk.paired`); `security.mass_open` (`credential`, `scope`,
 /// `limit`, `window_s`: door openings refused at a ceiling). Extension: `next`.
 #[utoipa::path(
     get,

@@ -95,7 +95,8 @@ async fn list_tokens(
 
 /// Delete an API token; it stops working at once.
 ///
-/// Roles: operator.
+/// Roles: operator. Also cancels the kiosk pairing and console links of that name not spent
+/// yet, which would make the token again: `204` for a name with only such a link.
 #[utoipa::path(
     delete,
     path = "/api/v1/tokens/{name}",
@@ -104,7 +105,7 @@ async fn list_tokens(
     security(("bearer" = ["operator"])),
     responses(
         (status = 204, description = "deleted"),
-        (status = 404, description = "`not_found`: no token of this name", body = ErrorBody),
+        (status = 404, description = "`not_found`: no token nor link of this name", body = ErrorBody),
         AuthErrors,
     )
 )]

@@ -118,10 +118,14 @@ impl Inner {
                 .into_iter()
                 .find(|t| t.name == name)
                 .map(|t| t.role.as_str());
-            if !self.remove_token(tx, name)? {
+            let removed = self.remove_token(tx, name)?;
+            // A link not spent yet would make the token again, to whoever holds it: deleting a
+            // name is how a leaked link is stopped, as it is how its browser is signed out.
+            let links_cancelled = store::cancel_pairings(tx, name)?;
+            if !removed && links_cancelled == 0 {
                 return Err(LockerError::NotFound(format!("token {name}")));
             }
-            let detail = json!({"name": name, "role": role});
+            let detail = json!({"name": name, "role": role, "links_cancelled": links_cancelled});
             self.audit(tx, actor, "token.removed", detail)
         })
     }

@@ -134,10 +134,11 @@ impl Inner {
                 return Ok(None);
             }
             // The replaced browser's live feed and console sessions end with its token.
-            self.remove_token(tx, &name)?;
+            // Whatever else used that token (a script) loses it too: the audit log says so.
+            let replaced = self.remove_token(tx, &name)?;
             let token = new_token();
             store::insert_token(tx, &name, role, &token_hash(&token), self.now())?;
-            let detail = json!({"name": name, "role": role.as_str()});
+            let detail = json!({"name": name, "role": role.as_str(), "replaced": replaced});
             let action = match role {
                 Role::Operator => "console.linked",
                 _ => "kiosk.paired",

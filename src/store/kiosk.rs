@@ -40,6 +40,11 @@ pub fn take_pairing(
     Ok(name)
 }
 
+/// Cancels the links not spent yet that would make the token `name`: how many there were.
+pub fn cancel_pairings(conn: &Connection, name: &str) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM kiosk_pairings WHERE name = ?1", [name])
+}
+
 pub fn set_prefer_accessible(conn: &Connection, parcel_id: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE parcels SET prefer_accessible = 1 WHERE id = ?1",
