@@ -49,7 +49,8 @@ pub struct AuditAfter {
 /// (`until`, `lockout_s`, `lockouts_in_a_row`); `keypad.unlocked` (`was_locked_until`, `failures`);
 /// `courier.created`, `courier.removed` (`courier_id`, `name`); `courier.logged_in` (`courier_id`,
 /// `expires_at`); `courier.logged_out` (`courier_id`); `token.created` (`name`, `role`);
-/// `token.removed` (`name`, `role`, `links_cancelled`: its links not spent yet); `reservation.created`, `reservation.replaced` (`tracking_id`, `size`, `expires_at`,
+/// `token.removed` (`name`, `role`, `links_cancelled`: its links not spent yet);
+/// `reservation.created`, `reservation.replaced` (`tracking_id`, `size`, `expires_at`,
 /// `has_code`, `photo`, `accessible`); `reservation.withdrawn` (`tracking_id`);
 /// `reservation.lapsed` (`tracking_ids`); `sync.acked` (`seq_before`, `seq_after`: the pull agent's
 /// acknowledgement moved, by the sync token named in `actor`); `kiosk.pairing_created` (`name`,
