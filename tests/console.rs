@@ -6,7 +6,7 @@
 mod common;
 
 use common::Harness;
-use common::browser::Browser;
+use common::browser::{Browser, console_link, feed_ends, link_code, next_state};
 use reqwest::header;
 use serde_json::json;
 
@@ -132,7 +132,7 @@ async fn the_session_refuses_cross_site_requests_and_ends_on_sign_out_or_token_d
     assert_eq!(status, 401);
 
     // The live feed takes the console's cookie.
-    drop(console_feed(&h, &browser).await);
+    drop(browser.live_feed().await);
 
     // Signing out ends the session in the daemon, not only in this browser.
     let kept = browser.cookie_header();
@@ -184,33 +184,10 @@ async fn a_kiosk_cookie_does_not_open_the_console() {
     assert_eq!(status, 403, "the kiosk's role may not");
 }
 
-/// A console link's code: what follows `#link=` in `url`.
-fn link_code(url: &str) -> String {
-    let (path, code) = url.split_once("#link=").expect("a console link");
-    assert!(path.ends_with("/console/"), "{url}");
-    code.to_owned()
-}
-
-async fn new_link(h: &Harness, name: &str) -> String {
-    let (status, link) = h
-        .post("/api/v1/console/links", &h.operator, json!({"name": name}))
-        .await;
-    assert_eq!(status, 201, "{link}");
-    assert_eq!(link["name"], name);
-    link_code(link["url"].as_str().unwrap())
-}
-
-async fn use_link(browser: &mut Browser, code: &str) -> u16 {
-    let (status, _) = browser
-        .call("POST", "/console/session", Some(json!({"link": code})))
-        .await;
-    status
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_console_link_signs_one_browser_in_once_as_an_operator_of_its_name() {
     let h = Harness::start().await;
-    let code = new_link(&h, "desk-phone").await;
+    let code = console_link(&h, "desk-phone").await;
 
     // Loading the page the link names spends nothing: the code is in the fragment.
     let mut phone = Browser::new(&h);
@@ -227,7 +204,7 @@ async fn a_console_link_signs_one_browser_in_once_as_an_operator_of_its_name() {
         .await;
     assert_eq!(status, 403);
 
-    assert_eq!(use_link(&mut phone, &code).await, 204);
+    assert_eq!(phone.use_link(&code).await, 204);
     assert!(phone.has_cookie("lockerd_console"));
     let (status, _, page) = phone.open("/console/").await;
     assert_eq!(status, 200, "signed in");
@@ -269,13 +246,13 @@ async fn a_console_link_signs_one_browser_in_once_as_an_operator_of_its_name() {
 
     // Once only: a second browser with the same code gets nothing.
     let mut other = Browser::new(&h);
-    assert_eq!(use_link(&mut other, &code).await, 401);
+    assert_eq!(other.use_link(&code).await, 401);
     assert!(!other.has_cookie("lockerd_console"));
 
     // A new link under the name replaces its token: the first phone is signed out.
-    let again = new_link(&h, "desk-phone").await;
+    let again = console_link(&h, "desk-phone").await;
     let mut new_phone = Browser::new(&h);
-    assert_eq!(use_link(&mut new_phone, &again).await, 204);
+    assert_eq!(new_phone.use_link(&again).await, 204);
     let (status, _) = phone.call("GET", "/api/v1/compartments", None).await;
     assert_eq!(status, 401, "the replaced browser");
     let (status, _) = new_phone.call("GET", "/api/v1/compartments", None).await;
@@ -300,10 +277,10 @@ async fn a_console_link_lapses_and_is_no_kiosk_pairing_nor_the_other_way_round()
     let h = Harness::start().await;
 
     // Ten minutes, by the locker's clock.
-    let late = new_link(&h, "late").await;
+    let late = console_link(&h, "late").await;
     h.clock.advance(std::time::Duration::from_secs(10 * 60 + 1));
     let mut browser = Browser::new(&h);
-    assert_eq!(use_link(&mut browser, &late).await, 401);
+    assert_eq!(browser.use_link(&late).await, 401);
 
     // A kiosk's pairing code posted as a console link signs nothing in and stays unspent.
     let (_, pairing) = h
@@ -315,17 +292,17 @@ async fn a_console_link_lapses_and_is_no_kiosk_pairing_nor_the_other_way_round()
         .await;
     let url = pairing["url"].as_str().unwrap().to_owned();
     let kiosk_code = url.split_once("code=").unwrap().1.to_owned();
-    assert_eq!(use_link(&mut browser, &kiosk_code).await, 401);
+    assert_eq!(browser.use_link(&kiosk_code).await, 401);
     let mut kiosk = Browser::new(&h);
     let (status, _, _) = kiosk.open(&url).await;
     assert_eq!(status, 303, "the pairing still works");
 
     // And a console link opened as a kiosk pairing pairs nothing.
-    let console = new_link(&h, "desk").await;
+    let console = console_link(&h, "desk").await;
     let mut stranger = Browser::new(&h);
     let (status, _, _) = stranger.open(&format!("/kiosk/pair?code={console}")).await;
     assert_eq!(status, 401);
-    assert_eq!(use_link(&mut browser, &console).await, 204, "still live");
+    assert_eq!(browser.use_link(&console).await, 204, "still live");
 
     // A link may not take over a kiosk's (or the cloud's) token name.
     let (status, body) = h
@@ -351,44 +328,16 @@ async fn a_console_link_lapses_and_is_no_kiosk_pairing_nor_the_other_way_round()
     }
 }
 
-/// A live feed opened with `browser`'s cookies.
-async fn console_feed(h: &Harness, browser: &Browser) -> reqwest::Response {
-    let feed = browser
-        .http
-        .get(format!("{}/api/v1/kiosk/events", h.base))
-        .header(header::COOKIE, browser.cookie_header())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(feed.status().as_u16(), 200);
-    feed
-}
-
-/// Whether the feed ends cleanly; fails unless it ends within 30 s (keep-alives or not).
-async fn ends(mut feed: reqwest::Response) -> bool {
-    let end = async {
-        loop {
-            match feed.chunk().await {
-                Ok(Some(_)) => continue,
-                other => return other.is_ok(),
-            }
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(30), end)
-        .await
-        .expect("the feed ended within 30 s")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_sessions_live_feed_and_no_other() {
     let h = Harness::start().await;
     let mut signed_out = Browser::new(&h);
     assert_eq!(sign_in(&mut signed_out, &h.operator).await, 204);
-    let open = console_feed(&h, &signed_out).await;
+    let open = signed_out.live_feed().await;
     // Another console's feed, and one opened with the operator's token itself.
     let mut staying = Browser::new(&h);
     assert_eq!(sign_in(&mut staying, &h.operator).await, 204);
-    let mut other = console_feed(&h, &staying).await;
+    let mut other = staying.live_feed().await;
     next_state(&mut other).await;
     let mut bearer = h
         .api
@@ -402,7 +351,7 @@ async fn signing_out_ends_the_sessions_live_feed_and_no_other() {
 
     let (status, _) = signed_out.call("POST", "/console/signout", None).await;
     assert_eq!(status, 204);
-    assert!(ends(open).await, "the signed-out feed ended cleanly");
+    assert!(feed_ends(open).await, "the signed-out feed ended cleanly");
 
     let (status, _) = h
         .post(
@@ -436,27 +385,13 @@ async fn a_console_session_lapses_with_its_live_feed() {
         set.split("; ").any(|a| a == "Max-Age=3"),
         "the cookie lapses with it: {set}"
     );
-    let open = console_feed(&h, &browser).await;
-    assert!(ends(open).await, "the lapsed session's feed ended cleanly");
+    let open = browser.live_feed().await;
+    assert!(
+        feed_ends(open).await,
+        "the lapsed session's feed ended cleanly"
+    );
     let (status, _) = browser.call("GET", "/api/v1/compartments", None).await;
     assert_eq!(status, 401, "the session is over");
-}
-
-/// The next `state` event of a live feed (keep-alive comments skipped); fails unless one comes
-/// within 30 s.
-async fn next_state(feed: &mut reqwest::Response) -> String {
-    let next = async {
-        loop {
-            let chunk = feed.chunk().await.unwrap().expect("the feed goes on");
-            let text = String::from_utf8_lossy(&chunk).into_owned();
-            if text.contains("event: state") {
-                return text;
-            }
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(30), next)
-        .await
-        .expect("a state within 30 s")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -485,7 +420,7 @@ async fn lockerd_console_link_prints_a_link_the_running_daemon_honours() {
     assert!(stderr.contains("operator desk"), "{stderr}");
     assert!(!stderr.contains(&link_code(url)), "the code only on stdout");
     let mut browser = Browser::new(&h);
-    assert_eq!(use_link(&mut browser, &link_code(url)).await, 204);
+    assert_eq!(browser.use_link(&link_code(url)).await, 204);
     let (status, _, _) = browser.open("/console/").await;
     assert_eq!(status, 200);
 

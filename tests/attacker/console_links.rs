@@ -2,34 +2,15 @@
 //! someone who got hold of a link, races its owner for it, or holds another role's credential.
 
 use crate::common::Harness;
-use crate::common::browser::Browser;
+use crate::common::browser::{Browser, console_link, feed_ends};
 use serde_json::json;
-
-/// A console link's code for `name`, made by the harness's operator.
-async fn new_link(h: &Harness, name: &str) -> String {
-    let (status, link) = h
-        .post("/api/v1/console/links", &h.operator, json!({"name": name}))
-        .await;
-    assert_eq!(status, 201, "{link}");
-    let url = link["url"].as_str().unwrap();
-    url.split_once("#link=")
-        .expect("a console link")
-        .1
-        .to_owned()
-}
-
-/// Posts `code` as the sign-in page does: the status.
-async fn use_link(browser: &mut Browser, code: &str) -> u16 {
-    let body = Some(json!({"link": code}));
-    browser.call("POST", "/console/session", body).await.0
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leaked_link_is_cancelled_by_deleting_its_name_before_anyone_spends_it() {
     let h = Harness::start().await;
     // The link went to the wrong chat. The docs' answer is to delete the token of that name;
     // it must also stop the link that has not made the token yet.
-    let leaked = new_link(&h, "desk-phone").await;
+    let leaked = console_link(&h, "desk-phone").await;
     let (status, body) = h
         .request(
             "DELETE",
@@ -40,7 +21,7 @@ async fn a_leaked_link_is_cancelled_by_deleting_its_name_before_anyone_spends_it
         .await;
     assert_eq!(status, 204, "{body}");
     let mut stranger = Browser::new(&h);
-    assert_eq!(use_link(&mut stranger, &leaked).await, 401, "cancelled");
+    assert_eq!(stranger.use_link(&leaked).await, 401, "cancelled");
     assert!(!stranger.has_cookie("lockerd_console"));
     let (_, tokens) = h.get("/api/v1/tokens", &h.operator).await;
     assert!(
@@ -83,11 +64,11 @@ async fn a_leaked_link_is_cancelled_by_deleting_its_name_before_anyone_spends_it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browsers_racing_for_one_link_get_exactly_one_session() {
     let h = Harness::start().await;
-    let code = new_link(&h, "desk").await;
+    let code = console_link(&h, "desk").await;
     let racers = (0..8).map(|_| {
         let (mut browser, code) = (Browser::new(&h), code.clone());
         tokio::spawn(async move {
-            let status = use_link(&mut browser, &code).await;
+            let status = browser.use_link(&code).await;
             (status, browser.has_cookie("lockerd_console"))
         })
     });
@@ -109,7 +90,7 @@ async fn browsers_racing_for_one_link_get_exactly_one_session() {
 async fn a_link_whose_name_went_to_a_kiosk_meanwhile_signs_nothing_in() {
     let h = Harness::start().await;
     // Made while the name is free; a kiosk is paired under it before the link is spent.
-    let code = new_link(&h, "front").await;
+    let code = console_link(&h, "front").await;
     let (_, pairing) = h
         .post(
             "/api/v1/kiosk/pairings",
@@ -122,7 +103,7 @@ async fn a_link_whose_name_went_to_a_kiosk_meanwhile_signs_nothing_in() {
     assert_eq!(status, 303, "paired");
 
     let mut browser = Browser::new(&h);
-    assert_eq!(use_link(&mut browser, &code).await, 401);
+    assert_eq!(browser.use_link(&code).await, 401);
     assert!(!browser.has_cookie("lockerd_console"));
     let (status, _, _) = kiosk.open("/kiosk/").await;
     assert_eq!(status, 200, "the kiosk keeps its token");
@@ -167,14 +148,14 @@ async fn other_roles_neither_make_links_nor_sign_in_with_one_and_huge_codes_are_
         .await;
     assert_eq!(status, 403, "the kiosk page");
     // Its token posted as a link's code is no code.
-    assert_eq!(use_link(&mut kiosk, &h.kiosk).await, 401);
+    assert_eq!(kiosk.use_link(&h.kiosk).await, 401);
     assert!(!kiosk.has_cookie("lockerd_console"));
 
     let mut browser = Browser::new(&h);
     let long = "a".repeat(200);
-    assert_eq!(use_link(&mut browser, &long).await, 401);
+    assert_eq!(browser.use_link(&long).await, 401);
     let huge = "a".repeat(70 * 1024);
-    assert_eq!(use_link(&mut browser, &huge).await, 413);
+    assert_eq!(browser.use_link(&huge).await, 413);
     assert!(!browser.has_cookie("lockerd_console"));
 }
 
@@ -191,10 +172,10 @@ async fn a_link_that_replaces_an_operators_token_says_so_in_the_audit_log() {
         )
         .await;
     assert_eq!(status, 201);
-    let taken = new_link(&h, "nightly-export").await;
-    let fresh = new_link(&h, "desk").await;
+    let taken = console_link(&h, "nightly-export").await;
+    let fresh = console_link(&h, "desk").await;
     for code in [&taken, &fresh] {
-        assert_eq!(use_link(&mut Browser::new(&h), code).await, 204);
+        assert_eq!(Browser::new(&h).use_link(code).await, 204);
     }
     let (_, audit) = h.get("/api/v1/audit?limit=1000", &h.operator).await;
     let linked = |name: &str| {
@@ -216,9 +197,9 @@ async fn a_link_under_any_allowed_name_can_be_revoked_and_odd_names_are_refused(
     // Whatever name a link may carry, its token must be deletable by that name: deleting it
     // is the only way to sign its browser out for good.
     let name = "Büro / Empfang 📱?#%";
-    let code = new_link(&h, name).await;
+    let code = console_link(&h, name).await;
     let mut browser = Browser::new(&h);
-    assert_eq!(use_link(&mut browser, &code).await, 204);
+    assert_eq!(browser.use_link(&code).await, 204);
     let (status, _) = browser.call("GET", "/api/v1/compartments", None).await;
     assert_eq!(status, 200);
     let path: String = name
@@ -249,37 +230,12 @@ async fn a_link_under_any_allowed_name_can_be_revoked_and_odd_names_are_refused(
     }
 }
 
-/// Whether `feed` ends cleanly within 30 s (keep-alive comments or not).
-async fn ends(mut feed: reqwest::Response) -> bool {
-    let end = async {
-        loop {
-            match feed.chunk().await {
-                Ok(Some(_)) => continue,
-                other => return other.is_ok(),
-            }
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(30), end)
-        .await
-        .expect("the feed ended within 30 s")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_pushed_out_by_the_cap_loses_its_live_feed_too() {
     let h = Harness::start().await;
     let mut first = Browser::new(&h);
-    assert_eq!(
-        use_link(&mut first, &new_link(&h, "first").await).await,
-        204
-    );
-    let feed = first
-        .http
-        .get(format!("{}/api/v1/kiosk/events", h.base))
-        .header(reqwest::header::COOKIE, first.cookie_header())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(feed.status().as_u16(), 200);
+    assert_eq!(first.use_link(&console_link(&h, "first").await).await, 204);
+    let feed = first.live_feed().await;
     // 64 sessions are live at most: 64 more sign-ins push the first out.
     for _ in 0..64 {
         let body = Some(json!({"token": h.operator}));
@@ -290,5 +246,5 @@ async fn a_session_pushed_out_by_the_cap_loses_its_live_feed_too() {
     }
     let (status, _) = first.call("GET", "/api/v1/compartments", None).await;
     assert_eq!(status, 401, "pushed out");
-    assert!(ends(feed).await, "its feed ended with it");
+    assert!(feed_ends(feed).await, "its feed ended with it");
 }

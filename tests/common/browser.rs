@@ -5,7 +5,8 @@
 use super::Harness;
 use reqwest::header::{self, HeaderMap};
 use reqwest::redirect::Policy;
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::time::Duration;
 
 /// A browser: cookies kept by hand (reqwest's store is off in this build), redirects not followed.
 pub struct Browser {
@@ -104,4 +105,75 @@ impl Browser {
     pub fn has_cookie(&self, name: &str) -> bool {
         self.cookies.iter().any(|(k, _)| k == name)
     }
+}
+
+/// The code of a new console link for `name`, made by the harness's operator (what follows
+/// `#link=` in its `url`).
+pub async fn console_link(h: &Harness, name: &str) -> String {
+    let (status, link) = h
+        .post("/api/v1/console/links", &h.operator, json!({"name": name}))
+        .await;
+    assert_eq!(status, 201, "{link}");
+    assert_eq!(link["name"], name);
+    link_code(link["url"].as_str().unwrap())
+}
+
+/// What follows `#link=` in a console link.
+pub fn link_code(url: &str) -> String {
+    let (path, code) = url.split_once("#link=").expect("a console link");
+    assert!(path.ends_with("/console/"), "{url}");
+    code.to_owned()
+}
+
+impl Browser {
+    /// Posts a console link's code as the sign-in page does: the status.
+    pub async fn use_link(&mut self, code: &str) -> u16 {
+        let body = Some(json!({"link": code}));
+        self.call("POST", "/console/session", body).await.0
+    }
+
+    /// The live feed (`GET /api/v1/kiosk/events`) opened with this browser's cookies; `200`.
+    pub async fn live_feed(&self) -> reqwest::Response {
+        let feed = self
+            .http
+            .get(format!("{}/api/v1/kiosk/events", self.base))
+            .header(header::COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(feed.status().as_u16(), 200);
+        feed
+    }
+}
+
+/// Whether a live feed ends cleanly; fails unless it ends within 30 s (keep-alives or not).
+pub async fn feed_ends(mut feed: reqwest::Response) -> bool {
+    let end = async {
+        loop {
+            match feed.chunk().await {
+                Ok(Some(_)) => continue,
+                other => return other.is_ok(),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), end)
+        .await
+        .expect("the feed ended within 30 s")
+}
+
+/// The next `state` event of a live feed (keep-alive comments skipped); fails unless one comes
+/// within 30 s.
+pub async fn next_state(feed: &mut reqwest::Response) -> String {
+    let next = async {
+        loop {
+            let chunk = feed.chunk().await.unwrap().expect("the feed goes on");
+            let text = String::from_utf8_lossy(&chunk).into_owned();
+            if text.contains("event: state") {
+                return text;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), next)
+        .await
+        .expect("a state within 30 s")
 }
