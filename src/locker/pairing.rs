@@ -55,12 +55,27 @@ impl Pairing {
             _ => format!("/kiosk/pair?code={}", self.code),
         }
     }
+}
 
-    fn audit_prefix(role: Role) -> &'static str {
-        match role {
-            Role::Operator => "console",
-            _ => "kiosk",
-        }
+/// How each kind of link is named: in the log, and its audit actions when made and spent.
+struct Names {
+    what: &'static str,
+    made: &'static str,
+    spent: &'static str,
+}
+
+fn names(role: Role) -> Names {
+    match role {
+        Role::Operator => Names {
+            what: "console",
+            made: "console.link_created",
+            spent: "console.linked",
+        },
+        _ => Names {
+            what: "kiosk",
+            made: "kiosk.pairing_created",
+            spent: "kiosk.paired",
+        },
     }
 }
 
@@ -86,11 +101,7 @@ pub fn create_pairing_in(
     check_not_taken(&tx, name, role)?;
     store::insert_pairing(&tx, &token_hash(&code), name, role.as_str(), expires_at)?;
     let detail = json!({"name": name, "expires_at": expires_at.to_rfc3339()});
-    let action = match role {
-        Role::Operator => "console.link_created",
-        _ => "kiosk.pairing_created",
-    };
-    store::append_audit(&tx, now, actor, action, &detail)?;
+    store::append_audit(&tx, now, actor, names(role).made, &detail)?;
     tx.commit()?;
     Ok(Pairing {
         name: name.to_owned(),
@@ -139,11 +150,7 @@ impl Inner {
             let token = new_token();
             store::insert_token(tx, &name, role, &token_hash(&token), self.now())?;
             let detail = json!({"name": name, "role": role.as_str(), "replaced": replaced});
-            let action = match role {
-                Role::Operator => "console.linked",
-                _ => "kiosk.paired",
-            };
-            self.audit(tx, DAEMON, action, detail)?;
+            self.audit(tx, DAEMON, names(role).spent, detail)?;
             Ok(Some((name, token)))
         })
     }
@@ -158,7 +165,7 @@ impl Locker {
         actor: &Principal,
     ) -> Result<Pairing> {
         let (name, by) = (name.to_owned(), actor.audit_actor());
-        let what = Pairing::audit_prefix(role);
+        let what = names(role).what;
         tracing::info!(actor = %actor.name, name = %name, "{what} link created");
         self.blocking(move |inner| create_pairing_in(&inner.db, &by, &name, role, inner.now()))
             .await
@@ -171,7 +178,7 @@ impl Locker {
             .blocking(move |inner| inner.redeem_pairing(&code, role))
             .await?;
         Ok(paired.map(|(name, token)| {
-            let what = Pairing::audit_prefix(role);
+            let what = names(role).what;
             tracing::info!(name = %name, "{what} link spent");
             token
         }))
